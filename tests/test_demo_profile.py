@@ -1,0 +1,49 @@
+"""The embedded demo profiled end to end: the magic with the shipped preset, and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from workbench.cli import demo_rules, main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_preset_is_the_data_file() -> None:
+    assert demo_rules().read_text() == (REPO / "data" / "demo_categories.toml").read_text()
+
+
+def test_magic_on_the_demo_splits_dsl_from_framework(shell: InteractiveShell) -> None:
+    shell.run_cell("from workbench.demo import run_demo")
+    with capture_output() as cap:
+        shell.run_cell(f"%%optimize -o r --rules {demo_rules()}\nrun_demo(n_tasks=3)\n")
+    assert len(cap.outputs) == 1
+    report = shell.user_ns["r"]
+    cats = report.categories.set_index("category")
+    assert cats.loc["DSL", "pct"] > 10
+    assert cats.loc["Framework", "pct"] > 10
+    assert "dsl.py" in cats.loc["DSL", "rule"]
+    assert report.categories["self_s"].sum() == pytest.approx(report.profiled_s, rel=0.01)
+    assert report.result.tasks_run == 3
+
+
+def test_cli_demo_writes_the_report_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--tasks", "2", "--chart", "none"]) == 0
+    markdown = (out / "report.md").read_text()
+    assert "| DSL |" in markdown and "| Framework |" in markdown
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    printed = capsys.readouterr().out
+    assert "ARC tasks solved" in printed
+    assert str(out.resolve()) in printed
+
+
+def test_cli_rejects_bad_task_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--tasks", "0"]) == 2
+    assert "--tasks must be at least 1" in capsys.readouterr().err

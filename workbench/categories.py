@@ -1,0 +1,307 @@
+"""Rules that give every profiled function exactly one category.
+
+User rules come first, in the order given; the first that matches wins. A rule is
+``LABEL=PATTERN`` where the pattern is one of
+
+* a file path glob (``*/dsl.py``; the default when it has ``/``, ``*``, ``?`` or ends in ``.py``),
+* a module-name prefix (``module:mypkg.search``; the default for a dotted name),
+* a function-name regex (``func:^solve_``).
+
+Functions no user rule claims get a built-in category: ``GPU`` (CuPy and friends),
+``user`` (notebook cells and the user's own files), ``stdlib``, ``library:<package>``
+and ``native`` (C functions that cProfile records, such as ``{built-in method ...}``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import site
+import sys
+import sysconfig
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from workbench.errors import ConfigError
+
+RuleKind = Literal["path", "module", "function"]
+
+_PREFIXES: dict[str, RuleKind] = {
+    "path:": "path",
+    "glob:": "path",
+    "module:": "module",
+    "mod:": "module",
+    "func:": "function",
+    "re:": "function",
+}
+_DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\.?$")
+
+# Top-level packages (or package prefixes) whose code drives a GPU.
+GPU_PACKAGES = (
+    "cupy",
+    "cupyx",
+    "cupy_backends",
+    "pycuda",
+    "numba.cuda",
+    "torch.cuda",
+    "triton",
+    "rmm",
+    "cudf",
+    "cuda",
+)
+
+# File names that interactive shells give to code typed into a cell.
+_CELL_FILE = re.compile(
+    r"^<ipython-input-\d+-[0-9a-f]+>$"
+    r"|[/\\]ipykernel_\d+[/\\]\d+\.py$"
+    r"|[/\\]xpython_\d+[/\\]\d+\.py$"
+    r"|^<workbench-cell-[0-9a-f]+>$"
+    r"|^<(stdin|cell)>$"
+)
+_BUILTIN_METHOD = re.compile(r"^<built-in method (?P<qual>[\w.]+)>$")
+_METHOD_OF = re.compile(r"^<method '(?P<meth>[^']+)' of '(?P<type>[\w.]+)' objects>$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One user rule: functions matching `pattern` belong to category `label`."""
+
+    label: str
+    kind: RuleKind
+    pattern: str
+    source: str = "-c"
+    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def matches(self, fn: FunctionSite) -> bool:
+        """Whether this rule claims the function."""
+        if self.kind == "path":
+            return not fn.native and fnmatch.fnmatchcase(fn.path, self.pattern)
+        if self.kind == "module":
+            prefix = self.pattern.rstrip(".")
+            return fn.module == prefix or fn.module.startswith(prefix + ".")
+        regex = self._regex if self._regex is not None else re.compile(self.pattern)
+        return regex.search(fn.name) is not None
+
+    def describe(self) -> str:
+        """The rule as the report shows it, e.g. ``DSL = path '*/dsl.py' (-c)``."""
+        return f"{self.label} = {self.kind} '{self.pattern}' ({self.source})"
+
+
+def make_rule(label: str, pattern: str, source: str) -> Rule:
+    """Build a rule, inferring its kind from the pattern unless a prefix names it."""
+    label = label.strip()
+    pattern = pattern.strip()
+    if not label:
+        raise ConfigError(f"category rule {pattern!r} has no label: write LABEL=PATTERN")
+    if not pattern:
+        raise ConfigError(f"category rule for {label!r} has an empty pattern")
+    kind: RuleKind | None = None
+    for prefix, prefix_kind in _PREFIXES.items():
+        if pattern.startswith(prefix):
+            kind, pattern = prefix_kind, pattern[len(prefix) :]
+            break
+    if kind is None:
+        if any(ch in pattern for ch in "/\\*?[") or pattern.endswith(".py"):
+            kind = "path"
+        elif _DOTTED.match(pattern):
+            kind = "module"
+        else:
+            raise ConfigError(
+                f"cannot tell what kind of pattern {pattern!r} is (category {label!r}): "
+                f"write path:{pattern}, module:{pattern} or func:{pattern}"
+            )
+    regex = None
+    if kind == "function":
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"category {label!r}: {pattern!r} is not a valid regex ({exc})"
+            ) from None
+    return Rule(label, kind, pattern, source, regex)
+
+
+def parse_rule(text: str, source: str = "-c") -> Rule:
+    """Parse ``LABEL=PATTERN`` as written on the magic line."""
+    label, sep, pattern = text.partition("=")
+    if not sep:
+        raise ConfigError(
+            f"category rule {text!r} has no '=': write LABEL=PATTERN, e.g. DSL='*/dsl.py'"
+        )
+    return make_rule(label, pattern.strip().strip("'\""), source)
+
+
+def rules_from_mapping(mapping: Mapping[str, object], source: str) -> list[Rule]:
+    """Rules from a ``{label: pattern or [patterns]}`` table, in table order."""
+    rules: list[Rule] = []
+    for label, value in mapping.items():
+        patterns = [value] if isinstance(value, str) else value
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ConfigError(
+                f"{source}: category {label!r} must be a pattern string or a list of them"
+            )
+        rules.extend(make_rule(label, p, source) for p in patterns)
+    return rules
+
+
+@dataclass(frozen=True)
+class FunctionSite:
+    """Where a profiled function lives, as the rules see it."""
+
+    path: str
+    line: int
+    name: str
+    module: str
+    native: bool
+    owner: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A function's category and the rule that gave it."""
+
+    category: str
+    rule: str
+
+
+@dataclass
+class Ruleset:
+    """User rules, then the built-ins. `classify` is the only entry point."""
+
+    rules: list[Rule] = field(default_factory=list)
+    _paths: _PathKinds = field(default_factory=lambda: _PathKinds.here(), repr=False)
+
+    def classify(self, fn: FunctionSite) -> Verdict:
+        """The category of one function: the first user rule that matches, else a built-in."""
+        for rule in self.rules:
+            if rule.matches(fn):
+                return Verdict(rule.label, rule.describe())
+        return self._paths.builtin(fn)
+
+    def describe(self) -> list[str]:
+        """Every rule in the order it is tried, built-ins last."""
+        return [r.describe() for r in self.rules] + list(BUILTIN_RULES)
+
+
+GENERATED_RULE = (
+    "built-in: code generated at run time, such as dataclass methods in <string>, "
+    "takes the category of the caller that spends most time in it"
+)
+BUILTIN_RULES = (
+    "GPU = built-in: a GPU package (" + ", ".join(GPU_PACKAGES) + ")",
+    "user = built-in: code typed in a notebook cell, or a file outside stdlib and site-packages",
+    "stdlib = built-in: the standard library",
+    "library:<package> = built-in: a package installed in site-packages",
+    "native = built-in: a C function or method recorded by cProfile",
+    "(caller's) = " + GENERATED_RULE,
+)
+# Placeholder category for generated code, resolved from its callers by the breakdown.
+FROM_CALLER = "<from caller>"
+
+
+def _is_gpu_module(module: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in GPU_PACKAGES)
+
+
+@dataclass(frozen=True)
+class _PathKinds:
+    """This interpreter's standard library and site-packages folders."""
+
+    stdlib: tuple[str, ...]
+    site_dirs: tuple[str, ...]
+
+    @classmethod
+    def here(cls) -> _PathKinds:
+        paths = sysconfig.get_paths()
+        stdlib = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib") if k in paths}
+        sites = {os.path.realpath(paths[k]) for k in ("purelib", "platlib") if k in paths}
+        sites.update(os.path.realpath(p) for p in site.getsitepackages())
+        user_site = site.getusersitepackages()
+        if isinstance(user_site, str):
+            sites.add(os.path.realpath(user_site))
+        return cls(tuple(sorted(stdlib)), tuple(sorted(sites, key=len, reverse=True)))
+
+    def package_of(self, path: str) -> str | None:
+        """The top-level package a site-packages file belongs to, else None."""
+        for base in self.site_dirs:
+            if path.startswith(base + os.sep):
+                return _first_part(path[len(base) + 1 :])
+        parts = Path(path).parts
+        for marker in ("site-packages", "dist-packages"):
+            if marker in parts:
+                rest = parts[parts.index(marker) + 1 :]
+                return _first_part(os.sep.join(rest)) if rest else None
+        return None
+
+    def builtin(self, fn: FunctionSite) -> Verdict:
+        if _is_gpu_module(fn.module) or _is_gpu_module(fn.owner):
+            return Verdict("GPU", BUILTIN_RULES[0])
+        if fn.native:
+            return Verdict("native", BUILTIN_RULES[4])
+        if _CELL_FILE.search(fn.path):
+            return Verdict("user", BUILTIN_RULES[1])
+        if fn.path.startswith("<frozen "):
+            return Verdict("stdlib", BUILTIN_RULES[2])
+        if fn.path.startswith("<"):
+            return Verdict(FROM_CALLER, BUILTIN_RULES[5])
+        package = self.package_of(fn.path)
+        if package is not None:
+            if _is_gpu_module(package):
+                return Verdict("GPU", BUILTIN_RULES[0])
+            return Verdict(f"library:{package}", BUILTIN_RULES[3])
+        if any(fn.path.startswith(base + os.sep) for base in self.stdlib):
+            return Verdict("stdlib", BUILTIN_RULES[2])
+        return Verdict("user", BUILTIN_RULES[1])
+
+
+def _first_part(relative: str) -> str:
+    head = relative.split(os.sep, 1)[0]
+    for suffix in (".py", ".pyc"):
+        if head.endswith(suffix):
+            return head[: -len(suffix)]
+    return head.split(".cpython-", 1)[0]
+
+
+def native_owner(name: str) -> str:
+    """The module that owns a C function cProfile recorded, e.g. ``numpy`` for
+    ``<method 'sum' of 'numpy.ndarray' objects>`` and ``builtins`` for ``<built-in method builtins.len>``.
+    """
+    match = _BUILTIN_METHOD.match(name)
+    if match:
+        qual = match["qual"]
+        return qual.rsplit(".", 1)[0] if "." in qual else "builtins"
+    match = _METHOD_OF.match(name)
+    if match:
+        owner_type = match["type"]
+        return owner_type.rsplit(".", 1)[0] if "." in owner_type else "builtins"
+    return "builtins"
+
+
+def module_index(modules: Iterable[object] | None = None) -> dict[str, str]:
+    """Map each loaded module's real file path to its dotted name."""
+    index: dict[str, str] = {}
+    for module in list(sys.modules.values()) if modules is None else modules:
+        path = getattr(module, "__file__", None)
+        name = getattr(module, "__name__", None)
+        if isinstance(path, str) and isinstance(name, str):
+            index.setdefault(os.path.realpath(path), name)
+    return index
+
+
+def site_of(
+    key: tuple[str, int, str], modules: Mapping[str, str], cache: dict[str, str]
+) -> FunctionSite:
+    """Describe a pstats key (file, line, name) for the rules."""
+    path, line, name = key
+    if path == "~":
+        owner = native_owner(name)
+        return FunctionSite("~", line, name, owner, True, owner)
+    module = cache.get(path)
+    if module is None:
+        real = os.path.realpath(path) if not path.startswith("<") else path
+        module = modules.get(real, "__main__" if _CELL_FILE.search(path) else "")
+        cache[path] = module
+    return FunctionSite(path, line, name, module, False, module.split(".", 1)[0])

@@ -1,0 +1,82 @@
+"""`workbench`: the command line, for headless runs where no notebook is open."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+DEMO_CELL = """\
+from workbench.demo import run_demo
+demo_result = run_demo(n_tasks={tasks})
+demo_result
+"""
+
+
+def demo_rules() -> Path:
+    """The category preset for the demo, as shipped inside the package."""
+    return Path(__file__).parent / "demo" / "categories.toml"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run %%optimize on the embedded ARC demo in a headless shell and save the report."""
+    from workbench.ui.headless import run_cell_magic
+
+    if args.tasks < 1:
+        raise WorkbenchError(f"--tasks must be at least 1, got {args.tasks}")
+    label = shlex.quote(f"ARC demo, {args.tasks} tasks")
+    line = (
+        f"--rules {shlex.quote(str(demo_rules()))} --chart {args.chart} --top {args.top} "
+        f"--label {label}"
+    )
+    if args.overhead:
+        line += " --overhead"
+    report, error = run_cell_magic(line, DEMO_CELL.format(tasks=args.tasks))
+    written = report.save(args.out)
+    print(report.to_text())
+    print()
+    summary = getattr(report.result, "summary", None)
+    print(f"demo: {summary() if callable(summary) else report.result!r}")
+    print(f"Report written to {Path(args.out).resolve()}/:")
+    for path in written.values():
+        print(f"  {path.name}")
+    if error is not None:
+        print(f"error: the demo raised {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Profile Python by category and optimise it with evidence.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="Profile the embedded ARC demo and write the report.")
+    demo.add_argument("--out", default="reports/demo", help="Folder for the report files.")
+    demo.add_argument("--tasks", type=int, default=40, help="ARC tasks to search (default 40).")
+    demo.add_argument("--top", type=int, default=5, help="Top functions per category.")
+    demo.add_argument("--chart", choices=["inline", "cdn", "none"], default="inline")
+    demo.add_argument("--overhead", action="store_true", help="Measure overhead with a plain run.")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `workbench` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except WorkbenchError as exc:
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

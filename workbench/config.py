@@ -1,0 +1,83 @@
+"""Where category rules come from: the magic line, a rules file, the nearest pyproject.toml."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from workbench.categories import Rule, Ruleset, parse_rule, rules_from_mapping
+from workbench.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into one ConfigError line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"rules file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def rules_from_file(path: Path) -> list[Rule]:
+    """Rules from a TOML file with a ``[categories]`` table (or ``[tool.workbench.categories]``)."""
+    data = read_toml(path)
+    table = data.get("categories")
+    if table is None:
+        table = data.get("tool", {}).get("workbench", {}).get("categories")
+    if not isinstance(table, Mapping):
+        raise ConfigError(
+            f"rules file {str(path)!r} has no [categories] table: "
+            'add one, e.g. [categories] then DSL = "*/dsl.py"'
+        )
+    return rules_from_mapping(table, source=path.name)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml in `start` or a folder above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def pyproject_settings(start: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The ``[tool.workbench]`` table of the nearest pyproject.toml, or an empty one."""
+    path = find_pyproject(start)
+    if path is None:
+        return None, {}
+    settings = read_toml(path).get("tool", {}).get("workbench", {})
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path}: [tool.workbench] must be a table")
+    return path, settings
+
+
+def build_ruleset(
+    line_rules: Iterable[str] = (),
+    rules_file: str | Path | None = None,
+    *,
+    project_dir: str | Path | None = None,
+    use_pyproject: bool = True,
+) -> Ruleset:
+    """Collect rules in priority order: magic line, then rules file, then pyproject.toml."""
+    rules = [parse_rule(text) for text in line_rules]
+    if rules_file is not None:
+        rules.extend(rules_from_file(Path(rules_file).expanduser()))
+    if use_pyproject:
+        path, settings = pyproject_settings(Path(project_dir or Path.cwd()).resolve())
+        table = settings.get("categories")
+        if path is not None and table is not None:
+            if not isinstance(table, Mapping):
+                raise ConfigError(f"{path}: [tool.workbench.categories] must be a table")
+            rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+    return Ruleset(rules)

@@ -1,0 +1,18 @@
+"""The one exception family of the workbench.
+
+Every message says what was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class for every error the workbench raises on purpose."""
+
+
+class ConfigError(WorkbenchError):
+    """Bad options, rules or configuration files: nothing was run."""
+
+
+class ProfileError(WorkbenchError):
+    """A profile could not be captured or loaded."""

@@ -1,0 +1,109 @@
+"""The report as markdown: GitHub-flavoured tables, stable ordering, no timestamps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.report import format as fmt
+from workbench.report.model import TOP_MIN_PCT
+
+if TYPE_CHECKING:
+    from workbench.report.model import Report
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
+    """A markdown table; columns in `right` are right-aligned."""
+    right = right or set()
+    align = ["---:" if i in right else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def categories_table(report: Report) -> str:
+    """The category breakdown, the shape of seed 004's bottleneck table plus self time."""
+    rows = [
+        [
+            rec["category"],
+            fmt.fixed(rec["self_s"]),
+            fmt.pct(rec["pct"]),
+            fmt.fixed(rec["inclusive_s"]),
+            fmt.count(rec["calls"]),
+            fmt.count(rec["functions"]),
+            f"`{rec['rule']}`",
+        ]
+        for rec in fmt.records(report.categories)
+    ]
+    rows.append(
+        [
+            "**total**",
+            fmt.fixed(report.profiled_s),
+            "100.0%",
+            "",
+            fmt.count(report.calls),
+            fmt.count(len(report.functions)),
+            "",
+        ]
+    )
+    header = ["Category", "Self (s)", "% self", "Inclusive (s)", "Calls", "Functions", "Rule"]
+    return table(header, rows, {1, 2, 3, 4, 5})
+
+
+def top_section(report: Report) -> str:
+    """Top functions per category, as seed 004 lists them."""
+    blocks = []
+    shown, hidden = report.top_shown()
+    for category, group in shown.groupby("category", sort=False):
+        items = [
+            f"- `{rec['name']}` ({fmt.where(rec['file'], rec['line'])}): {fmt.fixed(rec['tottime'])} s self, "
+            f"{fmt.fixed(rec['cumtime'])} s cum, {fmt.count(rec['ncalls'])} calls"
+            for rec in fmt.records(group)
+        ]
+        blocks.append(f"**{category}:**\n" + "\n".join(items))
+    if hidden:
+        blocks.append(
+            f"_{hidden} categories under {TOP_MIN_PCT:g}% of self time are left out here; "
+            "their functions are in `report.top`._"
+        )
+    return "\n\n".join(blocks)
+
+
+def wins_table(report: Report) -> str:
+    """Amdahl's potential wins per category."""
+    rows = [
+        [
+            rec["category"],
+            fmt.pct(rec["pct"]),
+            fmt.factor(rec["cut_25"]),
+            fmt.factor(rec["cut_50"]),
+            fmt.factor(rec["cut_75"]),
+            fmt.factor(rec["cut_100"]),
+        ]
+        for rec in fmt.records(report.wins)
+    ]
+    return table(
+        ["Category", "% self", "cut 25%", "cut 50%", "cut 75%", "cut 100%"], rows, {1, 2, 3, 4, 5}
+    )
+
+
+def render(report: Report) -> str:
+    """The whole report."""
+    parts = [f"## Where the time goes: {report.label}", report.headline()]
+    parts += [f"> {note}" for note in report.notes()]
+    if not report.empty:
+        parts += [
+            "### By category",
+            categories_table(report),
+            f"### Top {report.top_n} functions by self time, per category",
+            top_section(report),
+            "### Potential wins (Amdahl)",
+            "Whole-run speedup if the category's self time were cut by 25, 50, 75 or 100%.",
+            wins_table(report),
+        ]
+    parts += ["### Category rules, in the order tried"]
+    parts += ["\n".join(f"{i}. `{rule}`" for i, rule in enumerate(report.rules, 1))]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,211 @@
+"""The Report: one object users keep, holding DataFrames; renderers live beside it."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from workbench.breakdown import Tables
+from workbench.capture import FuncKey, FuncStats
+from workbench.overhead import Overhead
+from workbench.report import format as fmt
+
+ChartMode = Literal["inline", "cdn", "none"]
+CHART_MODES: tuple[ChartMode, ...] = ("inline", "cdn", "none")
+
+# The display lists top functions only for categories at or above this share of self time.
+TOP_MIN_PCT = 1.0
+
+INCLUSIVE_NOTE = (
+    "Self time partitions the profiled time: the self column adds up to the total. "
+    "Inclusive time counts everything that ran while the category was on the stack, "
+    "so categories overlap and inclusive times sum past 100% (the seeds' 'Cum Time' is inclusive)."
+)
+
+
+@dataclass
+class Report:
+    """Where the time of one profiled run went, by category and by function.
+
+    `categories`, `functions`, `top` and `wins` are pandas DataFrames; slice them.
+    """
+
+    label: str
+    tables: Tables
+    overhead: Overhead
+    complete: bool
+    error: str | None
+    rules: list[str]
+    top_n: int
+    source: str | None = None
+    result: object = field(default=None, repr=False)
+    stats: dict[FuncKey, FuncStats] = field(default_factory=dict, repr=False)
+    chart: ChartMode = "inline"
+    extra_notes: list[str] = field(default_factory=list)
+
+    @property
+    def categories(self) -> pd.DataFrame:
+        """One row per category: self and inclusive seconds, share, calls, functions, rule."""
+        return self.tables.categories
+
+    @property
+    def functions(self) -> pd.DataFrame:
+        """One row per profiled function, with its category and the rule that gave it."""
+        return self.tables.functions
+
+    @property
+    def top(self) -> pd.DataFrame:
+        """The top functions by self time in each category."""
+        return self.tables.top
+
+    @property
+    def wins(self) -> pd.DataFrame:
+        """Amdahl: the whole run's speedup if one category's self time were cut."""
+        return self.tables.wins
+
+    @property
+    def profiled_s(self) -> float:
+        """Total self time cProfile recorded; the category self times add up to it."""
+        return self.tables.profiled_s
+
+    @property
+    def wall_s(self) -> float:
+        """Wall-clock seconds of the profiled run, profiler overhead included."""
+        return self.overhead.profiled_wall_s
+
+    @property
+    def calls(self) -> int:
+        """Function calls recorded."""
+        return self.tables.calls
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing measurable ran."""
+        return self.tables.functions.empty or self.profiled_s <= 0
+
+    def top_shown(self, min_pct: float = TOP_MIN_PCT) -> tuple[pd.DataFrame, int]:
+        """Top functions of the categories holding at least `min_pct` of self time (always
+        the biggest), and how many smaller categories were left out of the display."""
+        big = self.categories[self.categories["pct"] >= min_pct]["category"]
+        keep = set(big) | set(self.categories["category"].head(1))
+        return self.top[self.top["category"].isin(keep)], len(self.categories) - len(keep)
+
+    def headline(self) -> str:
+        """The one-sentence summary at the top of every rendering."""
+        if self.empty:
+            return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."
+        text = (
+            f"{self.label}: {fmt.seconds(self.profiled_s)} profiled "
+            f"(wall {fmt.seconds(self.wall_s)}), {fmt.count(self.calls)} calls "
+            f"in {fmt.count(len(self.functions))} functions."
+        )
+        biggest = self.wins.iloc[0]
+        return (
+            text + f" Biggest category: {biggest['category']} with {fmt.pct(biggest['pct'])} "
+            f"of self time; halving it would make the whole run {fmt.factor(biggest['cut_50'])} faster."
+        )
+
+    def notes(self) -> list[str]:
+        """Caveats, in the order a reader needs them."""
+        notes = []
+        if not self.complete:
+            notes.append(
+                f"INCOMPLETE: the code stopped with {self.error}; these numbers cover what ran before it."
+            )
+        notes.extend(self.extra_notes)
+        notes.append(self.overhead.sentence())
+        warning = self.overhead.warning()
+        if warning:
+            notes.append("Warning: " + warning)
+        if not self.empty:
+            notes.append(INCLUSIVE_NOTE)
+        return notes
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, str]:
+        from workbench.report import html, markdown, text
+
+        bundle = {
+            "text/plain": text.render(self),
+            "text/markdown": markdown.render(self),
+            "text/html": html.render(self, chart=self.chart),
+        }
+        if include is not None:
+            bundle = {k: v for k, v in bundle.items() if k in set(include)}
+        if exclude is not None:
+            bundle = {k: v for k, v in bundle.items() if k not in set(exclude)}
+        return bundle
+
+    def to_markdown(self) -> str:
+        """The report as GitHub-flavoured markdown."""
+        from workbench.report import markdown
+
+        return markdown.render(self)
+
+    def to_html(self, chart: ChartMode | None = None) -> str:
+        """The report as an HTML fragment; `chart` says how plotly.js is included."""
+        from workbench.report import html
+
+        return html.render(self, chart=chart or self.chart)
+
+    def to_text(self) -> str:
+        """The report as plain text."""
+        from workbench.report import text
+
+        return text.render(self)
+
+    def figure(self) -> Any:
+        """The category chart as a plotly Figure."""
+        import plotly.graph_objects as go
+
+        from workbench.report import figures
+
+        return go.Figure(figures.category_figure(self))
+
+    def __repr__(self) -> str:
+        state = "complete" if self.complete else "incomplete"
+        return f"<Report {self.label!r}: {fmt.seconds(self.profiled_s)} profiled, {state}>"
+
+    def save(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write report.md, report.html (self-contained), the tables as CSV and
+        profile.prof (pstats, for snakeviz or tuna) into `folder`; returns the paths.
+
+        Each file is written to a temporary name and renamed, so none is ever half-written.
+        """
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        from workbench.report import html
+
+        written = {
+            "markdown": _write_text(out / "report.md", self.to_markdown()),
+            "html": _write_text(out / "report.html", html.page(self, chart="inline")),
+        }
+        for name in ("categories", "functions", "top", "wins"):
+            frame: pd.DataFrame = getattr(self, name)
+            written[name] = _write_text(out / f"{name}.csv", frame.to_csv(index=False))
+        written["pstats"] = _write_bytes(out / "profile.prof", marshal.dumps(self.stats))
+        return written
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_text(path: Path, text: str) -> Path:
+    return _write_bytes(path, text.encode("utf-8"))
