@@ -8,6 +8,7 @@ overlaps between categories and sums past 100%.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Tables:
     categories: pd.DataFrame
     top: pd.DataFrame
     wins: pd.DataFrame
+    native: pd.DataFrame
     profiled_s: float
     calls: int
 
@@ -213,9 +215,9 @@ def _speedup(share: float, cut: float) -> float:
 
 
 def _dtype(column: str) -> str:
-    if column in {"category", "name", "file", "module", "owner", "rule"}:
+    if column in {"category", "name", "file", "module", "owner", "rule", "package", "advice"}:
         return "object"
-    if column in {"line", "ncalls", "pcalls", "calls", "functions", "rank"}:
+    if column in {"line", "ncalls", "pcalls", "calls", "functions", "rank", "native_calls"}:
         return "int64"
     if column == "native":
         return "bool"
@@ -242,6 +244,68 @@ def build_tables(
         categories=categories,
         top=top_functions(functions, categories, top, profiled_s),
         wins=amdahl_wins(categories, profiled_s),
+        native=native_table(functions, profiled_s),
         profiled_s=profiled_s,
         calls=calls,
+    )
+
+
+NATIVE_COLUMNS = [
+    "package",
+    "native_s",
+    "python_s",
+    "native_calls",
+    "native_pct",
+    "native_us_per_call",
+    "advice",
+]
+# Native calls shorter than this (microseconds) mean the time is in calling, not computing.
+SHORT_NATIVE_CALL_US = 5.0
+
+
+def _package(module: str) -> str:
+    top = module.split(".", 1)[0]
+    if top == "builtins" or top in sys.stdlib_module_names:
+        return "python (builtins, stdlib)"
+    return top
+
+
+def native_table(functions: pd.DataFrame, profiled_s: float) -> pd.DataFrame:
+    """C-level time per owning package beside the Python time of the same package.
+
+    cProfile records C functions such as ``<method 'sum' of 'numpy.ndarray' objects>``;
+    their owner tells numpy's native time from the Python code around it.
+    """
+    native = functions[functions["native"]]
+    if native.empty:
+        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in NATIVE_COLUMNS})
+    packages = native["owner"].map(_package)
+    grouped = native.assign(package=packages).groupby("package", sort=False)
+    python = functions[~functions["native"]]
+    python_by_package = python.groupby(python["module"].map(_package))["tottime"].sum()
+    rows = []
+    for package, group in grouped:
+        native_s = float(group["tottime"].sum())
+        calls = int(group["ncalls"].sum())
+        per_call_us = 1e6 * _safe_div(native_s, calls)
+        if calls >= 1000 and per_call_us < SHORT_NATIVE_CALL_US:
+            advice = "many short native calls: optimise the call pattern (batch, vectorise), not the body"
+        elif per_call_us >= SHORT_NATIVE_CALL_US:
+            advice = "time is inside the package's C code: a better algorithm or backend helps here"
+        else:
+            advice = ""
+        rows.append(
+            (
+                str(package),
+                native_s,
+                float(python_by_package.get(package, 0.0)),
+                calls,
+                100.0 * _safe_div(native_s, profiled_s),
+                per_call_us,
+                advice,
+            )
+        )
+    table = pd.DataFrame.from_records(rows, columns=NATIVE_COLUMNS)
+    return table.sort_values(["native_s", "package"], ascending=[False, True]).reset_index(
+        drop=True
     )

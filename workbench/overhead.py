@@ -19,7 +19,7 @@ class Overhead:
     interpreter.
     """
 
-    method: Literal["measured", "estimated"]
+    method: Literal["measured", "estimated", "sampled"]
     profiled_wall_s: float
     plain_s: float
     calls: int
@@ -30,6 +30,11 @@ class Overhead:
         """Plain time estimated from the call count and the per-call cost."""
         plain = max(wall_s - calls * per_call_s, 0.0)
         return cls("estimated", wall_s, plain, calls, per_call_s)
+
+    @classmethod
+    def sampled(cls, wall_s: float) -> Overhead:
+        """A sampling run: no per-call cost; its overhead is only known when measured."""
+        return cls("sampled", wall_s, wall_s, 0, 0.0)
 
     @classmethod
     def measured(cls, wall_s: float, plain_s: float, calls: int) -> Overhead:
@@ -60,6 +65,11 @@ class Overhead:
         """One line for the report."""
         if self.profiled_wall_s <= 0:
             return "Profiling overhead: nothing measurable ran."
+        if self.method == "sampled":
+            return (
+                "Sampled with pyinstrument: no per-call cost, so no function bias; call counts "
+                "are sample counts. Use --overhead to measure the sampler's cost with a plain run."
+            )
         if self.method == "measured":
             return (
                 f"Profiling inflated this run {self.factor:.2f}x (measured: plain run "

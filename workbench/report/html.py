@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from workbench.report import format as fmt
+from workbench.report import sections
 from workbench.report.figures import category_colors, category_figure
 from workbench.report.model import TOP_MIN_PCT
 
@@ -156,6 +157,30 @@ def _hidden_note(hidden: int) -> str:
     )
 
 
+def _section_table(section: sections.Section) -> str:
+    title, header, rows, right = section
+    left = set(range(len(header))) - right
+    body = [_row([escape(h) for h in header], left, "th")]
+    for row in rows:
+        cells = [escape(c) for c in row]
+        if header[-1] == "Source":
+            cells[-1] = f"<code>{cells[-1]}</code>"
+        body.append(_row(cells, left))
+    return f"<h4>{escape(title)}</h4><table>{''.join(body)}</table>"
+
+
+def _extra_sections(report: Report) -> list[str]:
+    status, gpu = sections.gpu_sections(report)
+    parts = [
+        _section_table(section)
+        for section in [sections.native_section(report), sections.lines_section(report), *gpu]
+        if section is not None
+    ]
+    if status is not None:
+        parts.append(f"<p class='note'>GPU: {escape(status)}.</p>")
+    return parts
+
+
 def chart_html(report: Report, chart: ChartMode) -> str:
     """The plotly chart as an HTML fragment (empty for ``"none"`` or an empty report)."""
     if chart == "none" or report.empty:
@@ -201,6 +226,7 @@ def render(report: Report, chart: ChartMode = "inline") -> str:
             "<h4>Potential wins (Amdahl): whole-run speedup if a category's self time is cut</h4>",
             _wins_table(report),
         ]
+        parts += _extra_sections(report)
     rules = "".join(f"<li><code>{escape(r)}</code></li>" for r in report.rules)
     parts += [
         f"<details><summary>Category rules, in the order tried</summary><ol>{rules}</ol></details>",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from workbench.report import format as fmt
+from workbench.report import sections
 from workbench.report.model import TOP_MIN_PCT
 
 if TYPE_CHECKING:
@@ -90,6 +91,19 @@ def wins_table(report: Report) -> str:
     )
 
 
+def extra_sections(report: Report) -> list[str]:
+    """Native time, hottest lines and GPU time, where the report has them."""
+    parts: list[str] = []
+    status, gpu = sections.gpu_sections(report)
+    for section in [sections.native_section(report), sections.lines_section(report), *gpu]:
+        if section is not None:
+            title, header, rows, right = section
+            parts += [f"### {title}", table(header, rows, right)]
+    if status is not None:
+        parts.append(f"GPU: {status}.")
+    return parts
+
+
 def render(report: Report) -> str:
     """The whole report."""
     parts = [f"## Where the time goes: {report.label}", report.headline()]
@@ -104,6 +118,7 @@ def render(report: Report) -> str:
             "Whole-run speedup if the category's self time were cut by 25, 50, 75 or 100%.",
             wins_table(report),
         ]
+        parts += extra_sections(report)
     parts += ["### Category rules, in the order tried"]
     parts += ["\n".join(f"{i}. `{rule}`" for i, rule in enumerate(report.rules, 1))]
     return "\n\n".join(parts) + "\n"

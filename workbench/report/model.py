@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -16,6 +16,10 @@ from workbench.breakdown import Tables
 from workbench.capture import FuncKey, FuncStats
 from workbench.overhead import Overhead
 from workbench.report import format as fmt
+
+if TYPE_CHECKING:
+    from workbench.gpu_pass import GpuPass
+    from workbench.lines import LinePass
 
 ChartMode = Literal["inline", "cdn", "none"]
 CHART_MODES: tuple[ChartMode, ...] = ("inline", "cdn", "none")
@@ -48,7 +52,11 @@ class Report:
     result: object = field(default=None, repr=False)
     stats: dict[FuncKey, FuncStats] = field(default_factory=dict, repr=False)
     chart: ChartMode = "inline"
+    mode: str = "cprofile"
+    preset: str = "balanced"
     extra_notes: list[str] = field(default_factory=list)
+    lines: LinePass | None = None
+    gpu: GpuPass | None = None
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -69,6 +77,11 @@ class Report:
     def wins(self) -> pd.DataFrame:
         """Amdahl: the whole run's speedup if one category's self time were cut."""
         return self.tables.wins
+
+    @property
+    def native(self) -> pd.DataFrame:
+        """C-level time per owning package beside that package's Python time."""
+        return self.tables.native
 
     @property
     def profiled_s(self) -> float:

@@ -38,4 +38,15 @@ def render(report: Report) -> str:
         )
     if hidden:
         lines.append(f"  ({hidden} categories under 1% of self time left out; see report.top)")
+    if report.lines is not None and not report.lines.lines.empty:
+        lines.append("")
+        lines.append("Hottest lines:")
+        for rec in fmt.records(report.lines.hottest(8)):
+            lines.append(
+                f"  {rec['time_s']:>8.4f} s  {rec['hits']:>9,} hits  "
+                f"{fmt.where(rec['file'], rec['line'])}  {rec['source'].strip()}"
+            )
+    if report.gpu is not None:
+        lines.append("")
+        lines.append(f"GPU: {report.gpu.status}")
     return "\n".join(lines)

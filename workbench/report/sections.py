@@ -1,0 +1,117 @@
+"""Optional report sections (native time, hottest lines, GPU) as row lists for every renderer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.report import format as fmt
+
+if TYPE_CHECKING:
+    from workbench.report.model import Report
+
+Section = tuple[str, list[str], list[list[str]], set[int]]  # title, header, rows, right-aligned
+
+
+def native_section(report: Report) -> Section | None:
+    """C-level time per package: the call pattern or the body?"""
+    if report.native.empty:
+        return None
+    rows = [
+        [
+            r["package"],
+            fmt.fixed(r["native_s"]),
+            fmt.fixed(r["python_s"]),
+            fmt.count(r["native_calls"]),
+            fmt.pct(r["native_pct"]),
+            f"{r['native_us_per_call']:.2f}",
+            r["advice"],
+        ]
+        for r in fmt.records(report.native)
+    ]
+    header = [
+        "Package",
+        "Native (s)",
+        "Python (s)",
+        "Native calls",
+        "% of total",
+        "us/call",
+        "Reading",
+    ]
+    return ("Native (C) time by package", header, rows, {1, 2, 3, 4, 5})
+
+
+def lines_section(report: Report, n: int = 12) -> Section | None:
+    """The hottest lines of the line pass, with their source."""
+    if report.lines is None or report.lines.lines.empty:
+        return None
+    rows = [
+        [
+            r["function"],
+            fmt.where(r["file"], r["line"]),
+            fmt.count(r["hits"]),
+            fmt.fixed(r["time_s"], 4),
+            fmt.pct(r["pct_of_function"]),
+            r["source"].strip(),
+        ]
+        for r in fmt.records(report.lines.hottest(n))
+    ]
+    header = ["Function", "Line", "Hits", "Time (s)", "% of function", "Source"]
+    return (
+        f"Hottest lines (line_profiler pass over {', '.join(report.lines.functions)})",
+        header,
+        rows,
+        {2, 3, 4},
+    )
+
+
+def gpu_sections(report: Report) -> tuple[str | None, list[Section]]:
+    """The GPU status line and, when measured, per-device and per-call tables."""
+    if report.gpu is None:
+        return None, []
+    sections: list[Section] = []
+    if report.gpu.measured:
+        rows = [
+            [
+                str(r["device"]),
+                str(r["name"]),
+                fmt.count(int(r["gpu_calls"])),
+                fmt.fixed(r["device_s"], 4),
+                fmt.fixed(r["span_s"], 4),
+                fmt.count(int(r["h2d_bytes"])),
+                fmt.fixed(r["h2d_s"], 4),
+                fmt.count(int(r["d2h_bytes"])),
+                fmt.fixed(r["d2h_s"], 4),
+            ]
+            for r in fmt.records(report.gpu.devices)
+        ]
+        header = [
+            "Device",
+            "Name",
+            "GPU calls",
+            "Device time (s)",
+            "Device span (s)",
+            "H->D bytes",
+            "H->D (s)",
+            "D->H bytes",
+            "D->H (s)",
+        ]
+        sections.append(("GPU time per device (CUDA events)", header, rows, {2, 3, 4, 5, 6, 7, 8}))
+        calls = [
+            [
+                r["function"],
+                str(r["device"]),
+                fmt.count(int(r["calls"])),
+                fmt.fixed(r["device_s"], 4),
+                fmt.fixed(r["host_s"], 4),
+            ]
+            for r in fmt.records(report.gpu.calls.head(10))
+        ]
+        sections.append(
+            (
+                "GPU calls by device time",
+                ["Call", "Device", "Calls", "Device (s)", "Host (s)"],
+                calls,
+                {2, 3, 4},
+            )
+        )
+    return report.gpu.status, sections
