@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.ui.arguments import add_run_options
 
 DEMO_CELL = """\
 from workbench.demo import run_demo
@@ -50,6 +51,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Profile a script as ``python SCRIPT.py ARGS`` would run it; write the report folder."""
+    import traceback
+
+    from workbench.options import Options
+    from workbench.profiler import compile_source, profile_steps
+    from workbench.ui.arguments import given, unquote
+
+    script = Path(args.script)
+    try:
+        source = script.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorkbenchError(f"cannot read script {str(script)!r}: {exc.strerror or exc}") from None
+    out = Path(args.out or Path("reports") / script.stem)
+    options = Options.build(
+        given(args),
+        categories=args.category,
+        use_pyproject=not args.no_pyproject,
+        label=unquote(args.label) if args.label else script.name,
+    )
+    namespace: dict[str, object] = {"__name__": "__main__", "__file__": str(script)}
+    steps = compile_source(source, namespace, filename=str(script.resolve()))
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *args.args]
+    sys.path.insert(0, str(script.resolve().parent))
+    try:
+        report, error = profile_steps(steps, options, source=source, namespace=namespace)
+    finally:
+        sys.argv[:] = saved_argv
+        sys.path[:] = saved_path
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        error = None
+    written = report.save(out)
+    print(report.to_text())
+    print(f"\nReport written to {out.resolve()}/: {', '.join(p.name for p in written.values())}")
+    if error is None:
+        return 0
+    print(f"\nworkbench: {script.name} failed; the report covers what ran before:", file=sys.stderr)
+    traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+    if isinstance(error, SystemExit) and isinstance(error.code, int):
+        return error.code
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -63,6 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--chart", choices=["inline", "cdn", "none"], default="inline")
     demo.add_argument("--overhead", action="store_true", help="Measure overhead with a plain run.")
     demo.set_defaults(func=cmd_demo)
+    prof = sub.add_parser(
+        "profile",
+        help="Profile a script headless and write the report folder.",
+        description="Options go before the script; everything after it is the script's own.",
+    )
+    add_run_options(prof)
+    prof.add_argument("--out", help="Folder for the report files (default reports/SCRIPT).")
+    prof.add_argument("script", help="The Python script to run.")
+    prof.add_argument("args", nargs=argparse.REMAINDER, help="Arguments for the script.")
+    prof.set_defaults(func=cmd_profile)
     return parser
 
 

@@ -7,49 +7,16 @@ import hashlib
 import linecache
 import time
 import types
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from workbench.breakdown import build_tables
 from workbench.capture import Clock, RawProfile, Step, measure_call_cost, run_plain, run_profiled
-from workbench.categories import Ruleset
-from workbench.config import build_ruleset
 from workbench.errors import ConfigError
+from workbench.options import Options
 from workbench.overhead import Overhead
-from workbench.report.model import CHART_MODES, ChartMode, Report
-
-
-@dataclass
-class Options:
-    """Everything that shapes one profiling run, validated when built."""
-
-    categories: Sequence[str] = ()
-    rules_file: str | Path | None = None
-    project_dir: str | Path | None = None
-    use_pyproject: bool = True
-    top: int = 5
-    overhead: bool = False
-    chart: ChartMode = "inline"
-    label: str | None = None
-    timer: Clock | None = None
-    call_cost_s: float | None = None
-    ruleset: Ruleset = field(init=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.categories, str):
-            self.categories = [self.categories]
-        if not isinstance(self.top, int) or self.top < 0:
-            raise ConfigError(f"top must be a whole number >= 0, got {self.top!r}")
-        if self.chart not in CHART_MODES:
-            raise ConfigError(f"chart must be one of {', '.join(CHART_MODES)}, got {self.chart!r}")
-        self.ruleset = build_ruleset(
-            self.categories,
-            self.rules_file,
-            project_dir=self.project_dir,
-            use_pyproject=self.use_pyproject,
-        )
+from workbench.report.model import ChartMode, Report
 
 
 def compile_source(
@@ -101,6 +68,8 @@ def analyse(
     calls = sum(value[1] for value in raw.stats.values())
     if plain_s is not None:
         overhead = Overhead.measured(raw.wall_s, plain_s, calls)
+    elif options.mode == "sample":
+        overhead = Overhead.sampled(raw.wall_s)
     else:
         per_call = options.call_cost_s if options.call_cost_s is not None else measure_call_cost()
         overhead = Overhead.estimated(raw.wall_s, calls, per_call)
@@ -119,7 +88,19 @@ def analyse(
         result=raw.result,
         stats=raw.stats,
         chart=options.chart,
+        mode=options.mode,
+        preset=options.profile,
     )
+
+
+def _capture(
+    steps: Sequence[Step], options: Options, clock: Clock
+) -> tuple[RawProfile, BaseException | None]:
+    if options.mode == "sample":
+        from workbench.sampling import run_sampled
+
+        return run_sampled(steps, interval=options.interval, clock=clock)
+    return run_profiled(steps, timer=options.timer, clock=clock)
 
 
 def profile_steps(
@@ -127,20 +108,23 @@ def profile_steps(
     options: Options,
     *,
     source: str | None = None,
+    namespace: Mapping[str, object] | None = None,
     clock: Clock = time.perf_counter,
 ) -> tuple[Report, BaseException | None]:
     """Profile prepared steps; returns the report and the exception the code raised, if any.
 
-    The code runs once under cProfile; when `options.overhead` asks for it, and the
-    profiled run completed, it runs a second time plainly to measure the overhead.
+    The code runs once under the profiler. Only when the options ask for them, and only
+    if that run completed, it runs again: plainly to measure the overhead, with
+    line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
+    Each pass is its own run; no two profilers are ever active together.
     """
-    raw, error = run_profiled(steps, timer=options.timer, clock=clock)
+    raw, error = _capture(steps, options, clock)
+    notes: list[str] = []
     plain_s = None
-    notes = []
     if options.overhead and error is None:
         try:
             plain_s = run_plain(steps, clock=clock)
-        except BaseException as exc:
+        except BaseException as exc:  # handed back to the caller unchanged
             error = exc
             notes.append(
                 f"The plain run for --overhead raised {type(exc).__name__}: {exc}; "
@@ -148,7 +132,52 @@ def profile_steps(
             )
     report = analyse(raw, options, plain_s=plain_s, source=source)
     report.extra_notes.extend(notes)
+    if error is not None:
+        return report, error
+    if options.wants_lines:
+        error = _line_pass(report, steps, options, namespace or {})
+    if options.gpu and error is None:
+        error = _gpu_pass(report, steps)
     return report, error
+
+
+def _line_pass(
+    report: Report, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
+) -> BaseException | None:
+    from workbench.lines import choose_functions, resolve_names, run_lines
+
+    targets, problems = resolve_names(list(options.functions), namespace)
+    if options.lines:
+        chosen = choose_functions(report.functions, namespace, options.lines)
+        targets += [f for f in chosen if f not in targets]
+    report.extra_notes.extend(problems)
+    if not targets:
+        report.extra_notes.append("Line pass skipped: no Python function of yours to profile.")
+        return None
+    passed, error = run_lines(steps, targets)
+    passed.skipped = problems
+    report.lines = passed
+    report.extra_notes.append(
+        f"Line pass: the code was re-run with line_profiler on {len(targets)} function(s) "
+        f"only; that run took {passed.seconds:.3f} s (its own cost, not part of the tables above)."
+    )
+    return error
+
+
+def _gpu_pass(report: Report, steps: Sequence[Step]) -> BaseException | None:
+    from workbench.gpu_pass import GpuPass, run_gpu_pass, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        report.gpu = GpuPass(f"GPU time not measured: {reason}")
+        return None
+    passed, error = run_gpu_pass(steps)
+    report.gpu = passed
+    report.extra_notes.append(
+        f"GPU pass: the code was re-run with every CuPy call bracketed by CUDA events and "
+        f"synchronised; that run took {passed.seconds:.3f} s."
+    )
+    return error
 
 
 def profile(
@@ -159,51 +188,79 @@ def profile(
     rules: str | Path | None = None,
     project_dir: str | Path | None = None,
     use_pyproject: bool = True,
-    top: int = 5,
-    overhead: bool = False,
-    chart: ChartMode = "inline",
+    preset: str | None = None,
+    mode: str | None = None,
+    top: int | None = None,
+    overhead: bool | None = None,
+    lines: int | None = None,
+    functions: Sequence[str] | None = None,
+    gpu: bool | None = None,
+    tree: bool | None = None,
+    chart: ChartMode | None = None,
+    save: str | Path | None = None,
     label: str | None = None,
     on_error: Literal["raise", "return"] = "raise",
     timer: Clock | None = None,
     call_cost_s: float | None = None,
 ) -> Report:
-    """Run `target` once under cProfile and return where its time went, by category.
+    """Run `target` once under a profiler and return where its time went, by category.
 
     `target` is a callable taking no arguments, or source code run in `namespace`
     (a fresh dict when omitted). `category` holds ``LABEL=PATTERN`` rules, tried
     before `rules` (a TOML file) and ``[tool.workbench.categories]`` of the nearest
-    pyproject.toml. With `overhead`, the code first runs once plainly to measure how
-    much profiling inflated it; otherwise the inflation is estimated.
+    pyproject.toml. Options left as None come from ``[tool.workbench]`` of that file,
+    else from the `preset` ("fast", "balanced" (default) or "aggressive").
 
+    The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
+    pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
     If the code raises, the exception is re-raised unchanged (``on_error="raise"``) or
     kept on an incomplete report (``on_error="return"``, see ``Report.error``).
     """
     if on_error not in ("raise", "return"):
         raise ConfigError(f"on_error must be 'raise' or 'return', got {on_error!r}")
     cats = [category] if isinstance(category, str) else list(category)
+    ns: dict[str, object] = namespace if namespace is not None else {}
     if isinstance(target, str):
         source: str | None = target
-        steps = compile_source(target, namespace if namespace is not None else {})
+        steps = compile_source(target, ns)
         default_label = "code"
     elif callable(target):
         source = None
         steps = [target]
         default_label = getattr(target, "__qualname__", None) or repr(target)
+        module = getattr(target, "__module__", None)
+        if namespace is None and module is not None:
+            import sys
+
+            mod = sys.modules.get(module)
+            ns = dict(vars(mod)) if mod is not None else {}
     else:
         raise ConfigError(f"profile() needs a callable or source code, got {type(target).__name__}")
-    options = Options(
+    given = {
+        "profile": preset,
+        "mode": mode,
+        "top": top,
+        "overhead": overhead,
+        "lines": lines,
+        "functions": functions,
+        "gpu": gpu,
+        "tree": tree,
+        "chart": chart,
+        "save": save,
+        "rules": rules,
+    }
+    options = Options.build(
+        given,
         categories=cats,
-        rules_file=rules,
         project_dir=project_dir,
         use_pyproject=use_pyproject,
-        top=top,
-        overhead=overhead,
-        chart=chart,
         label=label or default_label,
         timer=timer,
         call_cost_s=call_cost_s,
     )
-    report, error = profile_steps(steps, options, source=source)
+    report, error = profile_steps(steps, options, source=source, namespace=ns)
+    if options.save is not None:
+        report.save(options.save)
     if error is not None and on_error == "raise":
         raise error
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -13,13 +14,9 @@ from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from workbench.capture import Step, measure_call_cost
 from workbench.errors import WorkbenchError
-from workbench.profiler import Options, profile_steps, steps_from_ast
-
-
-def _unquote(text: str) -> str:
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+from workbench.options import Options
+from workbench.profiler import profile_steps, steps_from_ast
+from workbench.ui.arguments import given, unquote, with_run_options
 
 
 def statement_text(line: str, statement_tokens: list[str]) -> str:
@@ -61,47 +58,27 @@ class OptimizeMagics(Magics):
 
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="Store the Report in the variable NAME.")
-    @argument(
-        "-c",
-        "--category",
-        action="append",
-        default=[],
-        metavar="LABEL=PATTERN",
-        help=(
-            "A category rule, tried before all others (repeatable). PATTERN is a path glob "
-            "('*/dsl.py'), module:PREFIX or func:REGEX."
-        ),
-    )
-    @argument("--rules", metavar="FILE", help="A TOML file with a [categories] table of rules.")
-    @argument("--top", type=int, default=5, metavar="N", help="Top functions shown per category.")
-    @argument(
-        "--overhead",
-        action="store_true",
-        help="After the profiled run, run the code once more without the profiler to measure the overhead (runs it twice).",
-    )
     @argument("-q", "--quiet", action="store_true", help="Do not display the report.")
-    @argument("-l", "--label", metavar="TEXT", help="A name for this run, shown in the report.")
+    @argument("--save", metavar="DIR", help="Write .prof, speedscope JSON, CSV and the report.")
     @argument(
-        "--chart",
-        choices=["inline", "cdn", "none"],
-        default="inline",
-        help="How the chart gets plotly.js: inline (works offline), cdn (small), none.",
-    )
-    @argument(
-        "--no-pyproject",
+        "--snakeviz",
         action="store_true",
-        help="Ignore [tool.workbench.categories] in the nearest pyproject.toml.",
+        default=None,
+        help="Open the saved profile in snakeviz, where the browser can reach a local server.",
     )
+    @with_run_options
     @argument("statement", nargs=argparse.REMAINDER, help="Code to profile (line magic only).")
     @line_cell_magic
     @no_var_expand
     def optimize(self, line: str, cell: str | None = None) -> None:
-        """Profile a cell (``%%optimize``) or a statement (``%optimize STATEMENT``) under
-        cProfile and show where the time goes by category, the top functions of each,
-        and what cutting each category would win (Amdahl).
+        """Profile a cell (``%%optimize``) or a statement (``%optimize STATEMENT``) and show
+        where the time goes by category, the top functions of each, and what cutting each
+        category would win (Amdahl).
 
-        The code runs once (twice with --overhead). If it raises, the report of what ran
-        is shown, marked incomplete, and the exception is re-raised unchanged.
+        The code runs once. --overhead, --lines / -f and --gpu each run it once more, in a
+        pass of its own. If the code raises, the report of what ran is shown, marked
+        incomplete, and the exception is re-raised unchanged. Every option can also be set
+        under [tool.workbench] in pyproject.toml; the magic line wins.
         """
         args = parse_argstring(self.optimize, line)
         statement = statement_text(line, args.statement)
@@ -113,28 +90,35 @@ class OptimizeMagics(Magics):
         code = cell if cell is not None else statement
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}")
+        options_given = given(args)
+        options_given["save"] = unquote(args.save) if args.save else None
+        options_given["snakeviz"] = args.snakeviz
+        label = unquote(args.label) if args.label else ("cell" if cell is not None else statement)
         try:
-            options = Options(
+            options = Options.build(
+                options_given,
                 categories=args.category,
-                rules_file=_unquote(args.rules) if args.rules else None,
                 use_pyproject=not args.no_pyproject,
-                top=args.top,
-                overhead=args.overhead,
-                chart=args.chart,
-                label=_unquote(args.label)
-                if args.label
-                else ("cell" if cell is not None else statement),
-                call_cost_s=None if args.overhead else self._call_cost(),
+                label=label,
+                call_cost_s=self._call_cost(),
             )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         steps = self._steps(code)
         try:
-            report, error = profile_steps(steps, options, source=code)
+            report, error = profile_steps(steps, options, source=code, namespace=self.ip.user_ns)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         if args.output:
             self.ip.user_ns[args.output] = report
+        if options.save is not None:
+            report.save(options.save)
+            if options.snakeviz:
+                from workbench.ui.snakeviz import open_snakeviz
+
+                report.extra_notes.append(open_snakeviz(Path(options.save) / "profile.prof"))
+        elif options.snakeviz:
+            report.extra_notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
         if not args.quiet:
             display(report)
         if error is not None:

@@ -1,0 +1,200 @@
+"""Profiling depth: line hot spots, native time, GPU status, options from pyproject, presets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import workloads
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+import workbench
+from workbench.errors import ConfigError
+from workbench.options import Options, resolve_settings
+
+LOOPS = """\
+def hot(n):
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+def cold():
+    return 1
+"""
+
+
+def run(shell: InteractiveShell, source: str) -> list[dict[str, str]]:
+    with capture_output() as cap:
+        result = shell.run_cell(source)
+    assert result.error_in_exec is None, result.error_in_exec
+    return [out.data for out in cap.outputs]
+
+
+def test_line_pass_counts_hits_per_line_of_the_chosen_function(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS)
+    outputs = run(shell, "%%optimize -o r -f hot\nhot(500)\ncold()\n")
+    lines = shell.user_ns["r"].lines.lines.set_index("line")
+    assert lines.loc[3, "hits"] == 501  # the for line: 500 iterations and the exit
+    assert lines.loc[4, "hits"] == 500
+    assert lines.loc[4, "source"].strip() == "total += i * i"
+    assert set(shell.user_ns["r"].lines.lines["function"]) == {"hot"}
+    assert "Hottest lines" in outputs[0]["text/html"]
+    assert "re-run with line_profiler on 1 function(s)" in outputs[0]["text/plain"]
+
+
+def test_line_pass_picks_the_top_user_functions_by_self_time(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS)
+    run(shell, "%%optimize -q -o r --lines 1\nhot(20000)\ncold()\n")
+    assert shell.user_ns["r"].lines.functions == ["hot"]
+
+
+def test_line_pass_profiles_functions_the_cell_defines_itself(shell: InteractiveShell) -> None:
+    run(shell, "%%optimize -q -o r --lines 1\n" + LOOPS + "hot(300)\n")
+    lines = shell.user_ns["r"].lines.lines.set_index("line")
+    assert lines.loc[4, "hits"] == 300
+
+
+def test_cell_runs_again_only_for_the_line_pass(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS + "runs = []")
+    run(shell, "%%optimize -q -o r\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1]
+    run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1, 1, 1]
+
+
+def test_bad_function_names_are_reported_and_the_rest_still_profiled(
+    shell: InteractiveShell,
+) -> None:
+    shell.run_cell(LOOPS + "value = 3")
+    outputs = run(shell, "%%optimize -o r -f hot -f value -f nope -f len\nhot(50)\n")
+    text = outputs[0]["text/plain"]
+    assert "-f value: not a Python function (it is a int); skipped" in text
+    assert "-f nope: no such name in the namespace" in text
+    assert "-f len: not a Python function (it is a builtin_function_or_method); skipped" in text
+    assert shell.user_ns["r"].lines.functions == ["hot"]
+
+
+def test_native_time_is_attributed_to_its_owning_package() -> None:
+    def work() -> None:
+        a = np.arange(100.0)
+        for _ in range(2000):
+            a.sum()
+
+    report = workbench.profile(work)
+    native = report.native.set_index("package")
+    functions = report.functions.set_index("name")
+    assert functions.loc["<method 'sum' of 'numpy.ndarray' objects>", "owner"] == "numpy"
+    owned = report.functions[report.functions["native"] & (report.functions["owner"] == "numpy")]
+    assert native.loc["numpy", "native_calls"] == owned["ncalls"].sum() >= 2000
+    assert native.loc["numpy", "native_s"] > 0
+    assert "call pattern" in native.loc["numpy", "advice"]
+
+
+def test_gpu_option_without_cupy_says_so_and_nothing_fails() -> None:
+    report = workbench.profile(workloads.top, gpu=True)
+    assert report.gpu is not None
+    assert not report.gpu.measured
+    assert "GPU time not measured" in report.gpu.status
+    assert "GPU: GPU time not measured" in report.to_markdown()
+
+
+def test_pyproject_sets_options_and_the_magic_line_wins(
+    shell: InteractiveShell, isolated_cwd: Path
+) -> None:
+    (isolated_cwd / "pyproject.toml").write_text("[tool.workbench]\ntop = 1\nlines = 1\n")
+    shell.run_cell(LOOPS)
+    run(shell, "%%optimize -q -o r\nhot(100)\ncold()\n")
+    report = shell.user_ns["r"]
+    assert report.top_n == 1
+    assert report.lines is not None
+    run(shell, "%%optimize -q -o r2 --top 3 --lines 0\nhot(100)\n")
+    assert shell.user_ns["r2"].top_n == 3
+    assert shell.user_ns["r2"].lines is None
+
+
+def test_unknown_pyproject_option_is_a_usage_error(
+    shell: InteractiveShell, isolated_cwd: Path
+) -> None:
+    (isolated_cwd / "pyproject.toml").write_text("[tool.workbench]\ntopp = 1\n")
+    with capture_output():
+        result = shell.run_cell("%%optimize\nx = 1\n")
+    assert "unknown option(s) topp" in str(result.error_in_exec)
+
+
+def test_presets_set_depth_and_explicit_values_win() -> None:
+    assert resolve_settings({}, {})["mode"] == "cprofile"
+    fast = resolve_settings({"profile": "fast"}, {})
+    assert fast["mode"] == "sample"
+    aggressive = resolve_settings({"profile": "aggressive"}, {})
+    assert (aggressive["lines"], aggressive["gpu"], aggressive["tree"]) == (5, True, True)
+    assert resolve_settings({"profile": "aggressive", "lines": 2}, {})["lines"] == 2
+    assert resolve_settings({}, {"profile": "aggressive"})["gpu"] is True
+    with pytest.raises(ConfigError, match="profile must be one of"):
+        resolve_settings({"profile": "turbo"}, {})
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"lines": -1}, "lines must be a whole number"),
+        ({"mode": "trace"}, "mode must be one of"),
+        ({"chart": "svg"}, "chart must be one of"),
+        ({"gpu": "yes"}, "gpu must be true or false"),
+    ],
+)
+def test_invalid_option_values_fail_clearly(given: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Options.build(given, use_pyproject=False)
+
+
+def test_cli_profiles_a_script_with_its_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import sys\ndef work(n):\n    return sum(i for i in range(n))\nprint(work(int(sys.argv[1])))\n"
+    )
+    out = tmp_path / "out"
+    assert main(["profile", "--lines", "1", "--out", str(out), str(script), "1000"]) == 0
+    printed = capsys.readouterr().out
+    assert "499500" in printed
+    report_md = (out / "report.md").read_text()
+    assert "Hottest lines" in report_md
+    assert sys.argv[0] != str(script)  # argv restored
+
+
+def test_cli_failing_script_writes_the_partial_report_and_exits_nonzero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from workbench.cli import main
+
+    script = tmp_path / "bad.py"
+    script.write_text("def step():\n    return 1\nstep()\nraise RuntimeError('broken input')\n")
+    out = tmp_path / "out"
+    assert main(["profile", "--out", str(out), str(script)]) == 1
+    assert "INCOMPLETE" in (out / "report.md").read_text()
+    assert "RuntimeError: broken input" in capsys.readouterr().err
+
+
+def test_cli_script_exit_code_is_passed_on(tmp_path: Path) -> None:
+    from workbench.cli import main
+
+    script = tmp_path / "exits.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    assert main(["profile", "--out", str(tmp_path / "o"), str(script)]) == 3
+    clean = tmp_path / "clean.py"
+    clean.write_text("import sys\nsys.exit(0)\n")
+    assert main(["profile", "--out", str(tmp_path / "o2"), str(clean)]) == 0
+
+
+def test_cli_missing_script_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from workbench.cli import main
+
+    assert main(["profile", "no_such_script.py"]) == 2
+    assert "cannot read script" in capsys.readouterr().err

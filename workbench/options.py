@@ -1,0 +1,156 @@
+"""Options of a profiling run: given explicitly, else ``[tool.workbench]``, else the preset.
+
+Presets are the analogue of the seeds' Fast / Balanced / Aggressive build profiles:
+
+* ``fast``: sampling only (pyinstrument), the cheapest picture;
+* ``balanced`` (default): cProfile and categories;
+* ``aggressive``: adds line hot spots for the top functions, GPU timing and the call tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from workbench.capture import Clock
+from workbench.categories import Ruleset
+from workbench.config import build_ruleset, pyproject_settings
+from workbench.errors import ConfigError
+from workbench.report.model import CHART_MODES, ChartMode
+
+Mode = Literal["cprofile", "sample"]
+MODES: tuple[Mode, ...] = ("cprofile", "sample")
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {"mode": "sample"},
+    "balanced": {},
+    "aggressive": {"lines": 5, "gpu": True, "tree": True},
+}
+DEFAULTS: dict[str, Any] = {
+    "profile": "balanced",
+    "mode": "cprofile",
+    "top": 5,
+    "overhead": False,
+    "chart": "inline",
+    "lines": 0,
+    "functions": [],
+    "gpu": False,
+    "tree": False,
+    "interval": 0.001,
+    "save": None,
+    "snakeviz": False,
+    "rules": None,
+}
+# Keys of [tool.workbench] that are not run options.
+_OTHER_KEYS = {"categories", "store"}
+
+
+def resolve_settings(
+    given: Mapping[str, Any], config: Mapping[str, Any], *, source: str = "[tool.workbench]"
+) -> dict[str, Any]:
+    """Merge: a value given explicitly (not None) wins, then the config, then the preset."""
+    unknown = sorted(set(config) - set(DEFAULTS) - _OTHER_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(set(DEFAULTS) | _OTHER_KEYS))}"
+        )
+    preset_name = given.get("profile") or config.get("profile") or DEFAULTS["profile"]
+    if preset_name not in PRESETS:
+        raise ConfigError(f"profile must be one of {', '.join(PRESETS)}, got {preset_name!r}")
+    merged = {**DEFAULTS, **PRESETS[preset_name], "profile": preset_name}
+    for key in DEFAULTS:
+        if key in config and key != "profile":
+            merged[key] = config[key]
+        if given.get(key) is not None and key != "profile":
+            merged[key] = given[key]
+    return merged
+
+
+@dataclass
+class Options:
+    """Everything that shapes one profiling run, validated when built."""
+
+    categories: Sequence[str] = ()
+    rules_file: str | Path | None = None
+    project_dir: str | Path | None = None
+    use_pyproject: bool = True
+    profile: str = "balanced"
+    mode: Mode = "cprofile"
+    top: int = 5
+    overhead: bool = False
+    chart: ChartMode = "inline"
+    lines: int = 0
+    functions: Sequence[str] = ()
+    gpu: bool = False
+    tree: bool = False
+    interval: float = 0.001
+    save: str | Path | None = None
+    snakeviz: bool = False
+    label: str | None = None
+    timer: Clock | None = None
+    call_cost_s: float | None = None
+    ruleset: Ruleset = field(init=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.categories, str):
+            self.categories = [self.categories]
+        if isinstance(self.functions, str):
+            self.functions = [self.functions]
+        for name in ("top", "lines"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a whole number >= 0, got {value!r}")
+        if self.chart not in CHART_MODES:
+            raise ConfigError(f"chart must be one of {', '.join(CHART_MODES)}, got {self.chart!r}")
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not isinstance(self.interval, (int, float)) or not 0 < self.interval <= 1:
+            raise ConfigError(f"interval must be seconds in (0, 1], got {self.interval!r}")
+        for name in ("overhead", "gpu", "tree", "snakeviz"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        self.ruleset = build_ruleset(
+            self.categories,
+            self.rules_file,
+            project_dir=self.project_dir,
+            use_pyproject=self.use_pyproject,
+        )
+
+    @property
+    def wants_lines(self) -> bool:
+        """Whether a line pass was asked for."""
+        return self.lines > 0 or bool(self.functions)
+
+    @classmethod
+    def build(
+        cls,
+        given: Mapping[str, Any],
+        *,
+        categories: Sequence[str] = (),
+        project_dir: str | Path | None = None,
+        use_pyproject: bool = True,
+        **fixed: Any,
+    ) -> Options:
+        """Options from explicit values (None = not given), pyproject.toml and the preset."""
+        config: dict[str, Any] = {}
+        path = None
+        if use_pyproject:
+            path, config = pyproject_settings(Path(project_dir or Path.cwd()).resolve())
+            source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
+        else:
+            source = "[tool.workbench]"
+        settings = resolve_settings(given, config, source=source)
+        rules = settings.pop("rules")
+        if given.get("rules") is None and config.get("rules") is not None and path is not None:
+            rules = path.parent / str(config["rules"])  # relative to the pyproject.toml
+        return cls(
+            categories=categories,
+            rules_file=rules,
+            project_dir=project_dir,
+            use_pyproject=use_pyproject,
+            **settings,
+            **fixed,
+        )
