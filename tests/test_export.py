@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import json
 import marshal
+import os
 import pstats
 import random
 from pathlib import Path
@@ -56,6 +57,9 @@ def test_speedscope_from_samples_is_exact(tmp_path: Path) -> None:
     stacks = {tuple(frames[i]["name"] for i in s) for s in profile["samples"]}
     assert any(s[-2:] == ("heavy_calls", "chatty") for s in stacks)
     assert [p.name for p in out.iterdir()] == ["run.speedscope.json"]  # no temp file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # like any new file, not 0600
 
 
 def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
