@@ -105,7 +105,6 @@ def test_cprofile_tree_splits_a_shared_callee_by_edge_time() -> None:
         "caller_a": pytest.approx(edges["caller_a"]),
         "caller_b": pytest.approx(edges["caller_b"]),
     }
-    assert under["caller_a"] > under["caller_b"]
     _check_children_fit(nodes)
 
 

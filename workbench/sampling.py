@@ -218,6 +218,7 @@ class NativeNames:
     def __init__(self, modules: Mapping[str, types.ModuleType] | None = None) -> None:
         self._modules = modules
         self._cache: dict[str, str] = {}
+        self._namespaces: list[dict[str, object]] | None = None
 
     def cprofile_name(self, qualname: str) -> str:
         """The cProfile key name for the C function pyinstrument calls `qualname`."""
@@ -226,21 +227,23 @@ class NativeNames:
             name = self._cache[qualname] = self._resolve(qualname)
         return name
 
-    def _module_dicts(self) -> list[tuple[str, dict[str, object]]]:
-        source = self._modules if self._modules is not None else dict(sys.modules)
-        found = []
-        for mod_name, module in sorted(source.items()):
-            namespace = getattr(module, "__dict__", None)
-            if isinstance(namespace, dict):
-                found.append((mod_name, namespace))
-        return found
+    def _module_dicts(self) -> list[dict[str, object]]:
+        """The namespaces of the loaded modules, in name order; read once, when first needed."""
+        if self._namespaces is None:
+            source = self._modules if self._modules is not None else dict(sys.modules)
+            self._namespaces = [
+                namespace
+                for _name, module in sorted(source.items())
+                if isinstance(namespace := getattr(module, "__dict__", None), dict)
+            ]
+        return self._namespaces
 
     def _find(self, attr: str, kind: type | tuple[type, ...]) -> list[object]:
         builtin = getattr(builtins, attr, None)
         if isinstance(builtin, kind):
             return [builtin]
         seen: dict[int, object] = {}
-        for _name, namespace in self._module_dicts():
+        for namespace in self._module_dicts():
             value = namespace.get(attr)
             if isinstance(value, kind):
                 seen.setdefault(id(value), value)
