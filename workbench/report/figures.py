@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.report.model import Report
+    from workbench.tree import TreeNode
 
 _BUILTIN_COLORS = {
     "user": "#4C78A8",
@@ -73,3 +74,55 @@ def category_figure(report: Report) -> dict[str, Any]:
         "plot_bgcolor": "white",
     }
     return {"data": data, "layout": layout}
+
+
+def icicle_figure(
+    nodes: list[TreeNode], title: str, order: list[str] | None = None
+) -> dict[str, Any]:
+    """An icicle of the call tree, coloured by category (nodes from `workbench.tree`).
+
+    `order` lists the categories in the report's order so the colours match its other
+    charts; by default categories are ordered by the self time the nodes hold.
+    """
+    from workbench.report.format import where
+
+    if order is None:
+        held: dict[str, float] = {}
+        for node in nodes[1:]:
+            held[node.category] = held.get(node.category, 0.0) + node.self_s
+        order = sorted(held, key=lambda c: (-held[c], c))
+    colors = category_colors([*order, *sorted({n.category for n in nodes[1:]} - set(order))])
+    total = nodes[0].value if nodes else 0.0
+    custom = [
+        [
+            n.category or "all",
+            n.self_s,
+            100.0 * n.value / total if total > 0 else 0.0,
+            "" if n.key is None else where(n.key[0], n.key[1]),
+        ]
+        for n in nodes
+    ]
+    trace = {
+        "type": "icicle",
+        "ids": [n.id for n in nodes],
+        "parents": [n.parent for n in nodes],
+        "labels": [n.label for n in nodes],
+        "values": [n.value for n in nodes],
+        "branchvalues": "total",
+        "marker": {"colors": [colors.get(n.category, "#E8E8E8") for n in nodes]},
+        "customdata": custom,
+        "hovertemplate": (
+            "<b>%{label}</b> [%{customdata[0]}]<br>%{customdata[3]}<br>"
+            "%{value:.4f} s inclusive (%{customdata[2]:.1f}% of total)<br>"
+            "%{customdata[1]:.4f} s self<extra></extra>"
+        ),
+        "tiling": {"orientation": "v"},
+        "maxdepth": 6,
+        "sort": False,
+    }
+    layout = {
+        "title": {"text": title},
+        "height": 560,
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    }
+    return {"data": [trace], "layout": layout}
