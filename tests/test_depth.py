@@ -198,3 +198,37 @@ def test_cli_missing_script_is_a_clear_error(capsys: pytest.CaptureFixture[str])
 
     assert main(["profile", "no_such_script.py"]) == 2
     assert "cannot read script" in capsys.readouterr().err
+
+
+def test_tree_option_adds_an_icicle_and_a_text_tree(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS)
+    outputs = run(shell, "%%optimize -o r --tree\nhot(20000)\ncold()\n")
+    report = shell.user_ns["r"]
+    assert report.tree is not None and report.tree[0].label == "Total"
+    html = outputs[0]["text/html"]
+    assert '"type":"icicle"' in html.replace(" ", "")
+    assert html.count("Plotly.newPlot") == 2
+    assert "Total:" in outputs[0]["text/plain"] and "hot" in outputs[0]["text/plain"]
+    assert "```\nTotal:" in report.to_markdown()
+
+
+def test_sample_mode_feeds_the_same_tables_with_sample_counts(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS)
+    run(shell, "%%optimize -q -o r --mode pyinstrument --tree\nhot(300000)\n")
+    report = shell.user_ns["r"]
+    assert report.counts_are_samples
+    assert report.overhead.method == "sampled"
+    assert "hot" in set(report.functions["name"])
+    assert report.categories["self_s"].sum() == pytest.approx(report.profiled_s, rel=0.01)
+    assert report.stacks
+
+
+def test_save_option_writes_speedscope_and_pstats(shell: InteractiveShell, tmp_path: Path) -> None:
+    import json
+    import pstats
+
+    shell.run_cell(LOOPS)
+    run(shell, f"%%optimize -q --save {tmp_path / 'out'}\nhot(1000)\n")
+    document = json.loads((tmp_path / "out" / "profile.speedscope.json").read_text())
+    assert document["profiles"][0]["type"] == "sampled"
+    assert pstats.Stats(str(tmp_path / "out" / "profile.prof")).total_calls > 0  # type: ignore[attr-defined]

@@ -304,6 +304,8 @@ def test_save_writes_every_file_atomically_and_the_prof_loads_in_pstats(tmp_path
         "functions.csv",
         "top.csv",
         "wins.csv",
+        "native.csv",
+        "profile.speedscope.json",
         "profile.prof",
     }
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(

@@ -67,6 +67,7 @@ class Tables:
     native: pd.DataFrame
     profiled_s: float
     calls: int
+    category_of: dict[FuncKey, str]
 
 
 def _safe_div(numerator: float, denominator: float) -> float:
@@ -247,6 +248,7 @@ def build_tables(
         native=native_table(functions, profiled_s),
         profiled_s=profiled_s,
         calls=calls,
+        category_of=category_of,
     )
 
 

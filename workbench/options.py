@@ -20,8 +20,8 @@ from workbench.config import build_ruleset, pyproject_settings
 from workbench.errors import ConfigError
 from workbench.report.model import CHART_MODES, ChartMode
 
-Mode = Literal["cprofile", "sample"]
-MODES: tuple[Mode, ...] = ("cprofile", "sample")
+Mode = Literal["cprofile", "sample", "pyinstrument"]
+MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "fast": {"mode": "sample"},

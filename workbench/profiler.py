@@ -65,10 +65,12 @@ def analyse(
     source: str | None,
 ) -> Report:
     """Build the Report from one capture."""
-    calls = sum(value[1] for value in raw.stats.values())
+    sampled = bool(getattr(raw, "counts_are_samples", False))
+    stacks = getattr(raw, "stacks", None)
+    calls = 0 if sampled else sum(value[1] for value in raw.stats.values())
     if plain_s is not None:
         overhead = Overhead.measured(raw.wall_s, plain_s, calls)
-    elif options.mode == "sample":
+    elif sampled:
         overhead = Overhead.sampled(raw.wall_s)
     else:
         per_call = options.call_cost_s if options.call_cost_s is not None else measure_call_cost()
@@ -76,6 +78,14 @@ def analyse(
     tables = build_tables(
         raw.stats, options.ruleset, top=options.top, per_call_s=overhead.per_call_s
     )
+    tree = None
+    if options.tree:
+        from workbench.tree import tree_from_stacks, tree_from_stats
+
+        if stacks is not None:
+            tree = tree_from_stacks(stacks, tables.category_of)
+        else:
+            tree = tree_from_stats(raw.stats, tables.category_of)
     return Report(
         label=options.label or "cell",
         tables=tables,
@@ -90,13 +100,16 @@ def analyse(
         chart=options.chart,
         mode=options.mode,
         preset=options.profile,
+        counts_are_samples=sampled,
+        stacks=stacks,
+        tree=tree,
     )
 
 
 def _capture(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None]:
-    if options.mode == "sample":
+    if options.mode in ("sample", "pyinstrument"):
         from workbench.sampling import run_sampled
 
         return run_sampled(steps, interval=options.interval, clock=clock)

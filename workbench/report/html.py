@@ -8,11 +8,11 @@ output small but needs the internet to draw; ``"none"`` leaves the chart out.
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.report import format as fmt
 from workbench.report import sections
-from workbench.report.figures import category_colors, category_figure
+from workbench.report.figures import category_colors, category_figure, icicle_figure
 from workbench.report.model import TOP_MIN_PCT
 
 if TYPE_CHECKING:
@@ -181,24 +181,56 @@ def _extra_sections(report: Report) -> list[str]:
     return parts
 
 
-def chart_html(report: Report, chart: ChartMode) -> str:
-    """The plotly chart as an HTML fragment (empty for ``"none"`` or an empty report)."""
-    if chart == "none" or report.empty:
-        return ""
+def plotly_html(figure: dict[str, Any], chart: ChartMode, *, with_js: bool = True) -> str:
+    """A plotly figure as an HTML fragment; plotly.js inline, from the CDN, or left to an
+    earlier chart of the same output (`with_js=False`)."""
     import plotly.io as pio
 
-    figure = category_figure(report)
+    include: bool | str = False
+    if with_js:
+        include = True if chart == "inline" else "cdn"
     height = int(figure["layout"]["height"])
     return str(
         pio.to_html(
             figure,
-            include_plotlyjs=True if chart == "inline" else "cdn",
+            include_plotlyjs=include,
             full_html=False,
             validate=False,
             default_height=f"{height}px",
             config={"displaylogo": False, "responsive": True},
         )
     )
+
+
+def chart_html(report: Report, chart: ChartMode) -> str:
+    """The category chart as an HTML fragment (empty for ``"none"`` or an empty report)."""
+    if chart == "none" or report.empty:
+        return ""
+    return plotly_html(category_figure(report), chart)
+
+
+def tree_html(report: Report, chart: ChartMode) -> str:
+    """The call tree: an icicle (plotly.js comes from the category chart above) and text."""
+    if report.tree is None or report.empty:
+        return ""
+    from workbench.tree import text_tree
+
+    kind = (
+        "exact, from sampled stacks"
+        if report.stacks is not None
+        else (
+            "approximate: cProfile keeps only caller edges, so a function's time is split "
+            "among its callers in proportion"
+        )
+    )
+    parts = [f"<h4>Call tree ({escape(kind)})</h4>"]
+    if chart != "none":
+        figure = icicle_figure(
+            report.tree, f"Call tree: {report.label}", order=list(report.categories["category"])
+        )
+        parts.append(plotly_html(figure, chart, with_js=False))
+    parts.append(f"<pre>{escape(text_tree(report.tree))}</pre>")
+    return "".join(parts)
 
 
 def render(report: Report, chart: ChartMode = "inline") -> str:
@@ -225,6 +257,7 @@ def render(report: Report, chart: ChartMode = "inline") -> str:
             _hidden_note(hidden),
             "<h4>Potential wins (Amdahl): whole-run speedup if a category's self time is cut</h4>",
             _wins_table(report),
+            tree_html(report, chart),
         ]
         parts += _extra_sections(report)
     rules = "".join(f"<li><code>{escape(r)}</code></li>" for r in report.rules)

@@ -94,6 +94,13 @@ def wins_table(report: Report) -> str:
 def extra_sections(report: Report) -> list[str]:
     """Native time, hottest lines and GPU time, where the report has them."""
     parts: list[str] = []
+    if report.tree is not None:
+        from workbench.tree import text_tree
+
+        parts += [
+            "### Where time is actually spent (call tree)",
+            f"```\n{text_tree(report.tree)}\n```",
+        ]
     status, gpu = sections.gpu_sections(report)
     for section in [sections.native_section(report), sections.lines_section(report), *gpu]:
         if section is not None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import marshal
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from workbench.report import format as fmt
 if TYPE_CHECKING:
     from workbench.gpu_pass import GpuPass
     from workbench.lines import LinePass
+    from workbench.tree import TreeNode
 
 ChartMode = Literal["inline", "cdn", "none"]
 CHART_MODES: tuple[ChartMode, ...] = ("inline", "cdn", "none")
@@ -57,6 +56,9 @@ class Report:
     extra_notes: list[str] = field(default_factory=list)
     lines: LinePass | None = None
     gpu: GpuPass | None = None
+    counts_are_samples: bool = False
+    stacks: list[tuple[tuple[FuncKey, ...], float]] | None = field(default=None, repr=False)
+    tree: list[TreeNode] | None = field(default=None, repr=False)
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -188,37 +190,36 @@ class Report:
         return f"<Report {self.label!r}: {fmt.seconds(self.profiled_s)} profiled, {state}>"
 
     def save(self, folder: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write report.md, report.html (self-contained), the tables as CSV and
-        profile.prof (pstats, for snakeviz or tuna) into `folder`; returns the paths.
+        """Write report.md, report.html (self-contained), the tables as CSV,
+        profile.prof (pstats, for snakeviz or tuna) and profile.speedscope.json into
+        `folder`; returns the paths.
 
         Each file is written to a temporary name and renamed, so none is ever half-written.
         """
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+        from workbench.export import write_atomic, write_prof, write_speedscope
         from workbench.report import html
 
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
         written = {
-            "markdown": _write_text(out / "report.md", self.to_markdown()),
-            "html": _write_text(out / "report.html", html.page(self, chart="inline")),
+            "markdown": write_atomic(out / "report.md", self.to_markdown().encode()),
+            "html": write_atomic(out / "report.html", html.page(self, chart="inline").encode()),
         }
-        for name in ("categories", "functions", "top", "wins"):
+        for name in ("categories", "functions", "top", "wins", "native"):
             frame: pd.DataFrame = getattr(self, name)
-            written[name] = _write_text(out / f"{name}.csv", frame.to_csv(index=False))
-        written["pstats"] = _write_bytes(out / "profile.prof", marshal.dumps(self.stats))
+            written[name] = write_atomic(out / f"{name}.csv", frame.to_csv(index=False).encode())
+        if self.lines is not None:
+            written["lines"] = write_atomic(
+                out / "lines.csv", self.lines.lines.to_csv(index=False).encode()
+            )
+        written["pstats"] = write_prof(out / "profile.prof", self.stats)
+        if self.stacks is not None:
+            speedscope = write_speedscope(
+                out / "profile.speedscope.json", stacks=self.stacks, name=self.label
+            )
+        else:
+            speedscope = write_speedscope(
+                out / "profile.speedscope.json", stats=self.stats, name=self.label
+            )
+        written["speedscope"] = speedscope
         return written
-
-
-def _write_bytes(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _write_text(path: Path, text: str) -> Path:
-    return _write_bytes(path, text.encode("utf-8"))

@@ -46,6 +46,10 @@ def render(report: Report) -> str:
                 f"  {rec['time_s']:>8.4f} s  {rec['hits']:>9,} hits  "
                 f"{fmt.where(rec['file'], rec['line'])}  {rec['source'].strip()}"
             )
+    if report.tree is not None:
+        from workbench.tree import text_tree
+
+        lines += ["", "Call tree:", text_tree(report.tree)]
     if report.gpu is not None:
         lines.append("")
         lines.append(f"GPU: {report.gpu.status}")

@@ -41,8 +41,8 @@ RUN_OPTIONS: tuple[Spec, ...] = (
     Spec(
         ("--mode",),
         {
-            "choices": ["cprofile", "sample"],
-            "help": "cprofile (exact call counts; default) or sample (pyinstrument; low overhead).",
+            "choices": ["cprofile", "sample", "pyinstrument"],
+            "help": "cprofile (exact call counts; default), sample (a stack sampler: low overhead) or pyinstrument (sampling that also sees C calls).",
         },
     ),
     Spec(("--top",), {"type": int, "metavar": "N", "help": "Top functions per category (5)."}),
