@@ -232,3 +232,16 @@ def test_save_option_writes_speedscope_and_pstats(shell: InteractiveShell, tmp_p
     document = json.loads((tmp_path / "out" / "profile.speedscope.json").read_text())
     assert document["profiles"][0]["type"] == "sampled"
     assert pstats.Stats(str(tmp_path / "out" / "profile.prof")).total_calls > 0  # type: ignore[attr-defined]
+
+
+def test_saved_profiles_load_back_by_category_and_bad_files_fail_clearly(tmp_path: Path) -> None:
+    from workbench.errors import ProfileError
+
+    report = workbench.profile(workloads.top, category=["Leaf=func:^leaf$"])
+    report.save(tmp_path / "out")
+    loaded = workbench.load(tmp_path / "out" / "profile.prof", category=["Leaf=func:^leaf$"])
+    assert loaded.categories.set_index("category").loc["Leaf", "calls"] == 6
+    corrupt = tmp_path / "corrupt.prof"
+    corrupt.write_bytes(b"\x00\x01not a profile")
+    with pytest.raises(ProfileError, match="re-create the profile"):
+        workbench.load(corrupt)

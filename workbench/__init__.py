@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.errors import ConfigError, ProfileError, WorkbenchError
-from workbench.profiler import profile
+from workbench.profiler import load, profile
 from workbench.report.model import Report
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ProfileError",
     "Report",
     "WorkbenchError",
+    "load",
     "load_ipython_extension",
     "profile",
     "unload_ipython_extension",

@@ -277,3 +277,36 @@ def profile(
     if error is not None and on_error == "raise":
         raise error
     return report
+
+
+def load(
+    path: str | Path,
+    *,
+    category: Iterable[str] | str = (),
+    rules: str | Path | None = None,
+    project_dir: str | Path | None = None,
+    use_pyproject: bool = True,
+    top: int | None = None,
+    tree: bool | None = None,
+    label: str | None = None,
+) -> Report:
+    """A Report from a saved ``.prof`` (ours, cProfile's or ``%prun -D``'s), by category.
+
+    A corrupt file, or one written by another Python version that this one cannot read,
+    raises ProfileError saying so.
+    """
+    from workbench.export import load_profile
+
+    stats = load_profile(path)
+    options = Options.build(
+        {"top": top, "tree": tree, "rules": rules},
+        categories=[category] if isinstance(category, str) else list(category),
+        project_dir=project_dir,
+        use_pyproject=use_pyproject,
+        label=label or Path(path).name,
+    )
+    wall = float(sum(value[2] for value in stats.values()))
+    raw = RawProfile(stats, wall, True)
+    report = analyse(raw, options, plain_s=None, source=None)
+    report.extra_notes.append(f"Loaded from {path}; the overhead is estimated for this Python.")
+    return report
