@@ -1,0 +1,48 @@
+"""Every notebook runs top to bottom in a real kernel (nbclient); outputs are asserted on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        # Pager output (?, %prun) becomes a display output instead of vanishing.
+        extra_arguments=["--InteractiveShell.display_page=True"],
+    )
+    client.execute()
+    return notebook
+
+
+def outputs(notebook: nbformat.NotebookNode) -> list[dict[str, object]]:
+    return [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def test_quickstart_shows_categories_chart_lines_and_tree(tmp_path: Path) -> None:
+    notebook = execute("quickstart.ipynb", tmp_path)
+    every = outputs(notebook)
+    assert not [o for o in every if o["output_type"] == "error"]
+    html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
+    report_html = [h for h in html if "Where the time goes" in h]
+    assert report_html and "Plotly.newPlot" in report_html[0] and "<table>" in report_html[0]
+    assert any("self_s" in h and "DSL" in h and "Framework" in h for h in html)  # r.categories
+    assert any("pct_of_function" in h for h in html)  # deep.lines.hottest()
+    streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
+    assert "Total:" in streams  # the text tree
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebooks_are_committed_without_outputs(name: str) -> None:
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
