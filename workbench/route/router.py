@@ -1,0 +1,475 @@
+"""Router: decide, run, count and explain.
+
+``Router().run("add", a, b)`` reads where the operands live and their shapes, picks a
+backend with its policy (the end-to-end cost model by default; the seed table or the 5x
+rule on request), runs the op there with real kernels, and returns the result where the
+caller expects it. Decisions are cached per call signature, so a loop pays the model once.
+Every decision, execution and fallback is counted on the Router, so GPU code that never
+ran shows up in :meth:`Router.counts` (seed 003).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench import gpu
+from workbench.errors import RouteError
+from workbench.gpu import GpuStatus
+from workbench.route import shapes as sh
+from workbench.route.backends import Desc, PythonBackend, Unsupported, describe, run_cupy, run_numpy
+from workbench.route.cost import CostModel, Workload
+from workbench.route.explain import Explanation
+from workbench.route.kinds import Backend, Location
+from workbench.route.ops import OpRegistry, OpSpec
+from workbench.route.policy import Pick, explain_call, pick
+from workbench.route.profile import HardwareProfile, load_profile, machine_id
+from workbench.route.pyops import PYTHON_KINDS, python_limits
+from workbench.route.selector import check_size
+
+POLICIES = ("end-to-end", "5x", "seed")
+_POLICY_NAMES = {
+    "end-to-end": "end-to-end",
+    "e2e": "end-to-end",
+    "end_to_end": "end-to-end",
+    "cost": "end-to-end",
+    "5x": "5x",
+    "pcie": "5x",
+    "5x-rule": "5x",
+    "rule": "5x",
+    "seed": "seed",
+    "table": "seed",
+    "moe": "seed",
+}
+_PLAN_CACHE_LIMIT = 4096
+# Enum members and types as plain constants: attribute access on an Enum class is slow.
+_NUMPY, _AT_HOST = Backend.NUMPY, Location.HOST
+_NDARRAY = np.ndarray
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one call runs: the backend, the policy's first choice, and why they differ."""
+
+    op: str
+    backend: Backend
+    preferred: Backend
+    fallback: str | None
+    residency: Location
+    placement: Location
+    workload: Workload | None
+
+
+class _Plan:
+    """A cached decision with the counter cells it bumps (mutable, private)."""
+
+    __slots__ = ("backend", "cell", "decision")
+
+    def __init__(self, decision: Decision, cell: list[int]) -> None:
+        self.decision = decision
+        self.backend = decision.backend
+        self.cell = cell  # [decisions, executions] of (op, backend)
+
+
+class Router:
+    """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
+
+    `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
+    HardwareProfile or a JSON path. `policy`: 'end-to-end' (default), '5x' or 'seed'.
+    `gpu`: None probes for CuPy and a device once, on first need; False never uses the
+    GPU; True requires one (RouteError if missing).
+    """
+
+    def __init__(
+        self,
+        profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
+        *,
+        policy: str = "end-to-end",
+        gpu: bool | None = None,
+        registry: OpRegistry | None = None,
+    ) -> None:
+        if policy not in _POLICY_NAMES:
+            raise RouteError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
+        self.profile = load_profile(profile)
+        self.policy = _POLICY_NAMES[policy]
+        self.registry = registry if registry is not None else OpRegistry.builtin()
+        self.model = CostModel(self.profile)
+        self._gpu_flag = gpu
+        self._gpu_status: GpuStatus | None = None
+        self._cp: ModuleType | None = None
+        self._oom: tuple[type[BaseException], ...] = ()
+        self._python = PythonBackend()
+        # name or alias -> (op, default parameters, their cache key); runnable ops only
+        self._fast = {
+            name: (spec, dict(spec.params), spec.param_key(dict(spec.params)))
+            for name, spec in self.registry.names().items()
+            if spec.runnable
+        }
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._cells: dict[tuple[str, Backend], list[int]] = {}  # [decisions, executions]
+        self._fallbacks: dict[tuple[str, Backend, Backend, str], int] = {}
+
+    # --- GPU -------------------------------------------------------------------------
+
+    @property
+    def gpu_status(self) -> GpuStatus:
+        """Whether the GPU can be used, and why (probed once)."""
+        if self._gpu_status is None:
+            if self._gpu_flag is False:
+                self._gpu_status = GpuStatus(False, "disabled by Router(gpu=False)")
+            else:
+                status = gpu.probe()
+                if self._gpu_flag and not status.available:
+                    raise RouteError(f"Router(gpu=True) needs a GPU, but {status.reason}")
+                self._gpu_status = status
+        return self._gpu_status
+
+    def _cupy(self) -> ModuleType | None:
+        if self._cp is None:
+            self._cp = gpu.cupy_module()
+            if self._cp is not None:
+                self._oom = (gpu.out_of_memory_error(self._cp),)
+        return self._cp
+
+    def machine(self) -> str:
+        """This machine in words, as profiles record it."""
+        status = self.gpu_status
+        return machine_id(status.devices if status.available else ())
+
+    # --- analysis --------------------------------------------------------------------
+
+    def _spec(self, op: str) -> OpSpec:
+        spec = self.registry.get(op)
+        if not spec.runnable:
+            raise RouteError(
+                f"{spec.name} is registered for recommendations only (seed 002's complexity "
+                f"table: {spec.complexity}); the router runs NumPy-style ops: "
+                f"{', '.join(self.registry.runnable_names())}. Use recommend({spec.name!r}, size)."
+            )
+        return spec
+
+    def _call(
+        self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[OpSpec, tuple[Any, ...], sh.Params, tuple[Any, ...]]:
+        """The op, its array operands, its parameters and their cache key."""
+        fast = self._fast.get(op)
+        if fast is not None and not kwargs and len(args) == fast[0].arity:
+            return fast[0], args, fast[1], fast[2]
+        spec = fast[0] if fast is not None else self._spec(op)
+        arrays, params = spec.parse(args, kwargs)
+        return spec, arrays, params, spec.param_key(params)
+
+    def workload(
+        self,
+        spec: OpSpec,
+        desc: Sequence[Desc],
+        params: sh.Params,
+        residency: Location,
+        placement: Location,
+    ) -> Workload:
+        """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
+        assert spec.analyze is not None
+        analysis = spec.analyze([d[0] for d in desc], params, spec.name)
+        arrays = [
+            (sh.size_of(shape), d.itemsize if isinstance(d, np.dtype) else 8)
+            for shape, d in desc
+            if not isinstance(d, type)
+        ]
+        itemsize = max((i for _, i in arrays), default=8)
+        n_out = sh.size_of(analysis.out_shape)
+        return Workload(
+            op=spec.name,
+            complexity=spec.complexity,
+            kind=spec.kind,
+            size=max((n for n, _ in arrays), default=1),
+            n_in=sum(n for n, _ in arrays),
+            bytes_in=sum(n * i for n, i in arrays),
+            arrays_in=len(arrays),
+            n_out=n_out,
+            bytes_out=n_out * itemsize,
+            work=analysis.work,
+            matrix_side=analysis.matrix_side,
+            residency=residency,
+            placement=placement,
+        )
+
+    def exclusions(
+        self, spec: OpSpec, desc: Sequence[Desc], params: sh.Params
+    ) -> dict[Backend, str]:
+        """Backends that cannot run this call, each with the reason."""
+        out: dict[Backend, str] = {}
+        status = self.gpu_status
+        if not status.available:
+            out[Backend.CUPY] = f"no GPU: {status.reason}"
+        for _, d in desc:
+            if isinstance(d, np.dtype) and d.kind not in PYTHON_KINDS:
+                out[Backend.PYTHON] = f"the pure-Python kernels do not handle dtype {d}"
+            elif d is complex:
+                out[Backend.PYTHON] = "the pure-Python kernels do not take complex numbers"
+        if Backend.PYTHON not in out:
+            limit = python_limits(spec.name, [d[0] for d in desc], params)
+            if limit:
+                out[Backend.PYTHON] = limit
+        return out
+
+    def _plan(
+        self,
+        spec: OpSpec,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        to: Location | str | None,
+    ) -> tuple[_Plan, tuple[Desc, ...]]:
+        """The cached plan for this call signature (made on the first call of its kind)."""
+        where, desc = describe(arrays)
+        placement = where if to is None else Location.parse(to).value
+        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        if plan is None:
+            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+        return plan, desc
+
+    def _new_plan(
+        self,
+        spec: OpSpec,
+        desc: tuple[Desc, ...],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        where: str,
+        placement: str,
+    ) -> _Plan:
+        residency, out = Location(where), Location(placement)
+        w = self.workload(spec, desc, params, residency, out)
+        choice: Pick = pick(
+            self.policy, self.profile, self.model, w, self.exclusions(spec, desc, params)
+        )
+        decision = Decision(
+            spec.name, choice.backend, choice.preferred, choice.fallback, residency, out, w
+        )
+        if len(self._plans) >= _PLAN_CACHE_LIMIT:
+            self._plans.clear()
+        plan = self._plans[(spec.name, where, placement, desc, pkey)] = _Plan(
+            decision, self._cell(spec.name, choice.backend)
+        )
+        return plan
+
+    # --- public API --------------------------------------------------------------------
+
+    def decide(
+        self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
+    ) -> Decision:
+        """Where `op(*args)` would run (counted as a decision; nothing runs)."""
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, _ = self._plan(spec, arrays, params, pkey, to)
+        plan.cell[0] += 1
+        decision = plan.decision
+        if decision.fallback:
+            self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        return decision
+
+    def run(self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any) -> Any:
+        """Run `op(*args, **kwargs)` on the backend the policy picks; the result comes back
+        where the operands live (CuPy in, CuPy out; NumPy or lists with NumPy in, NumPy out;
+        lists only, lists out), or where `to` says ('python', 'host', 'device')."""
+        fast = self._fast.get(op)
+        if fast is not None and not kwargs and len(args) == fast[0].arity:
+            spec, arrays, params, pkey = fast[0], args, fast[1], fast[2]
+        else:
+            spec, arrays, params, pkey = self._call(op, args, kwargs)
+        # The cached path, inlined: this runs on every call.
+        where, desc = describe(arrays)
+        placement = where if to is None else Location.parse(to).value
+        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        if plan is None:
+            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+        plan.cell[0] += 1
+        decision = plan.decision
+        if decision.fallback:
+            self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        if (
+            plan.backend is _NUMPY
+            and decision.residency is _AT_HOST
+            and decision.placement is _AT_HOST
+        ):
+            result = spec.array_fn(np, arrays, params)  # type: ignore[misc]
+            plan.cell[1] += 1
+            return result[()] if type(result) is _NDARRAY and result.ndim == 0 else result
+        return self._execute(spec, plan.backend, arrays, params, decision, forced=False)
+
+    def run_on(
+        self,
+        backend: Backend | str,
+        op: str,
+        *args: Any,
+        to: Location | str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run `op` on the named backend, whatever the policy says (for comparisons and
+        benchmarks; counted as an execution, not a decision). RouteError when that backend
+        cannot run the call."""
+        chosen = Backend.parse(backend)
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, _ = self._plan(spec, arrays, params, pkey, to)
+        if chosen is Backend.CUPY and not self.gpu_status.available:
+            raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
+        return self._execute(spec, chosen, arrays, params, plan.decision, forced=True)
+
+    def _execute(
+        self,
+        spec: OpSpec,
+        backend: Backend,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        decision: Decision,
+        *,
+        forced: bool,
+    ) -> Any:
+        res, out = decision.residency, decision.placement
+        cp = self._cp
+        if cp is None and (backend is Backend.CUPY or Location.DEVICE in (res, out)):
+            cp = self._cupy()
+        try:
+            if backend is Backend.NUMPY:
+                result = run_numpy(spec, arrays, params, res, out, cp)
+            elif backend is Backend.PYTHON:
+                result = self._python.run(spec, arrays, params, res, out, cp)
+            else:
+                result = run_cupy(spec, arrays, params, res, out, cp)
+        except Unsupported as exc:
+            if forced:
+                raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
+            return self._fall_back(spec, backend, arrays, params, decision, str(exc))
+        except self._oom as exc:
+            if res is Location.DEVICE or forced:
+                raise RouteError(
+                    f"CuPy ran out of GPU memory in {spec.name} ({exc}). The operands already live "
+                    "on the GPU: free GPU memory (del unused arrays, workbench.gpu.free_cached_blocks) "
+                    "or move them to the host with cupy.asnumpy and run again"
+                ) from None
+            assert cp is not None
+            gpu.free_cached_blocks(cp)
+            return self._fall_back(
+                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}"
+            )
+        self._cell(spec.name, backend)[1] += 1
+        return result
+
+    def _fall_back(
+        self,
+        spec: OpSpec,
+        failed: Backend,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        decision: Decision,
+        reason: str,
+    ) -> Any:
+        self._count_fallback(spec.name, failed, Backend.NUMPY, reason)
+        self._cell(spec.name, Backend.NUMPY)[0] += 1
+        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True)
+
+    def explain(
+        self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
+    ) -> Explanation:
+        """Why `op(*args)` runs where it does: predicted seconds per backend (with the
+        moves in and out), what the seed table, the 5x rule and the end-to-end model each
+        pick, where the data lives, and whether the numbers were measured here."""
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, desc = self._plan(spec, arrays, params, pkey, to)
+        excluded = self.exclusions(spec, desc, params)
+        shapes = ", ".join("scalar" if isinstance(d[1], type) else str(d[0]) for d in desc)
+        w = plan.decision.workload
+        return explain_call(self, spec, w, excluded, w.size if w else 0, f" on {shapes}")
+
+    def recommend(
+        self,
+        op: str,
+        size: int | float,
+        *,
+        residency: Location | str = "host",
+        to: Location | str | None = None,
+    ) -> Explanation:
+        """The explanation for `op` on `size` elements living at `residency`, without data
+        (float64 operands of typical shapes: see shapes.synthetic). Works for the
+        scikit-learn and PyTorch names too, from the seed table alone."""
+        spec = self.registry.get(op)
+        n = check_size(size)
+        res = Location.parse(residency)
+        placement = res if to is None else Location.parse(to)
+        if not spec.runnable:
+            return explain_call(self, spec, None, {}, n, "")
+        shapes, params = sh.synthetic(spec.name, spec.kind, spec.arity, round(n))
+        dtype = np.dtype(np.float64)
+        desc = tuple((shape, "list" if res is Location.PYTHON else dtype) for shape in shapes)
+        w = self.workload(spec, desc, params, res, placement)
+        return explain_call(self, spec, w, self.exclusions(spec, desc, params), n, "")
+
+    # --- counters ----------------------------------------------------------------------
+
+    def _cell(self, op: str, backend: Backend) -> list[int]:
+        key = (op, backend)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = [0, 0]
+        return cell
+
+    def _count_fallback(self, op: str, failed: Backend, to: Backend, reason: str) -> None:
+        key = (op, failed, to, reason)
+        self._fallbacks[key] = self._fallbacks.get(key, 0) + 1
+
+    def counts(self) -> pd.DataFrame:
+        """Decisions and executions per op and backend (every backend listed, zeros included,
+        so a backend that was chosen but never ran, or never chosen, shows)."""
+        ops = sorted({op for (op, _), cell in self._cells.items() if any(cell)})
+        rows = []
+        for op in ops:
+            for b in Backend:
+                decided, ran = self._cells.get((op, b), (0, 0))
+                failed = sum(n for (o, f, _, _), n in self._fallbacks.items() if o == op and f is b)
+                rows.append((op, b.value, decided, ran, failed))
+        return pd.DataFrame.from_records(
+            rows, columns=["op", "backend", "decisions", "executions", "fallbacks_from"]
+        )
+
+    def fallbacks(self) -> pd.DataFrame:
+        """Every fallback: op, the backend that could not run it, the one that did, why, how often."""
+        rows = [
+            (op, f.value, t.value, reason, n) for (op, f, t, reason), n in self._fallbacks.items()
+        ]
+        return pd.DataFrame.from_records(rows, columns=["op", "from", "to", "reason", "count"])
+
+    def never_ran(self) -> list[str]:
+        """Sentences for backends that were chosen but never executed, or never executed at
+        all while available (seed 003: 'GPU operations never executed')."""
+        notes = []
+        for backend in Backend:
+            decided = sum(c[0] for (_, b), c in self._cells.items() if b is backend)
+            ran = sum(c[1] for (_, b), c in self._cells.items() if b is backend)
+            if decided and not ran:
+                notes.append(f"{backend.label}: chosen {decided} time(s) but never executed")
+            elif not ran and (backend is not Backend.CUPY or self.gpu_status.available):
+                notes.append(f"{backend.label}: never executed")
+        return notes
+
+    def reset_counts(self) -> None:
+        """Zero every counter (the decision cache stays)."""
+        for cell in self._cells.values():
+            cell[0] = cell[1] = 0
+        self._fallbacks.clear()
+
+    def ops(self) -> pd.DataFrame:
+        """The registry: name, framework, complexity, cost kind, runnable, description."""
+        rows = [
+            (s.name, s.framework, str(s.complexity), s.kind or "-", s.runnable, s.description)
+            for s in self.registry
+        ]
+        return pd.DataFrame.from_records(
+            rows, columns=["op", "framework", "complexity", "kind", "runnable", "description"]
+        )
+
+    def __repr__(self) -> str:
+        return f"<Router policy={self.policy!r} profile={self.profile.name!r}>"
