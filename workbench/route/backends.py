@@ -33,6 +33,8 @@ class Unsupported(RouteError):
 
 def list_shape(obj: list[Any] | tuple[Any, ...]) -> sh.Shape:
     """The shape of a nested list, read along its first elements."""
+    if not obj or type(obj[0]) in _NUMBER_TYPES:
+        return (len(obj),)
     shape = []
     item: Any = obj
     while isinstance(item, (list, tuple)):
@@ -48,6 +50,8 @@ _HOST, _DEVICE, _PYTHON = Location.HOST.value, Location.DEVICE.value, Location.P
 # these are read on every call.
 AT_HOST, AT_DEVICE, AT_PYTHON = Location.HOST, Location.DEVICE, Location.PYTHON
 _NDARRAY = np.ndarray
+_NUMBER_TYPES = frozenset({float, int, bool, complex})
+_LISTS = (list, tuple)
 
 
 def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
@@ -59,6 +63,8 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
         a, b = arrays
         if type(a) is _NDARRAY and type(b) is _NDARRAY:
             return _HOST, ((a.shape, a.dtype), (b.shape, b.dtype))
+        if type(a) is list and type(b) is list:
+            return _PYTHON, ((list_shape(a), "list"), (list_shape(b), "list"))
     elif len(arrays) == 1 and type(arrays[0]) is _NDARRAY:
         return _HOST, ((arrays[0].shape, arrays[0].dtype),)
     where = ""

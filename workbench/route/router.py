@@ -49,7 +49,8 @@ _POLICY_NAMES = {
 }
 _PLAN_CACHE_LIMIT = 4096
 # Enum members and types as plain constants: attribute access on an Enum class is slow.
-_NUMPY, _AT_HOST = Backend.NUMPY, Location.HOST
+_NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
+_AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
 _NDARRAY = np.ndarray
 
 
@@ -299,7 +300,22 @@ class Router:
             result = spec.array_fn(np, arrays, params)  # type: ignore[misc]
             plan.cell[1] += 1
             return result[()] if type(result) is _NDARRAY and result.ndim == 0 else result
-        return self._execute(spec, plan.backend, arrays, params, decision, forced=False)
+        if (
+            plan.backend is _PYTHON
+            and decision.residency is not _AT_DEVICE
+            and decision.placement is not _AT_DEVICE
+        ):
+            try:  # the pure-Python path, inlined likewise
+                result = self._python.run(
+                    spec, arrays, params, decision.residency, decision.placement, self._cp
+                )
+            except Unsupported as exc:
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc))
+            plan.cell[1] += 1
+            return result
+        return self._execute(
+            spec, plan.backend, arrays, params, decision, forced=False, cell=plan.cell
+        )
 
     def run_on(
         self,
@@ -328,15 +344,16 @@ class Router:
         decision: Decision,
         *,
         forced: bool,
+        cell: list[int] | None = None,
     ) -> Any:
         res, out = decision.residency, decision.placement
         cp = self._cp
-        if cp is None and (backend is Backend.CUPY or Location.DEVICE in (res, out)):
+        if cp is None and (backend is _CUPY or res is _AT_DEVICE or out is _AT_DEVICE):
             cp = self._cupy()
         try:
-            if backend is Backend.NUMPY:
+            if backend is _NUMPY:
                 result = run_numpy(spec, arrays, params, res, out, cp)
-            elif backend is Backend.PYTHON:
+            elif backend is _PYTHON:
                 result = self._python.run(spec, arrays, params, res, out, cp)
             else:
                 result = run_cupy(spec, arrays, params, res, out, cp)
@@ -345,7 +362,7 @@ class Router:
                 raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
             return self._fall_back(spec, backend, arrays, params, decision, str(exc))
         except self._oom as exc:
-            if res is Location.DEVICE or forced:
+            if res is _AT_DEVICE or forced:
                 raise RouteError(
                     f"CuPy ran out of GPU memory in {spec.name} ({exc}). The operands already live "
                     "on the GPU: free GPU memory (del unused arrays, workbench.gpu.free_cached_blocks) "
@@ -356,7 +373,9 @@ class Router:
             return self._fall_back(
                 spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}"
             )
-        self._cell(spec.name, backend)[1] += 1
+        if cell is None:
+            cell = self._cell(spec.name, backend)
+        cell[1] += 1
         return result
 
     def _fall_back(

@@ -48,7 +48,8 @@ def _broadcast(shapes: Sequence[Shape], name: str) -> Shape:
 
 def elementwise(shapes: Sequence[Shape], params: Params, name: str) -> Analysis:
     """Unary or binary elementwise ops: the output has the broadcast shape."""
-    out = _broadcast(shapes, name) if len(shapes) > 1 else shapes[0]
+    first = shapes[0]
+    out = first if all(s == first for s in shapes) else _broadcast(shapes, name)
     return Analysis(out, size_of(out))
 
 
