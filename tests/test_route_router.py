@@ -222,3 +222,13 @@ def _error(fn: object) -> str:
     with pytest.raises(RouteError) as info:
         fn()  # type: ignore[operator]
     return str(info.value)
+
+
+def test_numpy_scalars_go_along_with_either_side() -> None:
+    router = Router(gpu=False)
+    assert type(router.run("sqrt", np.float32(4.0))) is np.float32
+    assert router.decide("add", [1.0, 2.0], np.float32(1.0)).residency is Location.HOST
+    assert type(router.run("add", [1.0, 2.0], np.float32(1.0))) is np.ndarray
+    for backend in (Backend.PYTHON, Backend.NUMPY):
+        got = router.run_on(backend, "add", np.arange(3, dtype=np.int8), np.int8(5))
+        assert got.dtype == np.int8 and got.tolist() == [5, 6, 7]

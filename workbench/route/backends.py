@@ -68,6 +68,7 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
     elif len(arrays) == 1 and type(arrays[0]) is _NDARRAY:
         return _HOST, ((arrays[0].shape, arrays[0].dtype),)
     where = ""
+    numpy_scalar = False
     desc: list[Desc] = []
     for a in arrays:
         t = type(a)
@@ -80,7 +81,11 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
         elif t is list or t is tuple:
             here = _PYTHON
             desc.append((list_shape(a), "list"))
-        elif isinstance(a, (np.ndarray, np.generic)):
+        elif isinstance(a, np.generic):  # a NumPy scalar goes along with either side
+            desc.append(((), a.dtype))
+            numpy_scalar = True
+            continue
+        elif isinstance(a, np.ndarray):
             here = _HOST
             desc.append((a.shape, a.dtype))
         elif gpu.is_device_type(t):
@@ -100,6 +105,8 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
             )
         else:
             where = _HOST  # lists with NumPy arrays: NumPy converts the lists
+    if numpy_scalar and where in ("", _PYTHON):
+        where = _HOST  # NumPy scalars with lists or numbers: NumPy results
     return where or _PYTHON, tuple(desc)
 
 
@@ -228,7 +235,7 @@ class PythonBackend:
             elif t is complex:
                 raise Unsupported("the pure-Python kernels do not take complex numbers")
             else:
-                host = np.asarray(a if residency is not Location.DEVICE else gpu_to_host(cp, a))
+                host = np.asarray(gpu_to_host(cp, a) if gpu.is_device_type(t) else a)
                 dtype, shape = host.dtype, host.shape
                 if dtype.kind not in pyops.PYTHON_KINDS:
                     raise Unsupported(f"the pure-Python kernels do not handle dtype {dtype}")
@@ -330,7 +337,7 @@ def run_numpy(
 ) -> Any:
     """The op through NumPy, copying CuPy operands to the host first."""
     if residency is AT_DEVICE:
-        arrays = [a if type(a) in _WEAK else gpu_to_host(cp, a) for a in arrays]
+        arrays = [gpu_to_host(cp, a) if gpu.is_device_type(type(a)) else a for a in arrays]
     assert spec.array_fn is not None
     return _host_result(spec.array_fn(np, arrays, params), placement, cp)
 
@@ -353,6 +360,9 @@ def run_cupy(
     if placement is AT_DEVICE:
         return r
     host = cp.asnumpy(r)
+    canonical = np.dtype(host.dtype.str)  # CuPy can hand back int64 as 'q', NumPy's is 'l'
+    if host.dtype is not canonical and host.dtype == canonical:
+        host = host.view(canonical)
     if placement is AT_HOST:
         return host[()] if host.ndim == 0 else host
     return host.tolist()
