@@ -2,18 +2,79 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from workbench.gpu import GpuStatus
+from workbench.route import shapes as sh
+from workbench.route.backends import Desc
 from workbench.route.cost import CostModel, Prediction, RuleVerdict, Workload, fmt_seconds
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Complexity, Location
 from workbench.route.ops import OpSpec
 from workbench.route.profile import HardwareProfile
+from workbench.route.pyops import PYTHON_KINDS, python_limits
 from workbench.route.selector import table_choice
 
 if TYPE_CHECKING:
     from workbench.route.router import Router
+
+
+def workload_of(
+    spec: OpSpec,
+    desc: Sequence[Desc],
+    params: sh.Params,
+    residency: Location,
+    placement: Location,
+) -> Workload:
+    """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
+    assert spec.analyze is not None
+    analysis = spec.analyze([d[0] for d in desc], params, spec.name)
+    arrays = [
+        (sh.size_of(shape), d.itemsize if isinstance(d, np.dtype) else 8)
+        for shape, d in desc
+        if not isinstance(d, type)
+    ]
+    itemsize = max((i for _, i in arrays), default=8)
+    n_out = sh.size_of(analysis.out_shape)
+    return Workload(
+        op=spec.name,
+        complexity=spec.complexity,
+        kind=spec.kind,
+        size=max((n for n, _ in arrays), default=1),
+        n_in=sum(n for n, _ in arrays),
+        bytes_in=sum(n * i for n, i in arrays),
+        arrays_in=len(arrays),
+        n_out=n_out,
+        bytes_out=n_out * itemsize,
+        work=analysis.work,
+        matrix_side=analysis.matrix_side,
+        residency=residency,
+        placement=placement,
+    )
+
+
+def exclusions_of(
+    spec: OpSpec, desc: Sequence[Desc], params: sh.Params, status: GpuStatus
+) -> dict[Backend, str]:
+    """Backends that cannot run this call, each with the reason."""
+    out: dict[Backend, str] = {}
+    if not status.available:
+        out[Backend.CUPY] = f"no GPU: {status.reason}"
+    for _, d in desc:
+        if isinstance(d, np.dtype) and d.kind not in PYTHON_KINDS:
+            out[Backend.PYTHON] = f"the pure-Python kernels do not handle dtype {d}"
+        elif d is complex:
+            out[Backend.PYTHON] = "the pure-Python kernels do not take complex numbers"
+    if Backend.PYTHON not in out:
+        limit = python_limits(spec.name, [d[0] for d in desc], params)
+        if limit:
+            out[Backend.PYTHON] = limit
+    return out
+
 
 # The next best backend when a policy's pick cannot run: NumPy runs everything.
 FALLBACK_ORDER = (Backend.NUMPY, Backend.PYTHON, Backend.CUPY)

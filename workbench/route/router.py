@@ -25,12 +25,12 @@ from workbench.gpu import GpuStatus
 from workbench.route import shapes as sh
 from workbench.route.backends import Desc, PythonBackend, Unsupported, describe, run_cupy, run_numpy
 from workbench.route.cost import CostModel, Workload
+from workbench.route.counts import Tally
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Location
 from workbench.route.ops import OpRegistry, OpSpec
-from workbench.route.policy import Pick, explain_call, pick
+from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.profile import HardwareProfile, load_profile, machine_id
-from workbench.route.pyops import PYTHON_KINDS, python_limits
 from workbench.route.selector import check_size
 
 POLICIES = ("end-to-end", "5x", "seed")
@@ -113,8 +113,7 @@ class Router:
             if spec.runnable
         }
         self._plans: dict[tuple[Any, ...], _Plan] = {}
-        self._cells: dict[tuple[str, Backend], list[int]] = {}  # [decisions, executions]
-        self._fallbacks: dict[tuple[str, Backend, Backend, str], int] = {}
+        self.tally = Tally()
 
     # --- GPU -------------------------------------------------------------------------
 
@@ -175,49 +174,13 @@ class Router:
         placement: Location,
     ) -> Workload:
         """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
-        assert spec.analyze is not None
-        analysis = spec.analyze([d[0] for d in desc], params, spec.name)
-        arrays = [
-            (sh.size_of(shape), d.itemsize if isinstance(d, np.dtype) else 8)
-            for shape, d in desc
-            if not isinstance(d, type)
-        ]
-        itemsize = max((i for _, i in arrays), default=8)
-        n_out = sh.size_of(analysis.out_shape)
-        return Workload(
-            op=spec.name,
-            complexity=spec.complexity,
-            kind=spec.kind,
-            size=max((n for n, _ in arrays), default=1),
-            n_in=sum(n for n, _ in arrays),
-            bytes_in=sum(n * i for n, i in arrays),
-            arrays_in=len(arrays),
-            n_out=n_out,
-            bytes_out=n_out * itemsize,
-            work=analysis.work,
-            matrix_side=analysis.matrix_side,
-            residency=residency,
-            placement=placement,
-        )
+        return workload_of(spec, desc, params, residency, placement)
 
     def exclusions(
         self, spec: OpSpec, desc: Sequence[Desc], params: sh.Params
     ) -> dict[Backend, str]:
         """Backends that cannot run this call, each with the reason."""
-        out: dict[Backend, str] = {}
-        status = self.gpu_status
-        if not status.available:
-            out[Backend.CUPY] = f"no GPU: {status.reason}"
-        for _, d in desc:
-            if isinstance(d, np.dtype) and d.kind not in PYTHON_KINDS:
-                out[Backend.PYTHON] = f"the pure-Python kernels do not handle dtype {d}"
-            elif d is complex:
-                out[Backend.PYTHON] = "the pure-Python kernels do not take complex numbers"
-        if Backend.PYTHON not in out:
-            limit = python_limits(spec.name, [d[0] for d in desc], params)
-            if limit:
-                out[Backend.PYTHON] = limit
-        return out
+        return exclusions_of(spec, desc, params, self.gpu_status)
 
     def _plan(
         self,
@@ -430,55 +393,28 @@ class Router:
     # --- counters ----------------------------------------------------------------------
 
     def _cell(self, op: str, backend: Backend) -> list[int]:
-        key = (op, backend)
-        cell = self._cells.get(key)
-        if cell is None:
-            cell = self._cells[key] = [0, 0]
-        return cell
+        return self.tally.cell(op, backend)
 
     def _count_fallback(self, op: str, failed: Backend, to: Backend, reason: str) -> None:
-        key = (op, failed, to, reason)
-        self._fallbacks[key] = self._fallbacks.get(key, 0) + 1
+        self.tally.fallback(op, failed, to, reason)
 
     def counts(self) -> pd.DataFrame:
         """Decisions and executions per op and backend (every backend listed, zeros included,
         so a backend that was chosen but never ran, or never chosen, shows)."""
-        ops = sorted({op for (op, _), cell in self._cells.items() if any(cell)})
-        rows = []
-        for op in ops:
-            for b in Backend:
-                decided, ran = self._cells.get((op, b), (0, 0))
-                failed = sum(n for (o, f, _, _), n in self._fallbacks.items() if o == op and f is b)
-                rows.append((op, b.value, decided, ran, failed))
-        return pd.DataFrame.from_records(
-            rows, columns=["op", "backend", "decisions", "executions", "fallbacks_from"]
-        )
+        return self.tally.counts()
 
     def fallbacks(self) -> pd.DataFrame:
         """Every fallback: op, the backend that could not run it, the one that did, why, how often."""
-        rows = [
-            (op, f.value, t.value, reason, n) for (op, f, t, reason), n in self._fallbacks.items()
-        ]
-        return pd.DataFrame.from_records(rows, columns=["op", "from", "to", "reason", "count"])
+        return self.tally.fallbacks()
 
     def never_ran(self) -> list[str]:
         """Sentences for backends that were chosen but never executed, or never executed at
         all while available (seed 003: 'GPU operations never executed')."""
-        notes = []
-        for backend in Backend:
-            decided = sum(c[0] for (_, b), c in self._cells.items() if b is backend)
-            ran = sum(c[1] for (_, b), c in self._cells.items() if b is backend)
-            if decided and not ran:
-                notes.append(f"{backend.label}: chosen {decided} time(s) but never executed")
-            elif not ran and (backend is not Backend.CUPY or self.gpu_status.available):
-                notes.append(f"{backend.label}: never executed")
-        return notes
+        return self.tally.never_ran(gpu_available=self.gpu_status.available)
 
     def reset_counts(self) -> None:
         """Zero every counter (the decision cache stays)."""
-        for cell in self._cells.values():
-            cell[0] = cell[1] = 0
-        self._fallbacks.clear()
+        self.tally.reset()
 
     def ops(self) -> pd.DataFrame:
         """The registry: name, framework, complexity, cost kind, runnable, description."""
