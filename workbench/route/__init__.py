@@ -29,6 +29,13 @@ from workbench.route.profile import (
     seed_profile,
 )
 from workbench.route.router import POLICIES, Decision, Router
+from workbench.route.scanner import (
+    Finding,
+    recommendations_for,
+    scan_file,
+    scan_module,
+    scan_source,
+)
 from workbench.route.selector import BackendSelector, recommend_backend
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "CostModel",
     "Decision",
     "Explanation",
+    "Finding",
     "HardwareProfile",
     "KernelCost",
     "Location",
@@ -57,5 +65,9 @@ __all__ = [
     "load_profile",
     "measure_profile",
     "recommend_backend",
+    "recommendations_for",
+    "scan_file",
+    "scan_module",
+    "scan_source",
     "seed_profile",
 ]

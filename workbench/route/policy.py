@@ -188,6 +188,7 @@ def _disagreements(
     e2e: Backend | None,
     preds: dict[Backend, Prediction | None],
     w: Workload,
+    excluded: dict[Backend, str],
 ) -> list[str]:
     notes: list[str] = []
     if e2e is None or preds.get(e2e) is None:
@@ -210,6 +211,8 @@ def _disagreements(
             text += ": the data already lives on the GPU, and moving it costs more than the kernel"
         elif moves > theirs.compute_s:
             text += ": moving the data costs more than the kernel"
+        if other in excluded:
+            text += f" (and {other.label} is excluded here: {excluded[other]})"
         notes.append(text)
     return notes
 
@@ -284,6 +287,6 @@ def explain_call(
         excluded=excluded,
         sources=sources,
         gpu=gpu_text,
-        disagreements=_disagreements(seed_backend, pcie_backend, e2e_backend, preds, w),
+        disagreements=_disagreements(seed_backend, pcie_backend, e2e_backend, preds, w, excluded),
         shapes=shapes,
     )
