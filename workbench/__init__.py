@@ -11,15 +11,19 @@ from typing import Any
 from workbench.errors import ConfigError, ProfileError, WorkbenchError
 from workbench.profiler import load, profile
 from workbench.report.model import Report
+from workbench.route import BackendSelector, Router, recommend_backend
 
 __all__ = [
+    "BackendSelector",
     "ConfigError",
     "ProfileError",
     "Report",
+    "Router",
     "WorkbenchError",
     "load",
     "load_ipython_extension",
     "profile",
+    "recommend_backend",
     "unload_ipython_extension",
 ]
 __version__ = "0.1.0"

@@ -16,3 +16,8 @@ class ConfigError(WorkbenchError):
 
 class ProfileError(WorkbenchError):
     """A profile could not be captured or loaded."""
+
+
+class RouteError(WorkbenchError, ValueError):
+    """The backend router was given something it cannot route: an unknown op, a bad size,
+    NumPy and CuPy inputs mixed in one call, or a profile file it cannot read."""

@@ -51,3 +51,39 @@ def cupy_or_none() -> ModuleType | None:
     if not probe().available:
         return None
     return importlib.import_module("cupy")
+
+
+def is_device_type(cls: type) -> bool:
+    """True for CuPy's array types, decided from the type's module: CuPy is not imported."""
+    return cls.__module__.partition(".")[0] in ("cupy", "cupyx")
+
+
+def synchronize(cp: ModuleType) -> None:
+    """Wait until every kernel queued on the current device has finished."""
+    cp.cuda.runtime.deviceSynchronize()
+
+
+def out_of_memory_error(cp: ModuleType) -> type[BaseException]:
+    """The exception CuPy raises when the GPU has no memory left for an allocation."""
+    error: type[BaseException] = cp.cuda.memory.OutOfMemoryError
+    return error
+
+
+def free_cached_blocks(cp: ModuleType) -> None:
+    """Give the memory CuPy's pools hold but no array uses back to the device."""
+    cp.get_default_memory_pool().free_all_blocks()
+    cp.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def device_seconds(cp: ModuleType, start: object, stop: object) -> float:
+    """Seconds between two recorded CUDA events (waits for the second one)."""
+    stop.synchronize()  # type: ignore[attr-defined]
+    return float(cp.cuda.get_elapsed_time(start, stop)) / 1000.0
+
+
+def cupy_module() -> ModuleType | None:
+    """The cupy module when it is installed (device or not), else None. Needed to move
+    CuPy arrays a caller already holds, even where the router may not use the GPU."""
+    if not cupy_installed():
+        return None
+    return importlib.import_module("cupy")

@@ -1,0 +1,283 @@
+"""HardwareProfile: the numbers the router decides with, and where each came from.
+
+A profile holds the MoE threshold table, the 5x rule's settings and the cost model's
+parameters (per-call overhead and per-unit cost of every backend and kernel kind,
+conversions between lists and arrays, host<->device transfers). It is a plain dataclass
+that saves to and loads from JSON. `provenance` says, per group of numbers, whether they
+were measured (on which machine, when) or are the seeds' defaults.
+
+The built-in profile "seed" has the seeds' table, 5x factor and 500 matrix cutoff
+(labelled seed-default) and cost parameters measured on a reference machine, labelled
+with that machine: they are not this machine's until you measure it
+(:func:`workbench.route.measure.measure_profile`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import RouteError
+from workbench.route.kinds import Backend, Complexity
+
+SCHEMA_VERSION = 1
+SEED_DEFAULT = "seed-default"
+MEASURED = "measured"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One row of the MoE table: SIMD above `simd_above` elements, GPU above `gpu_above`
+    (None: never)."""
+
+    simd_above: float | None
+    gpu_above: float | None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The MoE table of seed 002, or any other one with the same shape."""
+
+    low: Tier
+    medium: Tier
+    high: Tier
+
+    def tier(self, complexity: Complexity) -> Tier:
+        """The row for one complexity."""
+        return {
+            Complexity.LOW: self.low,
+            Complexity.MEDIUM: self.medium,
+            Complexity.HIGH: self.high,
+        }[complexity]
+
+
+SEED_THRESHOLDS = Thresholds(
+    low=Tier(simd_above=1_000_000, gpu_above=None),
+    medium=Tier(simd_above=10_000, gpu_above=100_000),
+    high=Tier(simd_above=1_000, gpu_above=10_000),
+)
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    """Seconds per call, plus seconds per unit of work (element or multiply-add)."""
+
+    call_s: float
+    per_unit_s: float
+
+    def time(self, units: float) -> float:
+        """Predicted seconds for `units` of work."""
+        return self.call_s + self.per_unit_s * units
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Host<->device copies: a fixed latency per array plus bytes over bandwidth."""
+
+    h2d_bytes_per_s: float
+    d2h_bytes_per_s: float
+    latency_s: float
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Per-element costs of moving between Python lists and NumPy arrays."""
+
+    tolist_s: float  # ndarray.tolist(), per element
+    fromlist_s: float  # numpy.asarray(list), per element
+    flatten_s: float  # nested lists to a flat list and shape, per element
+    fromlist_call_s: float = 0.0  # numpy.asarray(list), per list
+    array_call_s: float = 0.0  # the pure-Python path's extra cost per call for array operands
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """Thresholds, 5x-rule settings and cost parameters, with their provenance.
+
+    `kernels[backend][kind]` is a KernelCost; a backend missing from it cannot be
+    predicted (the end-to-end model then leaves it out and says so).
+    """
+
+    name: str
+    thresholds: Thresholds = SEED_THRESHOLDS
+    pcie_factor: float = 5.0
+    gpu_threshold: int = 500
+    kernels: dict[str, dict[str, KernelCost]] = field(default_factory=dict)
+    conversion: Conversion | None = None
+    transfer: Transfer | None = None
+    machine: str = ""
+    date: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if not (self.pcie_factor > 0 and math.isfinite(self.pcie_factor)):
+            raise RouteError(f"pcie_factor must be a positive number, got {self.pcie_factor!r}")
+        if (
+            isinstance(self.gpu_threshold, bool)
+            or not isinstance(self.gpu_threshold, int)
+            or self.gpu_threshold < 0
+        ):
+            raise RouteError(
+                f"gpu_threshold must be a whole number >= 0, got {self.gpu_threshold!r}"
+            )
+        for tier in (self.thresholds.low, self.thresholds.medium, self.thresholds.high):
+            for value in (tier.simd_above, tier.gpu_above):
+                if value is not None and not (value >= 0):
+                    raise RouteError(f"thresholds must be sizes >= 0 or None, got {value!r}")
+
+    def source_of(self, group: str) -> str:
+        """Where a group of numbers came from ('thresholds', 'python', 'cupy', ...)."""
+        return self.provenance.get(group, "unknown (not recorded in the profile)")
+
+    def kernel(self, backend: Backend, kind: str) -> KernelCost | None:
+        """Cost parameters of one backend's kernels of one kind, if the profile has them."""
+        return self.kernels.get(backend.value, {}).get(kind)
+
+    def with_thresholds(self, thresholds: Thresholds, source: str) -> HardwareProfile:
+        """A copy with another MoE table (and its provenance)."""
+        return replace(
+            self, thresholds=thresholds, provenance={**self.provenance, "thresholds": source}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HardwareProfile:
+        """Rebuild a profile from `to_dict` data; RouteError names what is wrong."""
+        try:
+            schema = int(data.get("schema", SCHEMA_VERSION))
+            if schema > SCHEMA_VERSION:
+                raise RouteError(
+                    f"profile schema {schema} is newer than this workbench reads ({SCHEMA_VERSION}); "
+                    "upgrade workbench"
+                )
+            table = data.get("thresholds") or asdict(SEED_THRESHOLDS)
+            thresholds = Thresholds(**{k: Tier(**table[k]) for k in ("low", "medium", "high")})
+            kernels = {
+                backend: {kind: KernelCost(**cost) for kind, cost in kinds.items()}
+                for backend, kinds in (data.get("kernels") or {}).items()
+            }
+            for backend in kernels:
+                Backend.parse(backend)
+            conversion = data.get("conversion")
+            transfer = data.get("transfer")
+            return cls(
+                name=str(data["name"]),
+                thresholds=thresholds,
+                pcie_factor=float(data.get("pcie_factor", 5.0)),
+                gpu_threshold=int(data.get("gpu_threshold", 500)),
+                kernels=kernels,
+                conversion=Conversion(**conversion) if conversion else None,
+                transfer=Transfer(**transfer) if transfer else None,
+                machine=str(data.get("machine", "")),
+                date=str(data.get("date", "")),
+                provenance={str(k): str(v) for k, v in (data.get("provenance") or {}).items()},
+                schema=schema,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RouteError):
+                raise
+            raise RouteError(
+                f"not a valid hardware profile ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the profile as JSON (to a temporary file, then renamed into place)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HardwareProfile:
+        """Read a profile saved with `save`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RouteError(
+                f"cannot read hardware profile {str(path)!r}: {exc.strerror}"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise RouteError(f"hardware profile {str(path)!r} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RouteError(f"hardware profile {str(path)!r} must hold a JSON object")
+        return cls.from_dict(data)
+
+
+BUILTIN_PROFILES = ("seed",)
+_REFERENCE_FILE = "reference_profile.json"
+
+
+SEED_PROVENANCE = {
+    "thresholds": "seed-default (seed 002 threshold table)",
+    "pcie_factor": "seed-default (seed 000: compute > 5 x transfer)",
+    "gpu_threshold": "seed-default (seed 000: --gpu-threshold 500)",
+}
+
+
+def seed_profile() -> HardwareProfile:
+    """The seeds' table, 5x factor and 500 cutoff, with reference-machine cost parameters."""
+    text = resources.files("workbench.route").joinpath(_REFERENCE_FILE).read_text(encoding="utf-8")
+    reference = HardwareProfile.from_dict(json.loads(text))
+    return replace(
+        reference,
+        name="seed",
+        thresholds=SEED_THRESHOLDS,
+        pcie_factor=5.0,
+        gpu_threshold=500,
+        provenance={**reference.provenance, **SEED_PROVENANCE},
+    )
+
+
+def load_profile(profile: HardwareProfile | str | os.PathLike[str] | None) -> HardwareProfile:
+    """A profile from itself, a built-in name ('seed') or a JSON file path."""
+    if profile is None or profile == "seed":
+        return seed_profile()
+    if isinstance(profile, HardwareProfile):
+        return profile
+    if isinstance(profile, (str, os.PathLike)):
+        path = Path(profile)
+        if path.suffix.lower() != ".json" and not path.exists():
+            raise RouteError(
+                f"unknown profile {str(profile)!r}: use {', '.join(BUILTIN_PROFILES)} or a JSON file path"
+            )
+        return HardwareProfile.load(path)
+    raise RouteError(
+        f"profile must be a HardwareProfile, a name or a path, got {type(profile).__name__}"
+    )
+
+
+def cpu_name() -> str:
+    """The CPU's model name, core count and architecture."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():  # Linux; elsewhere platform.processor() is what there is
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model} x{os.cpu_count() or 1} ({platform.machine()})"
+
+
+def machine_id(gpu_names: Sequence[str] = ()) -> str:
+    """This machine in words: 'CPU: ...; GPU: ...' (profiles record where they were measured)."""
+    return f"CPU: {cpu_name()}; GPU: {', '.join(gpu_names) or 'none'}"

@@ -1,0 +1,430 @@
+"""Router: decide, run, count and explain.
+
+``Router().run("add", a, b)`` reads where the operands live and their shapes, picks a
+backend with its policy (the end-to-end cost model by default; the seed table or the 5x
+rule on request), runs the op there with real kernels, and returns the result where the
+caller expects it. Decisions are cached per call signature, so a loop pays the model once.
+Every decision, execution and fallback is counted on the Router, so GPU code that never
+ran shows up in :meth:`Router.counts` (seed 003).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench import gpu
+from workbench.errors import RouteError
+from workbench.gpu import GpuStatus
+from workbench.route import shapes as sh
+from workbench.route.backends import Desc, PythonBackend, Unsupported, describe, run_cupy, run_numpy
+from workbench.route.cost import CostModel, Workload
+from workbench.route.counts import Tally
+from workbench.route.explain import Explanation
+from workbench.route.kinds import Backend, Location
+from workbench.route.ops import OpRegistry, OpSpec
+from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
+from workbench.route.profile import HardwareProfile, load_profile, machine_id
+from workbench.route.selector import check_size
+
+POLICIES = ("end-to-end", "5x", "seed")
+_POLICY_NAMES = {
+    "end-to-end": "end-to-end",
+    "e2e": "end-to-end",
+    "end_to_end": "end-to-end",
+    "cost": "end-to-end",
+    "5x": "5x",
+    "pcie": "5x",
+    "5x-rule": "5x",
+    "rule": "5x",
+    "seed": "seed",
+    "table": "seed",
+    "moe": "seed",
+}
+_PLAN_CACHE_LIMIT = 4096
+# Enum members and types as plain constants: attribute access on an Enum class is slow.
+_NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
+_AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
+_NDARRAY = np.ndarray
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one call runs: the backend, the policy's first choice, and why they differ."""
+
+    op: str
+    backend: Backend
+    preferred: Backend
+    fallback: str | None
+    residency: Location
+    placement: Location
+    workload: Workload | None
+
+
+class _Plan:
+    """A cached decision with the counter cells it bumps (mutable, private)."""
+
+    __slots__ = ("backend", "cell", "decision")
+
+    def __init__(self, decision: Decision, cell: list[int]) -> None:
+        self.decision = decision
+        self.backend = decision.backend
+        self.cell = cell  # [decisions, executions] of (op, backend)
+
+
+class Router:
+    """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
+
+    `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
+    HardwareProfile or a JSON path. `policy`: 'end-to-end' (default), '5x' or 'seed'.
+    `gpu`: None probes for CuPy and a device once, on first need; False never uses the
+    GPU; True requires one (RouteError if missing).
+    """
+
+    def __init__(
+        self,
+        profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
+        *,
+        policy: str = "end-to-end",
+        gpu: bool | None = None,
+        registry: OpRegistry | None = None,
+    ) -> None:
+        if policy not in _POLICY_NAMES:
+            raise RouteError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
+        self.profile = load_profile(profile)
+        self.policy = _POLICY_NAMES[policy]
+        self.registry = registry if registry is not None else OpRegistry.builtin()
+        self.model = CostModel(self.profile)
+        self._gpu_flag = gpu
+        self._gpu_status: GpuStatus | None = None
+        self._cp: ModuleType | None = None
+        self._oom: tuple[type[BaseException], ...] = ()
+        self._python = PythonBackend()
+        # name or alias -> (op, default parameters, their cache key); runnable ops only
+        self._fast = {
+            name: (spec, dict(spec.params), spec.param_key(dict(spec.params)))
+            for name, spec in self.registry.names().items()
+            if spec.runnable
+        }
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self.tally = Tally()
+
+    # --- GPU -------------------------------------------------------------------------
+
+    @property
+    def gpu_status(self) -> GpuStatus:
+        """Whether the GPU can be used, and why (probed once)."""
+        if self._gpu_status is None:
+            if self._gpu_flag is False:
+                self._gpu_status = GpuStatus(False, "disabled by Router(gpu=False)")
+            else:
+                status = gpu.probe()
+                if self._gpu_flag and not status.available:
+                    raise RouteError(f"Router(gpu=True) needs a GPU, but {status.reason}")
+                self._gpu_status = status
+        return self._gpu_status
+
+    def _cupy(self) -> ModuleType | None:
+        if self._cp is None:
+            self._cp = gpu.cupy_module()
+            if self._cp is not None:
+                self._oom = (gpu.out_of_memory_error(self._cp),)
+        return self._cp
+
+    def machine(self) -> str:
+        """This machine in words, as profiles record it."""
+        status = self.gpu_status
+        return machine_id(status.devices if status.available else ())
+
+    # --- analysis --------------------------------------------------------------------
+
+    def _spec(self, op: str) -> OpSpec:
+        spec = self.registry.get(op)
+        if not spec.runnable:
+            raise RouteError(
+                f"{spec.name} is registered for recommendations only (seed 002's complexity "
+                f"table: {spec.complexity}); the router runs NumPy-style ops: "
+                f"{', '.join(self.registry.runnable_names())}. Use recommend({spec.name!r}, size)."
+            )
+        return spec
+
+    def _call(
+        self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[OpSpec, tuple[Any, ...], sh.Params, tuple[Any, ...]]:
+        """The op, its array operands, its parameters and their cache key."""
+        fast = self._fast.get(op)
+        if fast is not None and not kwargs and len(args) == fast[0].arity:
+            return fast[0], args, fast[1], fast[2]
+        spec = fast[0] if fast is not None else self._spec(op)
+        arrays, params = spec.parse(args, kwargs)
+        return spec, arrays, params, spec.param_key(params)
+
+    def workload(
+        self,
+        spec: OpSpec,
+        desc: Sequence[Desc],
+        params: sh.Params,
+        residency: Location,
+        placement: Location,
+    ) -> Workload:
+        """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
+        return workload_of(spec, desc, params, residency, placement)
+
+    def exclusions(
+        self, spec: OpSpec, desc: Sequence[Desc], params: sh.Params
+    ) -> dict[Backend, str]:
+        """Backends that cannot run this call, each with the reason."""
+        return exclusions_of(spec, desc, params, self.gpu_status)
+
+    def _plan(
+        self,
+        spec: OpSpec,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        to: Location | str | None,
+    ) -> tuple[_Plan, tuple[Desc, ...]]:
+        """The cached plan for this call signature (made on the first call of its kind)."""
+        where, desc = describe(arrays)
+        placement = where if to is None else Location.parse(to).value
+        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        if plan is None:
+            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+        return plan, desc
+
+    def _new_plan(
+        self,
+        spec: OpSpec,
+        desc: tuple[Desc, ...],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        where: str,
+        placement: str,
+    ) -> _Plan:
+        residency, out = Location(where), Location(placement)
+        w = self.workload(spec, desc, params, residency, out)
+        choice: Pick = pick(
+            self.policy, self.profile, self.model, w, self.exclusions(spec, desc, params)
+        )
+        decision = Decision(
+            spec.name, choice.backend, choice.preferred, choice.fallback, residency, out, w
+        )
+        if len(self._plans) >= _PLAN_CACHE_LIMIT:
+            self._plans.clear()
+        plan = self._plans[(spec.name, where, placement, desc, pkey)] = _Plan(
+            decision, self._cell(spec.name, choice.backend)
+        )
+        return plan
+
+    # --- public API --------------------------------------------------------------------
+
+    def decide(
+        self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
+    ) -> Decision:
+        """Where `op(*args)` would run (counted as a decision; nothing runs)."""
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, _ = self._plan(spec, arrays, params, pkey, to)
+        plan.cell[0] += 1
+        decision = plan.decision
+        if decision.fallback:
+            self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        return decision
+
+    def run(self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any) -> Any:
+        """Run `op(*args, **kwargs)` on the backend the policy picks; the result comes back
+        where the operands live (CuPy in, CuPy out; NumPy or lists with NumPy in, NumPy out;
+        lists only, lists out), or where `to` says ('python', 'host', 'device')."""
+        fast = self._fast.get(op)
+        if fast is not None and not kwargs and len(args) == fast[0].arity:
+            spec, arrays, params, pkey = fast[0], args, fast[1], fast[2]
+        else:
+            spec, arrays, params, pkey = self._call(op, args, kwargs)
+        # The cached path, inlined: this runs on every call.
+        where, desc = describe(arrays)
+        placement = where if to is None else Location.parse(to).value
+        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        if plan is None:
+            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+        plan.cell[0] += 1
+        decision = plan.decision
+        if decision.fallback:
+            self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        if (
+            plan.backend is _NUMPY
+            and decision.residency is _AT_HOST
+            and decision.placement is _AT_HOST
+        ):
+            result = spec.array_fn(np, arrays, params)  # type: ignore[misc]
+            plan.cell[1] += 1
+            return result[()] if type(result) is _NDARRAY and result.ndim == 0 else result
+        if (
+            plan.backend is _PYTHON
+            and decision.residency is not _AT_DEVICE
+            and decision.placement is not _AT_DEVICE
+        ):
+            try:  # the pure-Python path, inlined likewise
+                result = self._python.run(
+                    spec, arrays, params, decision.residency, decision.placement, self._cp
+                )
+            except Unsupported as exc:
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc))
+            plan.cell[1] += 1
+            return result
+        return self._execute(
+            spec, plan.backend, arrays, params, decision, forced=False, cell=plan.cell
+        )
+
+    def run_on(
+        self,
+        backend: Backend | str,
+        op: str,
+        *args: Any,
+        to: Location | str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run `op` on the named backend, whatever the policy says (for comparisons and
+        benchmarks; counted as an execution, not a decision). RouteError when that backend
+        cannot run the call."""
+        chosen = Backend.parse(backend)
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, _ = self._plan(spec, arrays, params, pkey, to)
+        if chosen is Backend.CUPY and not self.gpu_status.available:
+            raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
+        return self._execute(spec, chosen, arrays, params, plan.decision, forced=True)
+
+    def _execute(
+        self,
+        spec: OpSpec,
+        backend: Backend,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        decision: Decision,
+        *,
+        forced: bool,
+        cell: list[int] | None = None,
+    ) -> Any:
+        res, out = decision.residency, decision.placement
+        cp = self._cp
+        if cp is None and (backend is _CUPY or res is _AT_DEVICE or out is _AT_DEVICE):
+            cp = self._cupy()
+        try:
+            if backend is _NUMPY:
+                result = run_numpy(spec, arrays, params, res, out, cp)
+            elif backend is _PYTHON:
+                result = self._python.run(spec, arrays, params, res, out, cp)
+            else:
+                result = run_cupy(spec, arrays, params, res, out, cp)
+        except Unsupported as exc:
+            if forced:
+                raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
+            return self._fall_back(spec, backend, arrays, params, decision, str(exc))
+        except self._oom as exc:
+            if res is _AT_DEVICE or forced:
+                raise RouteError(
+                    f"CuPy ran out of GPU memory in {spec.name} ({exc}). The operands already live "
+                    "on the GPU: free GPU memory (del unused arrays, workbench.gpu.free_cached_blocks) "
+                    "or move them to the host with cupy.asnumpy and run again"
+                ) from None
+            assert cp is not None
+            gpu.free_cached_blocks(cp)
+            return self._fall_back(
+                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}"
+            )
+        if cell is None:
+            cell = self._cell(spec.name, backend)
+        cell[1] += 1
+        return result
+
+    def _fall_back(
+        self,
+        spec: OpSpec,
+        failed: Backend,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        decision: Decision,
+        reason: str,
+    ) -> Any:
+        self._count_fallback(spec.name, failed, Backend.NUMPY, reason)
+        self._cell(spec.name, Backend.NUMPY)[0] += 1
+        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True)
+
+    def explain(
+        self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
+    ) -> Explanation:
+        """Why `op(*args)` runs where it does: predicted seconds per backend (with the
+        moves in and out), what the seed table, the 5x rule and the end-to-end model each
+        pick, where the data lives, and whether the numbers were measured here."""
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, desc = self._plan(spec, arrays, params, pkey, to)
+        excluded = self.exclusions(spec, desc, params)
+        shapes = ", ".join("scalar" if isinstance(d[1], type) else str(d[0]) for d in desc)
+        w = plan.decision.workload
+        return explain_call(self, spec, w, excluded, w.size if w else 0, f" on {shapes}")
+
+    def recommend(
+        self,
+        op: str,
+        size: int | float,
+        *,
+        residency: Location | str = "host",
+        to: Location | str | None = None,
+    ) -> Explanation:
+        """The explanation for `op` on `size` elements living at `residency`, without data
+        (float64 operands of typical shapes: see shapes.synthetic). Works for the
+        scikit-learn and PyTorch names too, from the seed table alone."""
+        spec = self.registry.get(op)
+        n = check_size(size)
+        res = Location.parse(residency)
+        placement = res if to is None else Location.parse(to)
+        if not spec.runnable:
+            return explain_call(self, spec, None, {}, n, "")
+        shapes, params = sh.synthetic(spec.name, spec.kind, spec.arity, round(n))
+        dtype = np.dtype(np.float64)
+        desc = tuple((shape, "list" if res is Location.PYTHON else dtype) for shape in shapes)
+        w = self.workload(spec, desc, params, res, placement)
+        return explain_call(self, spec, w, self.exclusions(spec, desc, params), n, "")
+
+    # --- counters ----------------------------------------------------------------------
+
+    def _cell(self, op: str, backend: Backend) -> list[int]:
+        return self.tally.cell(op, backend)
+
+    def _count_fallback(self, op: str, failed: Backend, to: Backend, reason: str) -> None:
+        self.tally.fallback(op, failed, to, reason)
+
+    def counts(self) -> pd.DataFrame:
+        """Decisions and executions per op and backend (every backend listed, zeros included,
+        so a backend that was chosen but never ran, or never chosen, shows)."""
+        return self.tally.counts()
+
+    def fallbacks(self) -> pd.DataFrame:
+        """Every fallback: op, the backend that could not run it, the one that did, why, how often."""
+        return self.tally.fallbacks()
+
+    def never_ran(self) -> list[str]:
+        """Sentences for backends that were chosen but never executed, or never executed at
+        all while available (seed 003: 'GPU operations never executed')."""
+        return self.tally.never_ran(gpu_available=self.gpu_status.available)
+
+    def reset_counts(self) -> None:
+        """Zero every counter (the decision cache stays)."""
+        self.tally.reset()
+
+    def ops(self) -> pd.DataFrame:
+        """The registry: name, framework, complexity, cost kind, runnable, description."""
+        rows = [
+            (s.name, s.framework, str(s.complexity), s.kind or "-", s.runnable, s.description)
+            for s in self.registry
+        ]
+        return pd.DataFrame.from_records(
+            rows, columns=["op", "framework", "complexity", "kind", "runnable", "description"]
+        )
+
+    def __repr__(self) -> str:
+        return f"<Router policy={self.policy!r} profile={self.profile.name!r}>"
