@@ -245,3 +245,15 @@ def test_saved_profiles_load_back_by_category_and_bad_files_fail_clearly(tmp_pat
     corrupt.write_bytes(b"\x00\x01not a profile")
     with pytest.raises(ProfileError, match="re-create the profile"):
         workbench.load(corrupt)
+
+
+def test_recommendations_use_live_sizes_after_the_cell_ran(shell: InteractiveShell) -> None:
+    shell.run_cell("import numpy as np\na = np.ones((200, 300))\nb = np.ones((300, 100))")
+    outputs = run(shell, "%%optimize -o r\nc = a @ b\ntotal = c.sum()\n")
+    table = shell.user_ns["r"].recommendations.set_index("line")
+    assert table.loc[1, "pattern"] == "a @ b"
+    assert table.loc[1, "complexity"] == "High"
+    assert table.loc[1, "residency"] == "host"
+    assert table.loc[2, "size"] == 20000  # c exists only after the cell ran
+    assert "GPU" not in set(table["backend"])  # no CuPy here
+    assert "Backend recommendations" in outputs[0]["text/html"]

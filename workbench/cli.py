@@ -72,12 +72,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
         label=unquote(args.label) if args.label else script.name,
     )
     namespace: dict[str, object] = {"__name__": "__main__", "__file__": str(script)}
-    steps = compile_source(source, namespace, filename=str(script.resolve()))
+    filename = str(script.resolve())
+    steps = compile_source(source, namespace, filename=filename)
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [str(script), *args.args]
     sys.path.insert(0, str(script.resolve().parent))
     try:
-        report, error = profile_steps(steps, options, source=source, namespace=namespace)
+        report, error = profile_steps(
+            steps, options, source=source, filename=filename, namespace=namespace
+        )
     finally:
         sys.argv[:] = saved_argv
         sys.path[:] = saved_path

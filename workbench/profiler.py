@@ -19,6 +19,11 @@ from workbench.overhead import Overhead
 from workbench.report.model import ChartMode, Report
 
 
+def source_filename(source: str) -> str:
+    """The pseudo file name code given as a string is compiled under."""
+    return f"<workbench-cell-{hashlib.sha1(source.encode('utf-8')).hexdigest()[:12]}>"
+
+
 def compile_source(
     source: str, namespace: dict[str, object], filename: str | None = None
 ) -> list[Step]:
@@ -28,8 +33,7 @@ def compile_source(
     profilers can show it.
     """
     if filename is None:
-        digest = hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
-        filename = f"<workbench-cell-{digest}>"
+        filename = source_filename(source)
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     tree = ast.parse(source, filename=filename)
     return steps_from_ast(tree, filename, namespace, compile)
@@ -121,6 +125,7 @@ def profile_steps(
     options: Options,
     *,
     source: str | None = None,
+    filename: str | None = None,
     namespace: Mapping[str, object] | None = None,
     clock: Clock = time.perf_counter,
 ) -> tuple[Report, BaseException | None]:
@@ -145,6 +150,12 @@ def profile_steps(
             )
     report = analyse(raw, options, plain_s=plain_s, source=source)
     report.extra_notes.extend(notes)
+    if source is not None and filename is not None:
+        from workbench.route.scanner import recommendations_for
+
+        report.recommendations = recommendations_for(
+            source, filename, namespace or {}, report.functions
+        )
     if error is not None:
         return report, error
     if options.wants_lines:
@@ -235,10 +246,12 @@ def profile(
     ns: dict[str, object] = namespace if namespace is not None else {}
     if isinstance(target, str):
         source: str | None = target
-        steps = compile_source(target, ns)
+        filename: str | None = source_filename(target)
+        steps = compile_source(target, ns, filename)
         default_label = "code"
     elif callable(target):
         source = None
+        filename = None
         steps = [target]
         default_label = getattr(target, "__qualname__", None) or repr(target)
         module = getattr(target, "__module__", None)
@@ -271,7 +284,7 @@ def profile(
         timer=timer,
         call_cost_s=call_cost_s,
     )
-    report, error = profile_steps(steps, options, source=source, namespace=ns)
+    report, error = profile_steps(steps, options, source=source, filename=filename, namespace=ns)
     if options.save is not None:
         report.save(options.save)
     if error is not None and on_error == "raise":

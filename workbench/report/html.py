@@ -173,7 +173,12 @@ def _extra_sections(report: Report) -> list[str]:
     status, gpu = sections.gpu_sections(report)
     parts = [
         _section_table(section)
-        for section in [sections.native_section(report), sections.lines_section(report), *gpu]
+        for section in [
+            sections.native_section(report),
+            sections.lines_section(report),
+            sections.recommendations_section(report),
+            *gpu,
+        ]
         if section is not None
     ]
     if status is not None:

@@ -102,7 +102,12 @@ def extra_sections(report: Report) -> list[str]:
             f"```\n{text_tree(report.tree)}\n```",
         ]
     status, gpu = sections.gpu_sections(report)
-    for section in [sections.native_section(report), sections.lines_section(report), *gpu]:
+    for section in [
+        sections.native_section(report),
+        sections.lines_section(report),
+        sections.recommendations_section(report),
+        *gpu,
+    ]:
         if section is not None:
             title, header, rows, right = section
             parts += [f"### {title}", table(header, rows, right)]

@@ -59,6 +59,7 @@ class Report:
     counts_are_samples: bool = False
     stacks: list[tuple[tuple[FuncKey, ...], float]] | None = field(default=None, repr=False)
     tree: list[TreeNode] | None = field(default=None, repr=False)
+    recommendations: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def categories(self) -> pd.DataFrame:

@@ -115,3 +115,26 @@ def gpu_sections(report: Report) -> tuple[str | None, list[Section]]:
             )
         )
     return report.gpu.status, sections
+
+
+def recommendations_section(report: Report, n: int = 15) -> Section | None:
+    """The router's backend recommendation for each compute pattern of the cell."""
+    table = report.recommendations
+    if table is None or table.empty:
+        return None
+    rows = [
+        [
+            str(r["line"]),
+            str(r["code"])[:70],
+            str(r["pattern"]),
+            str(r["complexity"]),
+            "unknown" if r["size"] is None or r["size"] != r["size"] else fmt.count(int(r["size"])),
+            str(r["residency"]),
+            "" if r["runs"] is None or r["runs"] != r["runs"] else fmt.count(int(r["runs"])),
+            str(r["backend"]),
+            str(r["reason"]),
+        ]
+        for r in fmt.records(table.head(n))
+    ]
+    header = ["Line", "Code", "Pattern", "Complexity", "Size", "Data on", "Runs", "Backend", "Why"]
+    return ("Backend recommendations (router)", header, rows, {0, 4, 6})

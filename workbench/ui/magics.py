@@ -48,13 +48,14 @@ class OptimizeMagics(Magics):
             self.call_cost_s = measure_call_cost()
         return self.call_cost_s
 
-    def _steps(self, code: str) -> list[Step]:
+    def _steps(self, code: str) -> tuple[list[Step], str, str]:
+        """Compile the cell as IPython would: steps, the transformed code, its file name."""
         shell = self.ip
         transformed = shell.transform_cell(code)
         filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code)
         tree = shell.compile.ast_parse(transformed, filename=filename)
         steps: list[Step] = steps_from_ast(tree, filename, shell.user_ns, shell.compile)
-        return steps
+        return steps, str(transformed), str(filename)
 
     @magic_arguments()
     @argument("-o", "--output", metavar="NAME", help="Store the Report in the variable NAME.")
@@ -104,9 +105,11 @@ class OptimizeMagics(Magics):
             )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
-        steps = self._steps(code)
+        steps, transformed, filename = self._steps(code)
         try:
-            report, error = profile_steps(steps, options, source=code, namespace=self.ip.user_ns)
+            report, error = profile_steps(
+                steps, options, source=transformed, filename=filename, namespace=self.ip.user_ns
+            )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         if args.output:
