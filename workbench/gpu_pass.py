@@ -1,13 +1,15 @@
-"""GPU time per device, measured on the device, not as host time.
+"""GPU time per device and per source line, measured on the device, not as host time.
 
-A separate pass (it re-runs the code, so only when asked) brackets every call that
-enters CuPy from outside it with CUDA events on the current stream and synchronises
-at its end, so each call's device work is charged to that call and not to whichever
-later call happened to wait. Host<->device copies are counted where the call shows
-them: ``cupy.asarray``/``cupy.array`` of a NumPy array, ``ndarray.set``, ``ndarray.get``
-and ``cupy.asnumpy``. Kernels launched by operators (``a + b``) are not calls Python
-reports; their device time shows in the per-device span, measured with events around
-the whole pass.
+A separate pass (it re-runs the code, so only when asked). The cProfile pass shows
+which of the user's functions call into a GPU package ("launchers"). In this pass
+every source line those functions execute is bracketed by CUDA events on the current
+stream, and the device is synchronised before the next line starts, so the device work
+a line launches (ufuncs, operators, kernels, copies) is charged to that line and not to
+whichever later call happened to wait. Host<->device copies are timed with events
+around ``cupy.asarray``/``cupy.array`` of a NumPy array (host to device) and
+``cupy.asnumpy`` (device to host), with their bytes; ``ndarray.get()`` is a C method
+whose array the hook cannot see, so its time is in its line but its bytes are not
+counted. The device span (events around the whole pass) bounds everything.
 """
 
 from __future__ import annotations
@@ -22,33 +24,37 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.capture import Step
+from workbench.capture import FuncKey, Step
 from workbench.errors import ProfileError
 from workbench.gpu import cupy_or_none, probe
 
 DEVICE_COLUMNS = [
     "device",
     "name",
-    "gpu_calls",
+    "lines_timed",
     "device_s",
     "span_s",
+    "h2d_calls",
     "h2d_bytes",
     "h2d_s",
+    "d2h_calls",
     "d2h_bytes",
     "d2h_s",
 ]
-CALL_COLUMNS = ["function", "device", "calls", "device_s", "host_s"]
+LINE_COLUMNS = ["function", "file", "line", "device", "runs", "device_s", "host_s"]
 _H2D = {"asarray", "array", "asanyarray", "ascontiguousarray"}
 _D2H = {"asnumpy"}
+_TEXT = {"name", "function", "file"}
 
 
 @dataclass
 class GpuPass:
-    """Per-device and per-function GPU time from one bracketed pass."""
+    """Per-device and per-line GPU time from one bracketed pass."""
 
     status: str
     devices: pd.DataFrame = field(default_factory=lambda: _empty(DEVICE_COLUMNS))
-    calls: pd.DataFrame = field(default_factory=lambda: _empty(CALL_COLUMNS))
+    lines: pd.DataFrame = field(default_factory=lambda: _empty(LINE_COLUMNS))
+    gpu_calls: int = 0
     seconds: float = 0.0
     error: str | None = None
 
@@ -60,7 +66,7 @@ class GpuPass:
 
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
-        {c: pd.Series(dtype="object" if c in ("name", "function") else "float64") for c in columns}
+        {c: pd.Series(dtype="object" if c in _TEXT else "float64") for c in columns}
     )
 
 
@@ -71,199 +77,255 @@ def unavailable_reason() -> str | None:
 
 
 @dataclass
-class _Open:
-    device: int
-    start: Any
-    host_start: float
-    label: str
-    h2d: int
-    d2h: int
-
-
-@dataclass
 class _Totals:
-    calls: int = 0
+    lines: int = 0
     device_s: float = 0.0
-    h2d_bytes: int = 0
-    h2d_s: float = 0.0
-    d2h_bytes: int = 0
-    d2h_s: float = 0.0
+    h2d: list[float] = field(default_factory=lambda: [0, 0, 0.0])  # calls, bytes, seconds
+    d2h: list[float] = field(default_factory=lambda: [0, 0, 0.0])
 
 
-class _Bracketer:
-    """A sys.setprofile hook that times the outermost CuPy calls with CUDA events."""
+class _LineTimer:
+    """A sys.settrace hook: CUDA events around every line of the launcher functions."""
 
-    def __init__(self, cp: Any) -> None:
+    def __init__(self, cp: Any, launchers: set[FuncKey], candidates: set[FuncKey]) -> None:
         self.cp = cp
-        roots = {os.path.dirname(str(cp.__file__))}
-        for name in ("cupyx", "cupy_backends"):
-            module = sys.modules.get(name)
-            if module is not None and getattr(module, "__file__", None):
-                roots.add(os.path.dirname(str(module.__file__)))
-        self.roots = tuple(root + os.sep for root in roots)
-        self.code_is_gpu: dict[types.CodeType, bool] = {}
-        self.depth = 0
-        self.in_c: Any = None
-        self.open: _Open | None = None
+        self.launchers = launchers
+        self.candidates = candidates - launchers
+        self.root = os.path.dirname(str(cp.__file__)) + os.sep
+        self.segment: tuple[Any, float, int, tuple[str, int, str]] | None = None
         self.per_device: dict[int, _Totals] = {}
-        self.per_call: dict[tuple[str, int], list[float]] = {}
+        self.per_line: dict[tuple[str, int, str, int], list[float]] = {}
 
-    def _is_gpu_code(self, code: types.CodeType) -> bool:
-        known = self.code_is_gpu.get(code)
-        if known is None:
-            known = code.co_filename.startswith(self.roots)
-            self.code_is_gpu[code] = known
-        return known
-
-    @staticmethod
-    def _is_gpu_builtin(fn: Any) -> bool:
-        owner = getattr(fn, "__self__", None)
-        module = getattr(fn, "__module__", None) or type(owner).__module__
-        return isinstance(module, str) and module.startswith(("cupy", "cupyx", "cupy_backends"))
-
-    def _enter(self, label: str, h2d: int, d2h: int) -> None:
+    def _event(self) -> tuple[Any, int]:
         cp = self.cp
-        device = int(cp.cuda.runtime.getDevice())
-        start = cp.cuda.Event()
-        start.record(cp.cuda.get_current_stream())
-        self.open = _Open(device, start, time.perf_counter(), label, h2d, d2h)
+        event = cp.cuda.Event()
+        event.record(cp.cuda.get_current_stream())
+        return event, int(cp.cuda.runtime.getDevice())
 
-    def _leave(self) -> None:
-        entry = self.open
-        if entry is None:
-            return
-        self.open = None
-        cp = self.cp
-        end = cp.cuda.Event()
-        end.record(cp.cuda.get_current_stream())
+    def _finish(self, start: Any) -> float:
+        end, _device = self._event()
         end.synchronize()
-        device_s = cp.cuda.get_elapsed_time(entry.start, end) / 1e3
-        host_s = time.perf_counter() - entry.host_start
-        totals = self.per_device.setdefault(entry.device, _Totals())
-        totals.calls += 1
+        return float(self.cp.cuda.get_elapsed_time(start, end)) / 1e3
+
+    def close(self) -> None:
+        """End the open line segment, charging its device time to its line."""
+        if self.segment is None:
+            return
+        start, host_start, device, (path, line, name) = self.segment
+        self.segment = None
+        device_s = self._finish(start)
+        totals = self.per_device.setdefault(device, _Totals())
+        totals.lines += 1
         totals.device_s += device_s
-        if entry.h2d:
-            totals.h2d_bytes += entry.h2d
-            totals.h2d_s += device_s
-        if entry.d2h:
-            totals.d2h_bytes += entry.d2h
-            totals.d2h_s += device_s
-        stat = self.per_call.setdefault((entry.label, entry.device), [0, 0.0, 0.0])
+        stat = self.per_line.setdefault((path, line, name, device), [0, 0.0, 0.0])
         stat[0] += 1
         stat[1] += device_s
-        stat[2] += host_s
+        stat[2] += time.perf_counter() - host_start
 
-    def __call__(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        if self.in_c is not None:
-            if event in ("c_return", "c_exception") and arg is self.in_c:
-                self.in_c = None
-                self._leave()
-            return
-        if event == "call":
-            if not self._is_gpu_code(frame.f_code):
-                return
-            if self.depth == 0:
-                self._enter_python(frame)
-            self.depth += 1
+    def _open(self, frame: types.FrameType) -> None:
+        start, device = self._event()
+        code = frame.f_code
+        self.segment = (
+            start,
+            time.perf_counter(),
+            device,
+            (code.co_filename, frame.f_lineno, code.co_name),
+        )
+
+    def _line_tracer(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self.close()
+            self._open(frame)
         elif event == "return":
-            if self.depth and self._is_gpu_code(frame.f_code):
-                self.depth -= 1
-                if self.depth == 0:
-                    self._leave()
-        elif event == "c_call" and self.depth == 0 and self._is_gpu_builtin(arg):
-            owner = getattr(arg, "__self__", None)
-            name = getattr(arg, "__name__", "?")
-            nbytes = int(getattr(owner, "nbytes", 0) or 0)
-            self._enter(
-                f"{type(owner).__name__}.{name}",
-                nbytes if name == "set" else 0,
-                nbytes if name == "get" else 0,
-            )
-            self.in_c = arg
+            self.close()
+        return self._line_tracer
 
-    def _enter_python(self, frame: types.FrameType) -> None:
-        name = frame.f_code.co_name
-        values = list(frame.f_locals.values())
-        first = values[0] if values else None
-        nbytes = int(getattr(first, "nbytes", 0) or 0)
-        h2d = nbytes if name in _H2D and type(first).__module__ == "numpy" else 0
-        d2h = nbytes if name in _D2H else 0
-        self._enter(f"{frame.f_globals.get('__name__', '?')}.{name}", h2d, d2h)
+    def _copy_tracer(self, kind: str, nbytes: int) -> Any:
+        start, device = self._event()
+
+        def tracer(frame: types.FrameType, event: str, arg: Any) -> Any:
+            if event == "return":
+                seconds = self._finish(start)
+                record = getattr(self.per_device.setdefault(device, _Totals()), kind)
+                record[0] += 1
+                record[1] += nbytes
+                record[2] += seconds
+                return None
+            return tracer
+
+        return tracer
+
+    def __call__(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        if event != "call":
+            return None
+        code = frame.f_code
+        key = (code.co_filename, code.co_firstlineno, code.co_name)
+        if key in self.launchers:
+            return self._line_tracer
+        if key in self.candidates and any(_is_gpu_value(v) for v in frame.f_locals.values()):
+            return self._line_tracer  # called with device arrays: operators launch work
+        if code.co_filename.startswith(self.root):
+            name = code.co_name
+            if name in _H2D or name in _D2H:
+                values = list(frame.f_locals.values())
+                first = values[0] if values else None
+                nbytes = int(getattr(first, "nbytes", 0) or 0)
+                if name in _H2D and type(first).__module__ == "numpy":
+                    return self._copy_tracer("h2d", nbytes)
+                if name in _D2H and nbytes:
+                    return self._copy_tracer("d2h", nbytes)
+        return None
 
 
-def run_gpu_pass(steps: Sequence[Step]) -> tuple[GpuPass, BaseException | None]:
-    """Re-run `steps`, timing every outermost CuPy call on its device."""
+def _is_gpu_value(value: object) -> bool:
+    if isinstance(value, types.ModuleType):
+        return value.__name__.split(".")[0] in ("cupy", "cupyx")
+    module = getattr(type(value), "__module__", "") or ""
+    return module.split(".")[0] in ("cupy", "cupyx")
+
+
+def _codes(code: types.CodeType) -> list[types.CodeType]:
+    found = [code]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found.extend(_codes(const))
+    return found
+
+
+def _uses_gpu(code: types.CodeType, globals_: dict[str, Any]) -> bool:
+    return any(_is_gpu_value(globals_.get(name)) for name in code.co_names)
+
+
+def launchers_of(
+    stats: dict[FuncKey, Any],
+    category_of: dict[FuncKey, str],
+    roots: Sequence[Step],
+    namespace: dict[str, Any],
+) -> tuple[set[FuncKey], set[FuncKey]]:
+    """The user's code that launches GPU work, and the rest of the user's code.
+
+    Launchers: functions that call into a GPU package (from the cProfile pass) and code
+    whose global names refer to CuPy (ufuncs and operators on device arrays are calls
+    cProfile cannot see). The rest is checked during the pass: a call that receives a
+    device array is timed too."""
+    from workbench.lines import index_functions
+
+    found: set[FuncKey] = set()
+    for key, value in stats.items():
+        if category_of.get(key) == "GPU":
+            for caller in value[4]:
+                if caller[0] != "~" and category_of.get(caller) not in (None, "GPU"):
+                    found.add(caller)
+    own = [
+        key
+        for key, category in category_of.items()
+        if key[0] != "~"
+        and category not in ("GPU", "stdlib", "native")
+        and not category.startswith("library:")
+    ]
+    holders = index_functions({key[0] for key in own}, namespace)
+    codes: dict[FuncKey, tuple[types.CodeType, dict[str, Any]]] = {}
+    for func in set(holders.values()):
+        for code in _codes(func.__code__):
+            codes[(code.co_filename, code.co_firstlineno, code.co_name)] = (code, func.__globals__)
+    for step in roots:
+        if isinstance(step, types.FunctionType):
+            for code in _codes(step.__code__):
+                codes[(code.co_filename, code.co_firstlineno, code.co_name)] = (
+                    code,
+                    step.__globals__,
+                )
+    for key in own:
+        entry = codes.get(key)
+        if entry is not None and _uses_gpu(*entry):
+            found.add(key)
+    return found, set(own)
+
+
+def run_gpu_pass(
+    steps: Sequence[Step],
+    launchers: set[FuncKey],
+    candidates: set[FuncKey] | None = None,
+    gpu_calls: int = 0,
+) -> tuple[GpuPass, BaseException | None]:
+    """Re-run `steps`, timing every line of the launcher functions on its device."""
     reason = unavailable_reason()
     if reason is not None:
         return GpuPass(f"GPU time not measured: {reason}"), None
+    candidates = candidates or set()
+    if not launchers and not candidates:
+        return GpuPass("the code made no GPU calls, so there was no GPU time to measure"), None
     cp = cupy_or_none()
-    if cp is None:  # the probe said yes a moment ago; keep the contract anyway
+    if cp is None:
         return GpuPass("GPU time not measured: CuPy could not be imported"), None
-    if sys.getprofile() is not None:
-        raise ProfileError("another profiler is active: the GPU pass needs it stopped first")
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise ProfileError("another profiler or tracer is active: the GPU pass needs it stopped")
     count = int(cp.cuda.runtime.getDeviceCount())
-    spans = []
+    starts = []
     for index in range(count):
         with cp.cuda.Device(index):
             cp.cuda.Device(index).synchronize()
             event = cp.cuda.Event()
             event.record(cp.cuda.get_current_stream())
-            spans.append(event)
-    bracketer = _Bracketer(cp)
+            starts.append(event)
+    timer = _LineTimer(cp, launchers, candidates)
     error: BaseException | None = None
     start = time.perf_counter()
-    sys.setprofile(bracketer)
+    sys.settrace(timer)
     try:
         for step in steps:
             step()
     except BaseException as exc:  # handed back to the caller unchanged
         error = exc
     finally:
-        sys.setprofile(None)
-        bracketer.open = None
-        bracketer.in_c = None
-    span_s = []
+        sys.settrace(None)
+        timer.close()
+    spans = []
     for index in range(count):
         with cp.cuda.Device(index):
             end = cp.cuda.Event()
             end.record(cp.cuda.get_current_stream())
             end.synchronize()
-            span_s.append(cp.cuda.get_elapsed_time(spans[index], end) / 1e3)
+            spans.append(float(cp.cuda.get_elapsed_time(starts[index], end)) / 1e3)
     seconds = time.perf_counter() - start
     names = probe().devices
     rows = []
     for index in range(count):
-        totals = bracketer.per_device.get(index, _Totals())
+        t = timer.per_device.get(index, _Totals())
         rows.append(
             (
                 index,
                 names[index] if index < len(names) else "?",
-                totals.calls,
-                totals.device_s,
-                span_s[index],
-                totals.h2d_bytes,
-                totals.h2d_s,
-                totals.d2h_bytes,
-                totals.d2h_s,
+                t.lines,
+                t.device_s,
+                spans[index],
+                int(t.h2d[0]),
+                int(t.h2d[1]),
+                t.h2d[2],
+                int(t.d2h[0]),
+                int(t.d2h[1]),
+                t.d2h[2],
             )
         )
-    devices = pd.DataFrame.from_records(rows, columns=DEVICE_COLUMNS)
-    calls = (
-        pd.DataFrame.from_records(
-            [
-                (label, device, int(s[0]), s[1], s[2])
-                for (label, device), s in bracketer.per_call.items()
-            ],
-            columns=CALL_COLUMNS,
-        )
-        .sort_values(["device_s", "function"], ascending=[False, True])
-        .reset_index(drop=True)
+    lines = pd.DataFrame.from_records(
+        [
+            (name, path, line, device, int(s[0]), s[1], s[2])
+            for (path, line, name, device), s in timer.per_line.items()
+        ],
+        columns=LINE_COLUMNS,
     )
-    used = int(devices["gpu_calls"].sum())
+    lines = lines.sort_values(["device_s", "line"], ascending=[False, True]).reset_index(drop=True)
     status = (
-        f"GPU time measured on {count} device(s): {used} GPU calls bracketed with CUDA events"
-        if used
-        else "the code made no GPU calls (CuPy and a GPU are available)"
+        f"GPU time measured on {count} device(s) with CUDA events around each line of the "
+        f"code that launches GPU work ({len(timer.per_line)} lines timed); {gpu_calls:,} "
+        "GPU-package calls in the cProfile pass"
     )
     described = None if error is None else f"{type(error).__name__}: {error}"
-    return GpuPass(status, devices, calls, seconds, described), error
+    return GpuPass(
+        status,
+        pd.DataFrame.from_records(rows, columns=DEVICE_COLUMNS),
+        lines,
+        gpu_calls,
+        seconds,
+        described,
+    ), error

@@ -161,7 +161,7 @@ def profile_steps(
     if options.wants_lines:
         error = _line_pass(report, steps, options, namespace or {})
     if options.gpu and error is None:
-        error = _gpu_pass(report, steps)
+        error = _gpu_pass(report, steps, namespace or {})
     return report, error
 
 
@@ -188,19 +188,26 @@ def _line_pass(
     return error
 
 
-def _gpu_pass(report: Report, steps: Sequence[Step]) -> BaseException | None:
-    from workbench.gpu_pass import GpuPass, run_gpu_pass, unavailable_reason
+def _gpu_pass(
+    report: Report, steps: Sequence[Step], namespace: Mapping[str, object]
+) -> BaseException | None:
+    from workbench.gpu_pass import GpuPass, launchers_of, run_gpu_pass, unavailable_reason
 
     reason = unavailable_reason()
     if reason is not None:
         report.gpu = GpuPass(f"GPU time not measured: {reason}")
         return None
-    passed, error = run_gpu_pass(steps)
-    report.gpu = passed
-    report.extra_notes.append(
-        f"GPU pass: the code was re-run with every CuPy call bracketed by CUDA events and "
-        f"synchronised; that run took {passed.seconds:.3f} s."
+    gpu_calls = int(report.categories.loc[report.categories["category"] == "GPU", "calls"].sum())
+    launchers, candidates = launchers_of(
+        report.stats, report.tables.category_of, steps, dict(namespace)
     )
+    passed, error = run_gpu_pass(steps, launchers, candidates, gpu_calls)
+    report.gpu = passed
+    if passed.measured:
+        report.extra_notes.append(
+            "GPU pass: the code was re-run with every line of the code that launches GPU work "
+            f"bracketed by CUDA events and synchronised; that run took {passed.seconds:.3f} s."
+        )
     return error
 
 

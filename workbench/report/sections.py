@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 from typing import TYPE_CHECKING
 
 from workbench.report import format as fmt
@@ -74,12 +75,12 @@ def gpu_sections(report: Report) -> tuple[str | None, list[Section]]:
             [
                 str(r["device"]),
                 str(r["name"]),
-                fmt.count(int(r["gpu_calls"])),
+                fmt.count(int(r["lines_timed"])),
                 fmt.fixed(r["device_s"], 4),
                 fmt.fixed(r["span_s"], 4),
-                fmt.count(int(r["h2d_bytes"])),
+                f"{fmt.count(int(r['h2d_bytes']))} in {fmt.count(int(r['h2d_calls']))}",
                 fmt.fixed(r["h2d_s"], 4),
-                fmt.count(int(r["d2h_bytes"])),
+                f"{fmt.count(int(r['d2h_bytes']))} in {fmt.count(int(r['d2h_calls']))}",
                 fmt.fixed(r["d2h_s"], 4),
             ]
             for r in fmt.records(report.gpu.devices)
@@ -87,31 +88,33 @@ def gpu_sections(report: Report) -> tuple[str | None, list[Section]]:
         header = [
             "Device",
             "Name",
-            "GPU calls",
+            "Lines timed",
             "Device time (s)",
             "Device span (s)",
-            "H->D bytes",
+            "H->D bytes in copies",
             "H->D (s)",
-            "D->H bytes",
+            "D->H bytes in copies",
             "D->H (s)",
         ]
         sections.append(("GPU time per device (CUDA events)", header, rows, {2, 3, 4, 5, 6, 7, 8}))
-        calls = [
+        lines = [
             [
                 r["function"],
+                fmt.where(r["file"], r["line"]),
                 str(r["device"]),
-                fmt.count(int(r["calls"])),
+                fmt.count(int(r["runs"])),
                 fmt.fixed(r["device_s"], 4),
                 fmt.fixed(r["host_s"], 4),
+                linecache.getline(r["file"], r["line"]).strip(),
             ]
-            for r in fmt.records(report.gpu.calls.head(10))
+            for r in fmt.records(report.gpu.lines.head(10))
         ]
         sections.append(
             (
-                "GPU calls by device time",
-                ["Call", "Device", "Calls", "Device (s)", "Host (s)"],
-                calls,
-                {2, 3, 4},
+                "GPU time by source line",
+                ["Function", "Line", "Device", "Runs", "Device (s)", "Host (s)", "Source"],
+                lines,
+                {3, 4, 5},
             )
         )
     return report.gpu.status, sections
