@@ -94,3 +94,21 @@ def three_to_one_calls(rounds: int = 5, iterations: int = 60_000) -> int:
         total += heavy_calls(3 * iterations)
         total += light_calls(iterations)
     return total
+
+
+def tiny() -> None:
+    """Returns at once: whatever time it gets is time it did not spend."""
+    return None
+
+
+def hashing_caller(rounds: int = 1_500) -> int:
+    """Long stretches of work with no point where the GIL can be taken (hashing a large
+    tuple inside ``in``), each followed by a call of `tiny`: a sampler thread gets the
+    GIL when `tiny` is entered, though the time was the caller's."""
+    big = tuple(range(20_000))  # tuples do not cache their hash: every `in` hashes it
+    seen: set[object] = {1, 2, 3}
+    found = 0
+    for _ in range(rounds):
+        found += big in seen
+        tiny()
+    return found

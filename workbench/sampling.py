@@ -10,6 +10,10 @@ Two things differ, and `SampledProfile` says so:
 * call counts are unknown: the count columns hold the number of *samples* with the
   function on the stack (``counts_are_samples``).
 
+`SampledProfile` also carries the stack sampler's results (`workbench.stack_sampler`),
+which see no C functions: there ``native_folded`` is true and a C function's time is
+part of the self time of the Python function that called it.
+
 pyinstrument records a C function only when a sample falls at its return; such frames
 are named the way cProfile names them (``<built-in method builtins.len>``,
 ``<method 'sum' of 'numpy.ndarray' objects>``) so the native rules apply to both.
@@ -43,6 +47,7 @@ class SampledProfile(RawProfile):
     samples: int = 0
     own_s: float = 0.0
     counts_are_samples: bool = True
+    native_folded: bool = False
 
     @property
     def sampled_s(self) -> float:
@@ -50,7 +55,8 @@ class SampledProfile(RawProfile):
         return float(sum(seconds for _stack, seconds in self.stacks))
 
 
-def _check_no_profiler() -> None:
+def check_no_profiler() -> None:
+    """Raise ProfileError when a profiler (``sys.setprofile``) is already running."""
     active = sys.getprofile()
     if active is not None:
         raise ProfileError(
@@ -73,7 +79,7 @@ def run_sampled(
     """
     if not interval > 0:
         raise ProfileError(f"the sampling interval must be > 0 seconds, got {interval!r}")
-    _check_no_profiler()
+    check_no_profiler()
     from pyinstrument import Profiler
 
     profiler = Profiler(interval=interval, async_mode="disabled")

@@ -1,0 +1,249 @@
+"""Sample the running Python stack from a background thread: low overhead, no C frames.
+
+A daemon thread wakes about every `interval` seconds, reads the stack of the thread that
+runs the steps (``sys._current_frames()``) down to the frame that started them, and
+charges the real time since its previous sample to that stack. Nothing runs on the
+user's calls, where pyinstrument's and cProfile's hooks run on every call: the cost is
+that of the samples alone, mostly the two thread switches each needs to pass the GIL
+over and back (about 0.1 ms each sample on a small cloud VM, so about 10% at 1 ms).
+
+What it cannot see:
+
+* C functions. A C function has no Python frame, so its time is self time of the
+  Python function that called it (`SampledProfile.native_folded`); there is no native
+  category. `workbench.debias.fold_native` does the same to cProfile statistics so
+  that the two can be compared like for like.
+* Exact places. The sampler needs the GIL, which the running thread hands over only at
+  a few points (a loop's jump back, entering a function, after a C call) or while a C
+  function has released it, so a sample lands at the next such point. Each sample is
+  weighted by the time since the previous one, so a late sample still counts for the
+  time it stands for. A function that has just been entered (or a generator just
+  resumed) and has run nothing yet is left off the stack: the time before the GIL
+  came belongs to its caller, which was setting up the call (or allocating, or
+  collecting garbage). Work between such points (a ``dict`` lookup hashing a large
+  tuple, a function's tail after its last loop) still lands on the next point, which
+  may be in the caller.
+* Other threads, like cProfile.
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+import sys
+import threading
+import time
+import types
+from collections.abc import Sequence
+
+from workbench.capture import Clock, FuncKey, Step
+from workbench.errors import ProfileError
+from workbench.sampling import SampledProfile, Stack, check_no_profiler, stats_from_stacks
+
+CodeStack = tuple[types.CodeType, ...]
+# The instruction a function (or a resumed generator) starts with; the GIL can be taken
+# there before the function has run anything. Python 3.10 has none.
+RESUME: int | None = dis.opmap.get("RESUME")
+
+
+def just_entered(frame: types.FrameType) -> bool:
+    """True when `frame` stands at its RESUME: entered (or resumed), nothing run yet."""
+    if RESUME is None:
+        return False
+    code = frame.f_code.co_code
+    lasti = frame.f_lasti
+    return 0 <= lasti < len(code) and code[lasti] == RESUME
+
+
+class _Found:
+    """One distinct sampled stack: its code objects (kept alive), seconds and samples."""
+
+    __slots__ = ("codes", "samples", "seconds")
+
+    def __init__(self, codes: CodeStack, seconds: float) -> None:
+        self.codes = codes
+        self.seconds = seconds
+        self.samples = 1
+
+
+class _Sampler:
+    """Samples the stack of thread `target` below the frame of `run`, on a daemon thread.
+
+    Stacks are collected by the identities of their code objects (hashing a code
+    object costs microseconds); each distinct stack keeps its code objects alive, so an
+    identity cannot be reused by another code object while it is stored.
+    """
+
+    def __init__(self, target: int, interval: float, clock: Clock) -> None:
+        self.target = target
+        self.anchor: types.FrameType | None = None
+        self.interval = interval
+        self.clock = clock
+        self.found: dict[tuple[int, ...], _Found] = {}
+        self.own_s = 0.0
+        self.failure: BaseException | None = None
+        self.last = 0.0  # the clock at the previous sample
+        self.since = 0.0  # the clock when the steps started; no earlier time is theirs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name="workbench-stack-sampler", daemon=True
+        )
+
+    def run(self, steps: Sequence[Step]) -> tuple[object, BaseException | None, float]:
+        """Start sampling, run `steps` in this frame, return (result, error, seconds).
+
+        Only frames below this one are sampled: once the steps are done, samples are
+        the sampler's own time (so is the time `stop` takes).
+        """
+        result: object = None
+        error: BaseException | None = None
+        self.last = self.clock()
+        self._thread.start()
+        start = self.since = self.clock()
+        self.anchor = inspect.currentframe()
+        try:
+            for step in steps:
+                result = step()
+        except BaseException as exc:
+            error = exc
+        finally:
+            self.anchor = None
+        return result, error, self.clock() - start
+
+    def stop(self) -> None:
+        """Stop and join the thread, even if the wait is interrupted (Ctrl-C again)."""
+        self._stop.set()
+        interrupted: KeyboardInterrupt | None = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as again:
+                interrupted = again
+        if interrupted is not None:
+            raise interrupted
+
+    def _loop(self) -> None:
+        """Sample about every `interval` seconds until stopped.
+
+        The GIL comes some time after the wait ends (up to the switch interval while
+        the other thread runs bytecode), so the wait ends that much early: `lag`
+        follows how late the samples come, capped at half the interval so that the
+        thread always sleeps.
+        """
+        lag = 0.0
+        due = time.perf_counter() + self.interval
+        try:
+            while not self._stop.wait(max(due - lag - time.perf_counter(), 0.0)):
+                sampled = time.perf_counter()
+                self.sample()
+                lag = min(max(lag + 0.5 * (sampled - due), 0.0), 0.5 * self.interval)
+                due = sampled + self.interval
+        except BaseException as exc:  # handed to the caller after join, never dropped
+            self.failure = exc
+
+    def sample(self) -> None:
+        """Charge the time since the last sample to the target thread's current stack."""
+        now = self.clock()
+        anchor = self.anchor  # read before `since`: `run` sets `since` first
+        since = max(self.last, self.since)
+        elapsed = max(now - since, 0.0)
+        self.own_s += since - self.last
+        self.last = now
+        frame = sys._current_frames().get(self.target)
+        if frame is not None and frame is not anchor and just_entered(frame):
+            frame = frame.f_back
+        codes: list[types.CodeType] = []
+        while frame is not None and frame is not anchor:
+            codes.append(frame.f_code)
+            frame = frame.f_back
+        if frame is None or not codes:  # the thread is not inside the steps
+            self.own_s += elapsed
+            return
+        codes.reverse()
+        ids = tuple(map(id, codes))
+        found = self.found.get(ids)
+        if found is None:
+            self.found[ids] = _Found(tuple(codes), elapsed)
+        else:
+            found.seconds += elapsed
+            found.samples += 1
+
+
+def code_key(code: types.CodeType) -> FuncKey:
+    """The pstats key cProfile gives a Python function: file, first line, name."""
+    return (code.co_filename, code.co_firstlineno, code.co_name)
+
+
+def _stacks(found: Sequence[_Found]) -> tuple[dict[Stack, float], dict[Stack, int]]:
+    seconds: dict[Stack, float] = {}
+    counts: dict[Stack, int] = {}
+    keys: dict[int, FuncKey] = {}
+    for entry in found:
+        stack = []
+        for code in entry.codes:
+            key = keys.get(id(code))
+            if key is None:
+                key = keys[id(code)] = code_key(code)
+            stack.append(key)
+        path = tuple(stack)
+        seconds[path] = seconds.get(path, 0.0) + entry.seconds
+        counts[path] = counts.get(path, 0) + entry.samples
+    return seconds, counts
+
+
+def run_stack_sampled(
+    steps: Sequence[Step],
+    *,
+    interval: float = 0.001,
+    clock: Clock = time.perf_counter,
+    switch_interval: float | None = None,
+) -> tuple[SampledProfile, BaseException | None]:
+    """Run `steps` once in this thread while a daemon thread samples its stack.
+
+    The value of the last step is the result. An exception (KeyboardInterrupt
+    included) stops the run: what was sampled is still returned, marked incomplete,
+    together with the exception object. The sampling thread is always stopped and
+    joined.
+
+    The running thread keeps the GIL for up to `sys.getswitchinterval()` (5 ms by
+    default) before the sampler may take it, which would space samples that far apart.
+    For the run the switch interval is set to `switch_interval` (default: a quarter of
+    `interval`, if that is shorter) and restored afterwards; pass
+    ``sys.getswitchinterval()`` to leave it alone.
+    """
+    if not interval > 0:
+        raise ProfileError(f"the sampling interval must be > 0 seconds, got {interval!r}")
+    if switch_interval is not None and not switch_interval > 0:
+        raise ProfileError(f"the switch interval must be > 0 seconds, got {switch_interval!r}")
+    check_no_profiler()
+    sampler = _Sampler(threading.get_ident(), interval, clock)
+    old_switch = sys.getswitchinterval()
+    switch = min(interval / 4, old_switch) if switch_interval is None else switch_interval
+    try:
+        sys.setswitchinterval(switch)
+        result, error, wall = sampler.run(steps)
+    finally:
+        try:
+            sampler.stop()
+        finally:
+            sys.setswitchinterval(old_switch)
+    if sampler.failure is not None:
+        raise ProfileError(
+            f"the stack sampler failed: {sampler.failure!r}; use --mode cprofile instead"
+        ) from sampler.failure
+    found = list(sampler.found.values())
+    seconds, counts = _stacks(found)
+    described = None if error is None else f"{type(error).__name__}: {error}"
+    profile = SampledProfile(
+        stats=stats_from_stacks(seconds, counts),
+        wall_s=wall,
+        completed=error is None,
+        result=result,
+        error=described,
+        stacks=list(seconds.items()),
+        interval_s=interval,
+        samples=sum(counts.values()),
+        own_s=sampler.own_s,
+        native_folded=True,
+    )
+    return profile, error
