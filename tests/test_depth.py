@@ -257,3 +257,13 @@ def test_recommendations_use_live_sizes_after_the_cell_ran(shell: InteractiveShe
     assert table.loc[2, "size"] == 20000  # c exists only after the cell ran
     assert "GPU" not in set(table["backend"])  # no CuPy here
     assert "Backend recommendations" in outputs[0]["text/html"]
+
+
+def test_stack_sampling_mode_folds_native_time_and_says_so(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS)
+    outputs = run(shell, "%%optimize -o r --mode sample\nhot(400000)\n")
+    report = shell.user_ns["r"]
+    assert report.counts_are_samples
+    assert "native" not in set(report.categories["category"])
+    assert "hot" in set(report.functions["name"])
+    assert "no native category" in outputs[0]["text/plain"]

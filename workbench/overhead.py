@@ -67,8 +67,9 @@ class Overhead:
             return "Profiling overhead: nothing measurable ran."
         if self.method == "sampled":
             return (
-                "Sampled with pyinstrument: no per-call cost, so no function bias; call counts "
-                "are sample counts. Use --overhead to measure the sampler's cost with a plain run."
+                "Sampled: call counts are sample counts, and the profiler adds no per-call cost "
+                "to the functions' times. Use --overhead to measure the sampler's cost with a "
+                "plain run."
             )
         if self.method == "measured":
             return (

@@ -113,7 +113,11 @@ def analyse(
 def _capture(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None]:
-    if options.mode in ("sample", "pyinstrument"):
+    if options.mode == "sample":
+        from workbench.stack_sampler import run_stack_sampled
+
+        return run_stack_sampled(steps, interval=options.interval, clock=clock)
+    if options.mode == "pyinstrument":
         from workbench.sampling import run_sampled
 
         return run_sampled(steps, interval=options.interval, clock=clock)
@@ -150,6 +154,12 @@ def profile_steps(
             )
     report = analyse(raw, options, plain_s=plain_s, source=source)
     report.extra_notes.extend(notes)
+    if getattr(raw, "native_folded", False):
+        report.extra_notes.append(
+            "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
+            "counts as self time of the Python function that called them, so there is no "
+            "native category. Use --mode pyinstrument or cprofile to see native time."
+        )
     if source is not None and filename is not None:
         from workbench.route.scanner import recommendations_for
 
