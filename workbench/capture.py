@@ -35,12 +35,13 @@ class RawProfile:
     error: str | None = None
 
 
-def _check_no_profiler() -> None:
+def check_no_profiler() -> None:
+    """Raise ProfileError when a profiler (``sys.setprofile``) is already running."""
     active = sys.getprofile()
     if active is not None:
         raise ProfileError(
-            f"another profiler is already active ({active!r}): stop it (or finish the %prun or "
-            "%lprun that started it) and run again"
+            f"another profiler is already active ({active!r}): stop it (or finish the %prun, "
+            "%lprun or %%pyinstrument that started it) and run again"
         )
 
 
@@ -55,7 +56,7 @@ def run_profiled(
     An exception (KeyboardInterrupt included) stops the run: the statistics of what
     ran are still returned, marked incomplete, together with the exception object.
     """
-    _check_no_profiler()
+    check_no_profiler()
     profiler = cProfile.Profile(timer) if timer is not None else cProfile.Profile()
     result: object = None
     error: BaseException | None = None
@@ -103,7 +104,7 @@ def measure_call_cost(*, calls: int = 20_000, repeats: int = 3) -> float:
     The best of `repeats` paired measurements of an empty function called `calls`
     times, plainly and under cProfile. Takes about 10 ms.
     """
-    _check_no_profiler()
+    check_no_profiler()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

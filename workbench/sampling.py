@@ -31,7 +31,15 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from workbench.capture import Clock, EdgeStats, FuncKey, FuncStats, RawProfile, Step
+from workbench.capture import (
+    Clock,
+    EdgeStats,
+    FuncKey,
+    FuncStats,
+    RawProfile,
+    Step,
+    check_no_profiler,
+)
 from workbench.errors import ProfileError
 
 Stack = tuple[FuncKey, ...]
@@ -53,16 +61,6 @@ class SampledProfile(RawProfile):
     def sampled_s(self) -> float:
         """Seconds covered by the kept samples; equals the sum of `tottime`."""
         return float(sum(seconds for _stack, seconds in self.stacks))
-
-
-def check_no_profiler() -> None:
-    """Raise ProfileError when a profiler (``sys.setprofile``) is already running."""
-    active = sys.getprofile()
-    if active is not None:
-        raise ProfileError(
-            f"another profiler is already active ({active!r}): stop it (or finish the %prun, "
-            "%lprun or %%pyinstrument that started it) and run again"
-        )
 
 
 def run_sampled(

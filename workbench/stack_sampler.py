@@ -36,9 +36,9 @@ import time
 import types
 from collections.abc import Sequence
 
-from workbench.capture import Clock, FuncKey, Step
+from workbench.capture import Clock, FuncKey, Step, check_no_profiler
 from workbench.errors import ProfileError
-from workbench.sampling import SampledProfile, Stack, check_no_profiler, stats_from_stacks
+from workbench.sampling import SampledProfile, Stack, stats_from_stacks
 
 CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken
