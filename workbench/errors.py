@@ -16,3 +16,15 @@ class ConfigError(WorkbenchError):
 
 class ProfileError(WorkbenchError):
     """A profile could not be captured or loaded."""
+
+
+class StoreError(WorkbenchError):
+    """The run store cannot be opened, read or written; nothing was half-written."""
+
+
+class ExperimentError(WorkbenchError):
+    """A baseline/candidate experiment cannot run or its outputs cannot be compared."""
+
+
+class WorkflowBlockedError(WorkbenchError):
+    """A workflow phase cannot start because an earlier phase failed."""

@@ -14,6 +14,8 @@ from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 from workbench.capture import Step, measure_call_cost
 from workbench.errors import WorkbenchError
 from workbench.profiler import Options, profile_steps, steps_from_ast
+from workbench.ui import candidate_run, line_actions
+from workbench.ui.experiment_magic import Lab, experiment_arguments, record_profile, warn
 
 
 def _unquote(text: str) -> str:
@@ -45,6 +47,7 @@ class OptimizeMagics(Magics):
         super().__init__(shell)
         self.ip: Any = shell
         self.call_cost_s: float | None = None
+        self.lab = Lab(shell)
 
     def _call_cost(self) -> float:
         if self.call_cost_s is None:
@@ -60,6 +63,7 @@ class OptimizeMagics(Magics):
         return steps
 
     @magic_arguments()
+    @experiment_arguments
     @argument("-o", "--output", metavar="NAME", help="Store the Report in the variable NAME.")
     @argument(
         "-c",
@@ -105,6 +109,8 @@ class OptimizeMagics(Magics):
         """
         args = parse_argstring(self.optimize, line)
         statement = statement_text(line, args.statement)
+        if line_actions.wants_line_action(args, cell, statement):
+            return line_actions.line_action(self, args)
         if cell is not None and statement:
             raise UsageError(
                 f"%%optimize takes options only on its line, got code {statement!r}: "
@@ -128,14 +134,21 @@ class OptimizeMagics(Magics):
             )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        if args.candidate:
+            return candidate_run.run_candidate(self, args, options, code)
         steps = self._steps(code)
         try:
             report, error = profile_steps(steps, options, source=code)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        problem = record_profile(self, args, report, code)
         if args.output:
             self.ip.user_ns[args.output] = report
         if not args.quiet:
             display(report)
         if error is not None:
+            if problem:
+                warn(problem)
             raise error
+        if problem:
+            raise UsageError(problem)
