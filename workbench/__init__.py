@@ -8,18 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.api import experiment, experiments, workflow
+from workbench.compare import compare
 from workbench.errors import ConfigError, ProfileError, WorkbenchError
+from workbench.experiment import ExperimentResult
 from workbench.profiler import profile
 from workbench.report.model import Report
+from workbench.report.postmortem import postmortem
+from workbench.store import RunStore, runs
 
 __all__ = [
     "ConfigError",
+    "ExperimentResult",
     "ProfileError",
     "Report",
+    "RunStore",
     "WorkbenchError",
+    "compare",
+    "experiment",
+    "experiments",
     "load_ipython_extension",
+    "postmortem",
     "profile",
+    "runs",
     "unload_ipython_extension",
+    "workflow",
 ]
 __version__ = "0.1.0"
 

@@ -171,7 +171,9 @@ def _function_sums(run: StoredRun) -> pd.DataFrame:
 
 def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
     """Per function (matched by file and name), biggest absolute self-time change first."""
-    joined = _function_sums(a).join(_function_sums(b), how="outer", lsuffix="_a", rsuffix="_b")
+    joined = (
+        _function_sums(a).add_suffix("_a").join(_function_sums(b).add_suffix("_b"), how="outer")
+    )
     joined = joined.reset_index()
     sa = joined["tottime_a"].fillna(0.0).astype(float)
     sb = joined["tottime_b"].fillna(0.0).astype(float)

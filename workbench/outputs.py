@@ -207,9 +207,9 @@ def _compare_mappings(
     a: Mapping[Any, Any], b: Mapping[Any, Any], path: str, tol: Tolerance
 ) -> str | None:
     if set(a) != set(b):
-        only_a = sorted(map(repr, set(a) - set(b)))[:3]
-        only_b = sorted(map(repr, set(b) - set(a)))[:3]
-        return f"{path}: keys only in the baseline {only_a}, only in the candidate {only_b}"
+        only_a = ", ".join(sorted(map(repr, set(a) - set(b)))[:3]) or "none"
+        only_b = ", ".join(sorted(map(repr, set(b) - set(a)))[:3]) or "none"
+        return f"{path}: keys only in the baseline: {only_a}; only in the candidate: {only_b}"
     for key in a:
         difference = _compare(a[key], b[key], f"{path}[{key!r}]", tol)
         if difference is not None:

@@ -54,12 +54,18 @@ def cell_subject(
     make_namespace: Callable[[], dict[str, Any]],
     checks: list[str],
 ) -> Subject:
-    """A Subject that runs parsed cell code in a fresh namespace from `make_namespace`."""
+    """A Subject that runs parsed cell code in a fresh namespace from `make_namespace`.
+
+    The checked variables are removed from the namespace before the first run, so a
+    version that does not set them fails the check instead of passing on stale values.
+    """
     has_result = bool(tree.body) and isinstance(tree.body[-1], ast.Expr)
     clock = time.perf_counter
 
     def first() -> tuple[float, Outputs]:
         namespace = make_namespace()
+        for name in checks:  # the code must set them itself: no stale values
+            namespace.pop(name, None)
         steps = steps_from_ast(tree, filename, namespace, shell.compile)
         value: object = None
         start = clock()
