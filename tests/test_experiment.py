@@ -56,6 +56,7 @@ def noisy(
 class Point:
     x: float
     y: float
+    seconds: float = dataclasses.field(default=0.0, compare=False)
 
 
 class Plain:
@@ -71,7 +72,7 @@ class Plain:
         ({"a": np.arange(1.0, 4.0)}, {"a": np.arange(1.0, 4.0) * (1 + 1e-12)}),
         (np.array([np.nan, 1.0]), np.array([np.nan, 1.0])),
         (pd.DataFrame({"a": [1.0, 2.0]}), pd.DataFrame({"a": [1.0, 2.0 + 1e-12]})),
-        (Point(1.0, 2.0), Point(1.0, 2.0)),
+        (Point(1.0, 2.0, seconds=1.0), Point(1.0, 2.0, seconds=2.0)),
         (Plain(3), Plain(3)),
         (frozenset({1, 2}), frozenset({2, 1})),
         (None, None),

@@ -170,3 +170,58 @@ def test_magic_end_to_end_tables_match_the_store(
         (exp,) = store.experiments()
     assert f"KEEP, {exp.speedup:.3f}x" in text
     assert f"{exp.baseline_median:.4f}s -> {exp.candidate_median:.4f}s per run" in text
+
+
+DEMO_SETUP = """\
+from workbench.demo import load_tasks, run_demo
+from workbench.demo.gpu_batch import numpy_batch
+from workbench.demo.search import Solver
+
+
+class CpuBatch:
+    # the batch path of the demo, on the CPU: seed 003's batch pre-computation
+    def transform(self, grids, ops):
+        return numpy_batch(grids, ops)
+
+
+def solve_batched(n):
+    solver = Solver(CpuBatch())
+    return [solver.solve(task) for task in load_tasks(n, "train", seed=0)]
+"""
+
+
+def test_demo_profile_baseline_candidate_verdict_and_postmortem(
+    shell: InteractiveShell, isolated_cwd: Path
+) -> None:
+    from workbench.cli import demo_rules
+
+    shell.run_cell(DEMO_SETUP)
+    rules = demo_rules()
+    with capture_output():
+        shell.run_cell(f"%%optimize -q --rules {rules}\nrun_demo(n_tasks=1)\n")
+        shell.run_cell(
+            f"%%optimize -q --rules {rules} --baseline cpu --check solved\n"
+            "solved = sorted(run_demo(n_tasks=1).solved_ids)\n"
+        )
+        result = shell.run_cell(
+            f"%%optimize -q --rules {rules} --candidate batched --check solved --budget 2 -o e\n"
+            "solved = sorted(r.task_id for r in solve_batched(1) if r.solved)\n"
+        )
+    assert result.error_in_exec is None
+    exp = shell.user_ns["e"]
+    assert exp.correctness == "equal"
+    assert exp.verdict in ("keep", "revert")
+    assert exp.speedup.low <= exp.speedup.point <= exp.speedup.high
+    with capture_output():
+        if exp.verdict == "revert":
+            shell.run_cell("%optimize --resolve Validate --note 'batch path reverted'")
+        result = shell.run_cell("%optimize --postmortem pm.md --target 60")
+    assert result.error_in_exec is None
+    text = (isolated_cwd / "pm.md").read_text()
+    with RunStore() as store:
+        shown = int(re.search(r"## Category breakdown \(run #(\d+)\)", text).group(1))  # type: ignore[union-attr]
+        run = store.get_run(shown)
+    for rec in fmt.records(run.categories):
+        assert f"| {rec['category']} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} |" in text
+    assert "GPU code never executed" in text and "GpuBatch.transform" in text
+    assert f"{exp.verdict.upper()}, {exp.speedup.point:.3f}x" in text

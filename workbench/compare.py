@@ -85,7 +85,7 @@ def estimate_noise(store: RunStore, runs: list[StoredRun]) -> Noise:
                 sources.append(f"experiment {row.id} ({len(row.detail[key])} timed runs)")
     if not spreads:
         for run in runs:
-            same = _same_code_times(store, run)
+            same = store.times_of_code(run.code) if run.code else []
             spread = robust_spread_pct(same)
             if spread is not None:
                 spreads.append(spread)
@@ -94,15 +94,6 @@ def estimate_noise(store: RunStore, runs: list[StoredRun]) -> Noise:
         return Noise(DEFAULT_NOISE_PCT, "default: no repeated runs of this code are stored")
     unique = list(dict.fromkeys(sources))
     return Noise(max(2.0 * max(spreads), 0.5), "2 x robust spread of " + "; ".join(unique))
-
-
-def _same_code_times(store: RunStore, run: StoredRun) -> list[float]:
-    if not run.code:
-        return []
-    rows = store.conn.execute(
-        "SELECT profiled_s FROM runs WHERE code = ? AND complete = 1", (run.code,)
-    ).fetchall()
-    return [float(r[0]) for r in rows]
 
 
 def function_key(file: str, name: str) -> tuple[str, str]:

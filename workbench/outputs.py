@@ -144,6 +144,8 @@ def _compare(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
         return None
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
         for item in dataclasses.fields(a):
+            if not item.compare:  # e.g. a timing field the class itself leaves out of ==
+                continue
             difference = _compare(
                 getattr(a, item.name), getattr(b, item.name), f"{path}.{item.name}", tol
             )

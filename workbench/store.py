@@ -272,6 +272,11 @@ class RunStore:
             raise StoreError(f"the run store {self.path} is closed: open it again")
         return self._conn
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._conn is None
+
     def close(self) -> None:
         """Close the connection; the file stays."""
         if self._conn is not None:
@@ -326,6 +331,13 @@ class RunStore:
         frame = pd.DataFrame([tuple(row) for row in rows], columns=list(RUN_LIST_COLUMNS))
         frame["complete"] = frame["complete"].astype(bool)
         return frame
+
+    def times_of_code(self, code: str) -> list[float]:
+        """Profiled seconds of every complete run of exactly this code, oldest first."""
+        rows = self._query(
+            "SELECT profiled_s FROM runs WHERE code = ? AND complete = 1 ORDER BY id", (code,)
+        )
+        return [float(row["profiled_s"]) for row in rows]
 
     def resolve_run(self, ref: int | str) -> int:
         """A run id from an id (``12``), a position from the end (``-1`` is the latest),

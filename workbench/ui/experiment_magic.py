@@ -170,10 +170,10 @@ class Lab:
         from workbench.store import resolve_store_path
 
         target = resolve_store_path(unquote(path) or self.store_path)
-        if self._store is None or self._store.path != target or self._store._conn is None:
+        if self._store is None or self._store.path != target or self._store.closed:
             if self._store is not None:
                 self._store.close()
-            self._store = None
+                self._store = None
             self._store = RunStore(target)
         return self._store
 
