@@ -18,8 +18,9 @@ import pytest
 
 import workbench
 from workbench.errors import ExperimentError
-from workbench.experiment import Plan, decide, plan_number, plan_rounds, speedup_interval
+from workbench.experiment import Plan, decide, plan_number, plan_rounds
 from workbench.outputs import Tolerance, first_difference, freeze, thaw
+from workbench.speedup import speedup_interval
 
 
 class FakeClock:
@@ -140,7 +141,7 @@ def test_samples_last_at_least_the_minimum_and_rounds_fit_the_budget() -> None:
 
 
 def test_interval_of_a_constant_ratio_is_that_ratio() -> None:
-    speed = speedup_interval([2.0] * 6, [1.0] * 6, Plan())
+    speed = speedup_interval([2.0] * 6, [1.0] * 6, confidence=0.99)
     assert (speed.point, speed.low, speed.high, speed.rounds) == (2.0, 2.0, 2.0, 6)
 
 
@@ -148,7 +149,8 @@ def test_interval_is_deterministic_for_the_same_timings() -> None:
     rng = np.random.default_rng(1)
     base = list(1.0 + 0.01 * rng.standard_normal(20))
     cand = list(0.9 + 0.01 * rng.standard_normal(20))
-    first, second = speedup_interval(base, cand, Plan()), speedup_interval(base, cand, Plan())
+    first = speedup_interval(base, cand, confidence=0.99)
+    second = speedup_interval(base, cand, confidence=0.99)
     assert first == second
     assert first.low < first.point < first.high
     assert first.low > 1.05 and first.high < 1.2
@@ -164,7 +166,7 @@ def test_interval_is_deterministic_for_the_same_timings() -> None:
     ],
 )
 def test_verdict_rule(low: float, high: float, correct: str, verdict: str, words: str) -> None:
-    from workbench.experiment import Speedup
+    from workbench.speedup import Speedup
 
     speed = Speedup(math.sqrt(low * high), low, high, 0.99, 10, low, high)
     got, reason = decide(speed, correct, "x", Plan())  # type: ignore[arg-type]
@@ -211,12 +213,23 @@ def test_rounds_alternate_which_version_runs_first() -> None:
     assert rounds[:4] == ["b", "c", "c", "b"]
 
 
-def test_order_statistic_interval_matches_the_binomial_table() -> None:
-    from workbench.experiment import order_statistic_interval
+def test_signed_rank_interval_matches_the_wilcoxon_table() -> None:
+    from workbench.speedup import signed_rank_distribution, signed_rank_interval
 
-    values = np.arange(1.0, 21.0)  # n = 20: at 95% the interval is the 6th and 15th values
-    assert order_statistic_interval(values, 0.95) == (6.0, 15.0)
-    assert order_statistic_interval(np.arange(5.0), 0.99) == (-math.inf, math.inf)
+    # n = 10: P(T <= 8) = 0.0244 <= 0.025 < P(T <= 9), so the 95% interval is Walsh
+    # averages 9 and 47 of 55; for 1..10 those are 3.0 and 8.0.
+    assert float(np.cumsum(signed_rank_distribution(10))[8]) == pytest.approx(25 / 1024)
+    assert signed_rank_interval(np.arange(1.0, 11.0), 0.95) == (3.0, 8.0)
+    assert signed_rank_interval(np.arange(7.0), 0.99) == (-math.inf, math.inf)
+
+
+def test_hodges_lehmann_is_the_median_of_pairwise_averages() -> None:
+    from workbench.speedup import hodges_lehmann
+
+    # pairwise averages of 0, 1, 10: 0, 0.5, 1, 5, 5.5, 10; their median is 3
+    assert float(hodges_lehmann(np.array([0.0, 1.0, 10.0]))) == 3.0
+    stacked = hodges_lehmann(np.array([[0.0, 1.0, 10.0], [1.0, 1.0, 1.0]]))
+    assert stacked.tolist() == [3.0, 1.0]
 
 
 def test_identical_code_is_never_kept() -> None:

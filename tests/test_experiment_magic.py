@@ -153,6 +153,8 @@ def test_redefined_function_keeps_its_recorded_definition_for_the_baseline(
         (["%optimize --compare 1 2"], "no run '1'"),
         (["%optimize --resolve Bogus --note x"], "no workflow phase 'Bogus'"),
         (["%optimize --workflow --runs"], "give one of --workflow, --runs at a time"),
+        (["%%optimize --compare 1 2\nwork(10)\n"], "--compare takes no code"),
+        (["%optimize --note x --runs"], "--note goes only with --resolve"),
     ],
 )
 def test_bad_input_is_one_usage_error(

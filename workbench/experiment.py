@@ -3,12 +3,13 @@
 Both versions run once first (their outputs are compared, and the time of that run plans
 the rest), then in rounds within a time budget. Each round runs both, alternating which
 goes first (ABBA), so drift in the machine's speed and warm-cache effects fall on both
-equally. The speedup is the median over rounds of baseline time / candidate time (a
-paired statistic: both runs of a round share the machine's state), with a percentile
-bootstrap confidence interval (scipy.stats.bootstrap over the rounds).
+equally. The speedup is the Hodges-Lehmann estimate of the per-round ratios baseline
+time / candidate time (a paired statistic: both runs of a round share the machine's
+state), with a percentile bootstrap confidence interval and an exact signed-rank interval
+(see :mod:`workbench.speedup`).
 
-The verdict is ``keep`` only when the candidate's outputs equal the baseline's and the whole
-interval lies above 1 (above ``min_speedup``); ``broken`` when the outputs differ;
+The verdict is ``keep`` only when the candidate's outputs equal the baseline's and both
+intervals lie wholly above 1 (above ``min_speedup``); ``broken`` when the outputs differ;
 ``revert`` otherwise: slower, or not significantly faster (overhead without benefit).
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from workbench.errors import ExperimentError
 from workbench.outputs import Outputs, Tolerance, first_difference, freeze, thaw
+from workbench.speedup import Speedup, speedup_interval
 
 if TYPE_CHECKING:
     from workbench.compare import CompareResult
@@ -41,7 +43,7 @@ class Plan:
 
     budget_s: float = 30.0
     confidence: float = 0.99
-    min_rounds: int = 8  # the fewest for which the 99% order-statistic interval is finite
+    min_rounds: int = 8  # the fewest for which the 99% signed-rank interval is finite
     max_rounds: int = 200
     min_sample_s: float = 0.02
     min_speedup: float = 1.0
@@ -147,108 +149,11 @@ def measure(
     return timings
 
 
-@dataclass(frozen=True)
-class Speedup:
-    """Median of per-round baseline/candidate time ratios, with two intervals for it.
-
-    `low`/`high` is the percentile bootstrap interval. `exact_low`/`exact_high` is the
-    distribution-free interval for a median from order statistics (the sign-test
-    interval), which never covers less than its confidence. A change is kept only when
-    both lie above the threshold: the bootstrap alone covers too little with few rounds
-    (about 1.2% false keeps for identical code at 99%, measured in the tests' simulation).
-    """
-
-    point: float
-    low: float
-    high: float
-    confidence: float
-    rounds: int
-    exact_low: float = 0.0
-    exact_high: float = math.inf
-
-    @property
-    def floor(self) -> float:
-        """The lower bound the verdict uses: the smaller of the two."""
-        return min(self.low, self.exact_low)
-
-    @property
-    def ceiling(self) -> float:
-        """The upper bound the verdict uses: the larger of the two."""
-        return max(self.high, self.exact_high)
-
-
-def order_statistic_interval(
-    values: np.ndarray[Any, Any], confidence: float
-) -> tuple[float, float]:
-    """The distribution-free confidence interval of a median: sorted values k and n-k+1,
-    with k the largest count whose binomial(n, 1/2) tail is within (1 - confidence) / 2."""
-    from scipy.stats import binom
-
-    n = values.size
-    tail = (1.0 - confidence) / 2.0
-    k = int(binom.ppf(tail, n, 0.5))
-    while k >= 0 and float(binom.cdf(k, n, 0.5)) > tail:
-        k -= 1
-    if k < 0:
-        return -math.inf, math.inf
-    ordered = np.sort(values)
-    return float(ordered[k]), float(ordered[n - k - 1])
-
-
-def speedup_interval(baseline: list[float], candidate: list[float], plan: Plan) -> Speedup:
-    """The paired speedup, its percentile-bootstrap interval and its order-statistic interval."""
-    b = np.asarray(baseline, dtype=float)
-    c = np.asarray(candidate, dtype=float)
-    if b.size != c.size or b.size == 0:
-        raise ExperimentError(
-            "speedup needs the same, non-zero number of baseline and candidate runs"
-        )
-    if np.any(b <= 0) or np.any(c <= 0):
-        raise ExperimentError("a timed run took 0 s: the clock is too coarse for this code")
-    ratios = np.log(b) - np.log(c)
-    point = float(np.exp(np.median(ratios)))
-    if b.size < 3:
-        return Speedup(point, 0.0, math.inf, plan.confidence, int(b.size))
-    exact_low, exact_high = (
-        float(np.exp(x)) for x in order_statistic_interval(ratios, plan.confidence)
-    )
-    if float(np.ptp(ratios)) == 0.0:
-        return Speedup(point, point, point, plan.confidence, int(b.size), point, point)
-    from scipy import stats
-
-    result = stats.bootstrap(
-        (ratios,),
-        np.median,
-        confidence_level=plan.confidence,
-        n_resamples=plan.resamples,
-        method="percentile",
-        rng=np.random.default_rng(plan.seed),
-    )
-    low, high = result.confidence_interval
-    return Speedup(
-        point,
-        float(np.exp(low)),
-        float(np.exp(high)),
-        plan.confidence,
-        int(b.size),
-        exact_low,
-        exact_high,
-    )
-
-
-def describe_interval(speed: Speedup) -> str:
-    """``1.234x, 99% CI 1.2x to 1.3x, 33 rounds`` (plus the exact bound where it is wider)."""
-    text = f"{speed.point:.3f}x, {speed.confidence:.0%} CI {speed.low:.3f}x to {speed.high:.3f}x"
-    if speed.exact_low < speed.low or speed.exact_high > speed.high:
-        text += f" (order-statistic bound {speed.exact_low:.3f}x to {speed.exact_high:.3f}x)"
-    return text + f", {speed.rounds} rounds"
-
-
 def decide(
     speed: Speedup, correctness: Correctness, difference: str | None, plan: Plan
 ) -> tuple[Verdict, str]:
     """The verdict and its reason in words."""
-    interval = describe_interval(speed)
+    interval = speed.describe()
     if correctness == "differ":
         return "broken", f"outputs differ from the baseline's: {difference}"
     if speed.rounds < plan.min_rounds:
@@ -401,7 +306,13 @@ def run_experiment(
         clock=clock,
         spent_s=spent_s + clock() - started,
     )
-    speed = speedup_interval(timings.baseline, timings.candidate, plan)
+    speed = speedup_interval(
+        timings.baseline,
+        timings.candidate,
+        confidence=plan.confidence,
+        resamples=plan.resamples,
+        seed=plan.seed,
+    )
     verdict, reason = decide(speed, correctness, difference, plan)
     return ExperimentResult(
         name=name,

@@ -165,7 +165,8 @@ def run_candidate(magics: Any, args: Any, options: Options, code: str) -> None:
     base_tree, base_file = compile_cell(shell, baseline.code)
     cand_tree, cand_file = compile_cell(shell, code)
     started = time.perf_counter()
-    options.label = f"candidate {name}"
+    if not args.label:
+        options.label = f"candidate {name}"
     report, error = profile_steps(magics._steps(code), options, source=code)
     findings = lab.findings(None, report)
     note_findings(report, findings)

@@ -22,6 +22,12 @@ _POSTMORTEM_ONLY = ("target", "title", "redact")
 def wants_line_action(args: Any, cell: str | None, statement: str) -> bool:
     """True when the magic line asks for an action rather than code to profile."""
     if cell is not None or statement:
+        given = [f"--{name}" for name in ACTIONS if getattr(args, name)]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} takes no code: write it alone on a line, e.g. "
+                "%optimize --compare -2 -1"
+            )
         return False
     return any(getattr(args, name) for name in ACTIONS) or bool(args.store)
 
@@ -42,13 +48,15 @@ def line_action(magics: Any, args: Any) -> None:
         print(f"workbench: runs are recorded in {path} from now on")
         return
     action = chosen[0]
-    stray = [f"--{n}" for n in _POSTMORTEM_ONLY if getattr(args, n) and action != "postmortem"]
+    stray = [
+        f"--{n} goes only with --postmortem"
+        for n in _POSTMORTEM_ONLY
+        if getattr(args, n) and action != "postmortem"
+    ]
     if args.note and action != "resolve":
-        stray.append("--note")
+        stray.append("--note goes only with --resolve")
     if stray:
-        raise UsageError(
-            f"{', '.join(stray)} only go with --{'postmortem' if '--note' not in stray else 'resolve'}"
-        )
+        raise UsageError("; ".join(stray))
     try:
         result = _run(magics, args, action)
     except WorkbenchError as exc:
