@@ -6,12 +6,13 @@ called "keep". Prints the hit rate and the false-keep rate; asserts nothing.
 
 Each decision is the real flow, through %%optimize in an IPython shell: record a baseline,
 then run a candidate with ``--budget``. Both cells run the embedded ARC demo
-(``run_demo(n_tasks=10)``, about 0.4 s) followed by a pure-Python spin loop; the spin
+(``run_demo(n_tasks=4)``, about 0.3 s; ``--tasks`` changes it) followed by a pure-Python
+spin loop; the spin
 lengths are calibrated so that the candidate's whole cell is planted to be s times as
 fast as the baseline's (s = 1.05 means 5% faster, s = 0.95 a 5% slowdown, s = 1 the same
 work). The cells' results (the DemoResult) are compared as usual.
 
-    python benchmarks/bench_experiment.py [--budget 30] [--tasks 10]
+    python benchmarks/bench_experiment.py [--budget 30] [--tasks 4]
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def timed(shell: InteractiveShell, code: str, repeats: int = 5) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=30.0)
-    parser.add_argument("--tasks", type=int, default=10)
+    parser.add_argument("--tasks", type=int, default=4)
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="bench-exp-")) / "runs.sqlite"
 

@@ -167,7 +167,12 @@ def run_candidate(magics: Any, args: Any, options: Options, code: str) -> None:
     started = time.perf_counter()
     if not args.label:
         options.label = f"candidate {name}"
-    report, error = profile_steps(magics._steps(code), options, source=code)
+    try:
+        report, error = profile_steps(magics._steps(code), options, source=code)
+    except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
+        with store.write() as writer:
+            writer.add_phase_event(workflow.name, "Optimize", "Failed", str(exc))
+        raise usage(exc) from None
     findings = lab.findings(None, report)
     note_findings(report, findings)
     try:
