@@ -8,23 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.api import experiment, experiments, workflow
+from workbench.compare import compare
 from workbench.errors import ConfigError, ProfileError, WorkbenchError
+from workbench.experiment import ExperimentResult
 from workbench.profiler import load, profile
 from workbench.report.model import Report
+from workbench.report.postmortem import postmortem
 from workbench.route import BackendSelector, Router, recommend_backend
+from workbench.store import RunStore, runs
 
 __all__ = [
     "BackendSelector",
     "ConfigError",
+    "ExperimentResult",
     "ProfileError",
     "Report",
     "Router",
+    "RunStore",
     "WorkbenchError",
+    "compare",
+    "experiment",
+    "experiments",
     "load",
     "load_ipython_extension",
+    "postmortem",
     "profile",
     "recommend_backend",
+    "runs",
     "unload_ipython_extension",
+    "workflow",
 ]
 __version__ = "0.1.0"
 

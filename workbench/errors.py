@@ -21,3 +21,15 @@ class ProfileError(WorkbenchError):
 class RouteError(WorkbenchError, ValueError):
     """The backend router was given something it cannot route: an unknown op, a bad size,
     NumPy and CuPy inputs mixed in one call, or a profile file it cannot read."""
+
+
+class StoreError(WorkbenchError):
+    """The run store cannot be opened, read or written; nothing was half-written."""
+
+
+class ExperimentError(WorkbenchError):
+    """A baseline/candidate experiment cannot run or its outputs cannot be compared."""
+
+
+class WorkflowBlockedError(WorkbenchError):
+    """A workflow phase cannot start because an earlier phase failed."""

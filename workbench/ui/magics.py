@@ -16,7 +16,9 @@ from workbench.capture import Step, measure_call_cost
 from workbench.errors import WorkbenchError
 from workbench.options import Options
 from workbench.profiler import profile_steps, steps_from_ast
+from workbench.ui import candidate_run, line_actions
 from workbench.ui.arguments import given, unquote, with_run_options
+from workbench.ui.experiment_magic import Lab, experiment_arguments, record_profile, warn
 
 
 def statement_text(line: str, statement_tokens: list[str]) -> str:
@@ -42,6 +44,7 @@ class OptimizeMagics(Magics):
         super().__init__(shell)
         self.ip: Any = shell
         self.call_cost_s: float | None = None
+        self.lab = Lab(shell)
 
     def _call_cost(self) -> float:
         if self.call_cost_s is None:
@@ -58,6 +61,7 @@ class OptimizeMagics(Magics):
         return steps, str(transformed), str(filename)
 
     @magic_arguments()
+    @experiment_arguments
     @argument("-o", "--output", metavar="NAME", help="Store the Report in the variable NAME.")
     @argument("-q", "--quiet", action="store_true", help="Do not display the report.")
     @argument("--save", metavar="DIR", help="Write .prof, speedscope JSON, CSV and the report.")
@@ -83,6 +87,8 @@ class OptimizeMagics(Magics):
         """
         args = parse_argstring(self.optimize, line)
         statement = statement_text(line, args.statement)
+        if line_actions.wants_line_action(args, cell, statement):
+            return line_actions.line_action(self, args)
         if cell is not None and statement:
             raise UsageError(
                 f"%%optimize takes options only on its line, got code {statement!r}: "
@@ -105,6 +111,8 @@ class OptimizeMagics(Magics):
             )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        if args.candidate:
+            return candidate_run.run_candidate(self, args, options, code)
         steps, transformed, filename = self._steps(code)
         try:
             report, error = profile_steps(
@@ -112,6 +120,7 @@ class OptimizeMagics(Magics):
             )
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        problem = record_profile(self, args, report, code)
         if args.output:
             self.ip.user_ns[args.output] = report
         if options.save is not None:
@@ -125,4 +134,8 @@ class OptimizeMagics(Magics):
         if not args.quiet:
             display(report)
         if error is not None:
+            if problem:
+                warn(problem)
             raise error
+        if problem:
+            raise UsageError(problem)

@@ -1,0 +1,98 @@
+"""The experiment workflow without IPython: measure two callables, read the workflow."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import fields
+
+import pandas as pd
+
+from workbench.experiment import Clock, ExperimentResult, Plan, Subject, run_experiment
+from workbench.outputs import RESULT, Outputs, Tolerance
+from workbench.store import ExperimentRow, RunStore
+from workbench.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+
+
+def callable_subject(label: str, fn: Callable[[], object], clock: Clock) -> Subject:
+    """A Subject for a callable taking no arguments; its return value is its output."""
+
+    def first() -> tuple[float, Outputs]:
+        start = clock()
+        value = fn()
+        return clock() - start, {RESULT: value}
+
+    def timed(number: int) -> float:
+        start = clock()
+        for _ in range(number):
+            fn()
+        return clock() - start
+
+    return Subject(label, first, timed)
+
+
+def experiment(
+    baseline: Callable[[], object],
+    candidate: Callable[[], object],
+    *,
+    name: str = "candidate",
+    baseline_name: str = "baseline",
+    budget_s: float = 30.0,
+    confidence: float = 0.99,
+    min_speedup: float = 1.0,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+    store: str | os.PathLike[str] | None = None,
+    record: bool = True,
+    workflow: str = DEFAULT_WORKFLOW,
+    clock: Clock = time.perf_counter,
+) -> ExperimentResult:
+    """Is `candidate` faster than `baseline`, and does it return the same?
+
+    Both run once (their return values are compared, floats within `rtol`/`atol`), then
+    in interleaved rounds within `budget_s`. The verdict is ``keep`` only when the
+    outputs are equal and the whole `confidence` interval of the speedup lies above
+    `min_speedup`; ``broken`` when the outputs differ; ``revert`` otherwise. With `record`,
+    the experiment goes to the run store (and sets the workflow's Validate phase).
+    """
+    plan = Plan(budget_s=budget_s, confidence=confidence, min_speedup=min_speedup)
+    tolerance = Tolerance(rtol, atol)
+    result = run_experiment(
+        callable_subject("baseline", baseline, clock),
+        callable_subject("candidate", candidate, clock),
+        name=name,
+        baseline_name=baseline_name,
+        plan=plan,
+        tolerance=tolerance,
+        clock=clock,
+    )
+    if record:
+        with RunStore(store) as opened, opened.write() as writer:
+            result.experiment_id = writer.add_experiment(result.to_row())
+            state = "Completed" if result.verdict == "keep" else "Failed"
+            writer.add_phase_event(
+                workflow,
+                "Validate",
+                state,
+                f"{result.verdict}: {result.reason}",
+                experiment_id=result.experiment_id,
+            )
+    return result
+
+
+def workflow(
+    store: str | os.PathLike[str] | None = None, name: str = DEFAULT_WORKFLOW
+) -> WorkflowStatus:
+    """Where each phase of the workflow stands (Profile, Analyze, Optimize, Validate, Report)."""
+    with RunStore(store) as opened:
+        return Workflow(opened, name).status()
+
+
+def experiments(store: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every stored experiment, oldest first: verdict, speedup, interval, medians, runs."""
+    with RunStore(store) as opened:
+        rows = opened.experiments()
+    records = [{k: v for k, v in vars(row).items() if k != "detail"} for row in rows]
+    columns = [f.name for f in fields(ExperimentRow) if f.name != "detail"]
+    return pd.DataFrame(records, columns=columns)

@@ -1,0 +1,249 @@
+"""Diff two stored runs by category and by function, self and inclusive time.
+
+A change counts only when it is bigger than the noise: twice the robust relative spread
+(1.4826 x MAD / median) of repeated timings of the same code, taken from the experiments
+that timed these runs' code, or from earlier runs of the identical code; where neither
+exists, a default of 5% (labelled as such).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.store import RunStore, StoredRun
+
+DEFAULT_NOISE_PCT = 5.0
+MIN_ABS_S = 0.0005
+_CELL_FILE = re.compile(r"^<ipython-input-|^<workbench-cell-|[/\\](ipykernel|xpython)_\d+[/\\]")
+
+CATEGORY_COLUMNS = [
+    "category",
+    "self_a",
+    "self_b",
+    "self_delta_s",
+    "self_change_pct",
+    "inclusive_a",
+    "inclusive_b",
+    "inclusive_delta_s",
+    "calls_a",
+    "calls_b",
+    "status",
+]
+FUNCTION_COLUMNS = [
+    "name",
+    "file",
+    "category",
+    "self_a",
+    "self_b",
+    "self_delta_s",
+    "self_change_pct",
+    "cum_a",
+    "cum_b",
+    "cum_delta_s",
+    "calls_a",
+    "calls_b",
+    "status",
+]
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The relative change below which a difference counts as noise, and where it came from."""
+
+    pct: float
+    source: str
+
+
+def robust_spread_pct(times: list[float]) -> float | None:
+    """1.4826 x MAD / median, in percent; None with fewer than 3 times."""
+    if len(times) < 3:
+        return None
+    values = np.asarray(times, dtype=float)
+    median = float(np.median(values))
+    if median <= 0:
+        return None
+    return 100.0 * 1.4826 * float(np.median(np.abs(values - median))) / median
+
+
+def estimate_noise(store: RunStore, runs: list[StoredRun]) -> Noise:
+    """Noise for comparing `runs`, from repeated timings where the store has them."""
+    ids = {run.id for run in runs}
+    spreads: list[float] = []
+    sources: list[str] = []
+    for row in store.experiments():
+        pairs = ((row.baseline_run, "baseline_times"), (row.candidate_run, "candidate_times"))
+        for run_id, key in pairs:
+            spread = robust_spread_pct(list(row.detail.get(key, [])))
+            if run_id in ids and spread is not None:
+                spreads.append(spread)
+                sources.append(f"experiment {row.id} ({len(row.detail[key])} timed runs)")
+    if not spreads:
+        for run in runs:
+            same = store.times_of_code(run.code) if run.code else []
+            spread = robust_spread_pct(same)
+            if spread is not None:
+                spreads.append(spread)
+                sources.append(f"{len(same)} stored runs of run #{run.id}'s code")
+    if not spreads:
+        return Noise(DEFAULT_NOISE_PCT, "default: no repeated runs of this code are stored")
+    unique = list(dict.fromkeys(sources))
+    return Noise(max(2.0 * max(spreads), 0.5), "2 x robust spread of " + "; ".join(unique))
+
+
+def function_key(file: str, name: str) -> tuple[str, str]:
+    """How a function is matched across runs: cell code by name, files without line numbers."""
+    if _CELL_FILE.search(file):
+        return ("<cell>", name)
+    return (file, name)
+
+
+def _status(a: float, b: float, noise: Noise) -> str:
+    delta = b - a
+    if a == 0 and b > 0:
+        return "new"
+    if b == 0 and a > 0:
+        return "gone"
+    if abs(delta) <= max(noise.pct / 100.0 * max(a, b), MIN_ABS_S):
+        return "within noise"
+    return "slower" if delta > 0 else "faster"
+
+
+def _pct(a: float, b: float) -> float:
+    return 100.0 * (b - a) / a if a > 0 else (0.0 if b == 0 else float("inf"))
+
+
+def compare_categories(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
+    """Per category: self and inclusive seconds in each run, the change, and its status."""
+    left = a.categories.set_index("category")
+    right = b.categories.set_index("category")
+    names = sorted(set(left.index) | set(right.index))
+    rows = []
+    for name in names:
+        sa = float(left["self_s"].get(name, 0.0))
+        sb = float(right["self_s"].get(name, 0.0))
+        ia = float(left["inclusive_s"].get(name, 0.0))
+        ib = float(right["inclusive_s"].get(name, 0.0))
+        ca = int(left["calls"].get(name, 0))
+        cb = int(right["calls"].get(name, 0))
+        rows.append(
+            (name, sa, sb, sb - sa, _pct(sa, sb), ia, ib, ib - ia, ca, cb, _status(sa, sb, noise))
+        )
+    frame = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
+    order = frame["self_delta_s"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
+
+
+def _function_sums(run: StoredRun) -> pd.DataFrame:
+    frame = run.functions
+    keys = [function_key(f, n) for f, n in zip(frame["file"], frame["name"], strict=True)]
+    grouped = pd.DataFrame(
+        {
+            "file": [k[0] for k in keys],
+            "name": [k[1] for k in keys],
+            "category": frame["category"],
+            "tottime": frame["tottime"],
+            "cumtime": frame["cumtime"],
+            "ncalls": frame["ncalls"],
+        }
+    )
+    return grouped.groupby(["file", "name"], sort=True).agg(
+        category=("category", "first"),
+        tottime=("tottime", "sum"),
+        cumtime=("cumtime", "max"),
+        ncalls=("ncalls", "sum"),
+    )
+
+
+def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
+    """Per function (matched by file and name), biggest absolute self-time change first."""
+    joined = (
+        _function_sums(a).add_suffix("_a").join(_function_sums(b).add_suffix("_b"), how="outer")
+    )
+    joined = joined.reset_index()
+    sa = joined["tottime_a"].fillna(0.0).astype(float)
+    sb = joined["tottime_b"].fillna(0.0).astype(float)
+    ca = joined["cumtime_a"].fillna(0.0).astype(float)
+    cb = joined["cumtime_b"].fillna(0.0).astype(float)
+    frame = pd.DataFrame(
+        {
+            "name": joined["name"],
+            "file": joined["file"],
+            "category": joined["category_b"].fillna(joined["category_a"]),
+            "self_a": sa,
+            "self_b": sb,
+            "self_delta_s": sb - sa,
+            "self_change_pct": [_pct(x, y) for x, y in zip(sa, sb, strict=True)],
+            "cum_a": ca,
+            "cum_b": cb,
+            "cum_delta_s": cb - ca,
+            "calls_a": joined["ncalls_a"].fillna(0).astype(int),
+            "calls_b": joined["ncalls_b"].fillna(0).astype(int),
+            "status": [_status(x, y, noise) for x, y in zip(sa, sb, strict=True)],
+        },
+        columns=FUNCTION_COLUMNS,
+    )
+    order = frame["self_delta_s"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
+
+
+@dataclass
+class CompareResult:
+    """Two runs side by side: `categories` and `functions` DataFrames, and the noise used."""
+
+    a: StoredRun
+    b: StoredRun
+    categories: pd.DataFrame
+    functions: pd.DataFrame
+    noise: Noise
+
+    @property
+    def change_pct(self) -> float:
+        """Change of the total profiled time from run a to run b, in percent."""
+        return _pct(self.a.profiled_s, self.b.profiled_s)
+
+    def headline(self) -> str:
+        """One line: the totals and whether the change is beyond the noise."""
+        status = _status(self.a.profiled_s, self.b.profiled_s, self.noise)
+        return (
+            f"Run {self.b.title()} vs run {self.a.title()}: {self.b.profiled_s:.3f} s vs "
+            f"{self.a.profiled_s:.3f} s profiled ({self.change_pct:+.1f}%, {status}; noise "
+            f"threshold {self.noise.pct:.1f}%: {self.noise.source})."
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from workbench.report import verdict
+
+        return verdict.compare_bundle(self)
+
+    def to_markdown(self, top: int = 15) -> str:
+        """The comparison as markdown."""
+        from workbench.report import verdict
+
+        return verdict.compare_markdown(self, top=top)
+
+
+def compare_stored(store: RunStore, a: int | str, b: int | str) -> CompareResult:
+    """Compare two runs of an open store (ids, -1 for the latest, names or labels)."""
+    run_a, run_b = store.get_run(a), store.get_run(b)
+    noise = estimate_noise(store, [run_a, run_b])
+    return CompareResult(
+        run_a,
+        run_b,
+        compare_categories(run_a, run_b, noise),
+        compare_functions(run_a, run_b, noise),
+        noise,
+    )
+
+
+def compare(
+    a: int | str, b: int | str, *, store: str | os.PathLike[str] | None = None
+) -> CompareResult:
+    """Diff run `a` (before) and run `b` (after) of the run store by category and function."""
+    with RunStore(store) as opened:
+        return compare_stored(opened, a, b)
