@@ -30,6 +30,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_store.py
 	$(BIN)/python benchmarks/bench_experiment.py
+	$(BIN)/python benchmarks/bench_sampling.py
+	$(BIN)/python benchmarks/bench_lines.py
+	$(BIN)/python benchmarks/bench_route_dispatch.py
 
 clean:
 	rm -rf $(VENV) reports build *.egg-info
