@@ -62,7 +62,12 @@ class OptimizeMagics(Magics):
 
     @magic_arguments()
     @experiment_arguments
-    @argument("-o", "--output", metavar="NAME", help="Store the Report in the variable NAME.")
+    @argument(
+        "-o",
+        "--output",
+        metavar="NAME",
+        help="Store the Report (with --candidate: the ExperimentResult) in the variable NAME.",
+    )
     @argument("-q", "--quiet", action="store_true", help="Do not display the report.")
     @argument("--save", metavar="DIR", help="Write .prof, speedscope JSON, CSV and the report.")
     @argument(
