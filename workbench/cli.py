@@ -41,7 +41,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(report.to_text())
     print()
     summary = getattr(report.result, "summary", None)
-    print(f"demo: {summary() if callable(summary) else report.result!r}")
+    outcome = summary() if callable(summary) else repr(report.result)
+    print(f"demo: {outcome}")
     print(f"Report written to {Path(args.out).resolve()}/:")
     for path in written.values():
         print(f"  {path.name}")
