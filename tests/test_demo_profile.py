@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,7 @@ def test_cli_demo_writes_the_report_files(
     assert "| DSL |" in markdown and "| Framework |" in markdown
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
     printed = capsys.readouterr().out
-    assert (
-        "demo: 0/2 ARC tasks solved" in printed
-        or "demo: 1/2 ARC tasks solved" in printed
-        or ("demo: 2/2 ARC tasks solved" in printed)
-    )
+    assert re.search(r"^demo: \d/2 ARC tasks solved", printed, re.M)
     assert str(out.resolve()) in printed
 
 
