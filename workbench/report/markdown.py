@@ -9,6 +9,8 @@ from workbench.report import sections
 from workbench.report.model import TOP_MIN_PCT
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.report.model import Report
 
 
@@ -25,33 +27,44 @@ def table(header: list[str], rows: list[list[str]], right: set[int] | None = Non
     return "\n".join(lines)
 
 
-def categories_table(report: Report) -> str:
-    """The category breakdown, the shape of seed 004's bottleneck table plus self time."""
-    rows = [
-        [
-            rec["category"],
+def category_table(
+    categories: pd.DataFrame,
+    totals: tuple[float, int, int],
+    header: list[str],
+    *,
+    with_rule: bool,
+) -> str:
+    """A category breakdown in seed 004's shape plus self time; `totals` is
+    (profiled seconds, calls, functions) for the closing row."""
+    rows = []
+    for rec in fmt.records(categories):
+        row = [
+            str(rec["category"]),
             fmt.fixed(rec["self_s"]),
             fmt.pct(rec["pct"]),
             fmt.fixed(rec["inclusive_s"]),
-            fmt.count(rec["calls"]),
-            fmt.count(rec["functions"]),
-            f"`{rec['rule']}`",
+            fmt.count(int(rec["calls"])),
+            fmt.count(int(rec["functions"])),
         ]
-        for rec in fmt.records(report.categories)
+        rows.append([*row, f"`{rec['rule']}`"] if with_rule else row)
+    profiled_s, calls, functions = totals
+    total = [
+        "**total**",
+        fmt.fixed(profiled_s),
+        "100.0%",
+        "",
+        fmt.count(calls),
+        fmt.count(functions),
     ]
-    rows.append(
-        [
-            "**total**",
-            fmt.fixed(report.profiled_s),
-            "100.0%",
-            "",
-            fmt.count(report.calls),
-            fmt.count(len(report.functions)),
-            "",
-        ]
-    )
-    header = ["Category", "Self (s)", "% self", "Inclusive (s)", "Calls", "Functions", "Rule"]
+    rows.append([*total, ""] if with_rule else total)
     return table(header, rows, {1, 2, 3, 4, 5})
+
+
+def categories_table(report: Report) -> str:
+    """The report's category breakdown, with the rule that gave each category."""
+    header = ["Category", "Self (s)", "% self", "Inclusive (s)", "Calls", "Functions", "Rule"]
+    totals = (report.profiled_s, report.calls, len(report.functions))
+    return category_table(report.categories, totals, header, with_rule=True)
 
 
 def top_section(report: Report) -> str:

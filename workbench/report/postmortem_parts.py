@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from workbench.report import format as fmt
-from workbench.report.markdown import table
+from workbench.report.markdown import category_table, table
 from workbench.store import ExperimentRow, StoredRun
 
 PLACEHOLDER = "_[TO BE WRITTEN: {what}. The workbench does not invent it.]_"
@@ -60,29 +60,9 @@ def time_tree(run: StoredRun, per_category: int = 3) -> str:
 
 def category_breakdown(run: StoredRun) -> str:
     """Seed 004's bottleneck table, with self time beside the inclusive ("cum") time."""
-    rows = [
-        [
-            str(rec["category"]),
-            fmt.fixed(rec["self_s"]),
-            fmt.pct(rec["pct"]),
-            fmt.fixed(rec["inclusive_s"]),
-            fmt.count(int(rec["calls"])),
-            fmt.count(int(rec["functions"])),
-        ]
-        for rec in fmt.records(run.categories)
-    ]
-    rows.append(
-        [
-            "**total**",
-            fmt.fixed(run.profiled_s),
-            "100.0%",
-            "",
-            fmt.count(run.calls),
-            fmt.count(len(run.functions)),
-        ]
-    )
     header = ["Category", "Self (s)", "% Time (self)", "Cum Time (s)", "Calls", "Functions"]
-    return table(header, rows, {1, 2, 3, 4, 5})
+    totals = (run.profiled_s, run.calls, len(run.functions))
+    return category_table(run.categories, totals, header, with_rule=False)
 
 
 def top_functions(run: StoredRun, per_category: int = 5) -> str:
