@@ -35,6 +35,11 @@ class RawProfile:
     error: str | None = None
 
 
+def describe_error(error: BaseException | None) -> str | None:
+    """``Type: message`` of the exception the code raised, for reports."""
+    return None if error is None else f"{type(error).__name__}: {error}"
+
+
 def check_no_profiler() -> None:
     """Raise ProfileError when a profiler (``sys.setprofile``) is already running."""
     active = sys.getprofile()
@@ -76,7 +81,7 @@ def run_profiled(
     profiler.create_stats()
     raw_stats: dict[FuncKey, FuncStats] = profiler.stats  # type: ignore[assignment]
     stats = {key: value for key, value in raw_stats.items() if key not in _OWN_ENTRIES}
-    described = None if error is None else f"{type(error).__name__}: {error}"
+    described = describe_error(error)
     return RawProfile(stats, wall, error is None, result, described), error
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.capture import FuncKey, Step
+from workbench.capture import FuncKey, Step, describe_error
 from workbench.errors import ProfileError
 from workbench.gpu import cupy_or_none, probe
 
@@ -320,7 +320,7 @@ def run_gpu_pass(
         f"code that launches GPU work ({len(timer.per_line)} lines timed); {gpu_calls:,} "
         "GPU-package calls in the cProfile pass"
     )
-    described = None if error is None else f"{type(error).__name__}: {error}"
+    described = describe_error(error)
     return GpuPass(
         status,
         pd.DataFrame.from_records(rows, columns=DEVICE_COLUMNS),

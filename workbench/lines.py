@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.capture import Step
+from workbench.capture import Step, describe_error
 from workbench.categories import module_index
 from workbench.errors import ProfileError
 
@@ -223,5 +223,5 @@ def run_lines(
                 )
             )
     lines = pd.DataFrame.from_records(rows, columns=LINE_COLUMNS)
-    described = None if error is None else f"{type(error).__name__}: {error}"
+    described = describe_error(error)
     return LinePass(lines, [f.__qualname__ for f in targets], seconds, error=described), error

@@ -39,6 +39,7 @@ from workbench.capture import (
     RawProfile,
     Step,
     check_no_profiler,
+    describe_error,
 )
 from workbench.errors import ProfileError
 
@@ -56,6 +57,33 @@ class SampledProfile(RawProfile):
     own_s: float = 0.0
     counts_are_samples: bool = True
     native_folded: bool = False
+
+    @classmethod
+    def from_stacks(
+        cls,
+        stacks: Mapping[Stack, float],
+        counts: Mapping[Stack, int],
+        *,
+        wall_s: float,
+        result: object,
+        error: BaseException | None,
+        interval_s: float,
+        own_s: float,
+        native_folded: bool = False,
+    ) -> SampledProfile:
+        """The profile of one sampled run, in the pstats form the tables read."""
+        return cls(
+            stats=stats_from_stacks(stacks, counts),
+            wall_s=wall_s,
+            completed=error is None,
+            result=result,
+            error=describe_error(error),
+            stacks=list(stacks.items()),
+            interval_s=interval_s,
+            samples=sum(counts.values()),
+            own_s=own_s,
+            native_folded=native_folded,
+        )
 
     @property
     def sampled_s(self) -> float:
@@ -106,17 +134,8 @@ def run_sampled(
     records = [([frame_info_get_identifier(i) for i in s], t) for s, t in session.frame_records]
     own_dir = os.path.dirname(inspect.getfile(Profiler)) + os.sep
     stacks, counts, own = stacks_from_records(records, prefix, own_dir=own_dir)
-    described = None if error is None else f"{type(error).__name__}: {error}"
-    profile = SampledProfile(
-        stats=stats_from_stacks(stacks, counts),
-        wall_s=wall,
-        completed=error is None,
-        result=result,
-        error=described,
-        stacks=list(stacks.items()),
-        interval_s=interval,
-        samples=sum(counts.values()),
-        own_s=own,
+    profile = SampledProfile.from_stacks(
+        stacks, counts, wall_s=wall, result=result, error=error, interval_s=interval, own_s=own
     )
     return profile, error
 

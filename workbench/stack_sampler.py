@@ -38,7 +38,7 @@ from collections.abc import Sequence
 
 from workbench.capture import Clock, FuncKey, Step, check_no_profiler
 from workbench.errors import ProfileError
-from workbench.sampling import SampledProfile, Stack, stats_from_stacks
+from workbench.sampling import SampledProfile, Stack
 
 CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken
@@ -233,16 +233,13 @@ def run_stack_sampled(
         ) from sampler.failure
     found = list(sampler.found.values())
     seconds, counts = _stacks(found)
-    described = None if error is None else f"{type(error).__name__}: {error}"
-    profile = SampledProfile(
-        stats=stats_from_stacks(seconds, counts),
+    profile = SampledProfile.from_stacks(
+        seconds,
+        counts,
         wall_s=wall,
-        completed=error is None,
         result=result,
-        error=described,
-        stacks=list(seconds.items()),
+        error=error,
         interval_s=interval,
-        samples=sum(counts.values()),
         own_s=sampler.own_s,
         native_folded=True,
     )
