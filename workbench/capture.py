@@ -35,6 +35,20 @@ class RawProfile:
     error: str | None = None
 
 
+def run_steps(steps: Sequence[Step]) -> BaseException | None:
+    """Run `steps`, returning the exception they raised (KeyboardInterrupt included), unchanged.
+
+    For passes whose instrument ignores this frame (line_profiler, the GPU tracer); the
+    cProfile and sampling captures keep the loop inline so it adds no frame to the profile.
+    """
+    try:
+        for step in steps:
+            step()
+    except BaseException as exc:  # handed back to the caller unchanged
+        return exc
+    return None
+
+
 def describe_error(error: BaseException | None) -> str | None:
     """``Type: message`` of the exception the code raised, for reports."""
     return None if error is None else f"{type(error).__name__}: {error}"

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.capture import FuncKey, Step, describe_error
+from workbench.capture import FuncKey, Step, describe_error, run_steps
 from workbench.errors import ProfileError
 from workbench.gpu import cupy_or_none, probe
 
@@ -269,14 +269,10 @@ def run_gpu_pass(
             event.record(cp.cuda.get_current_stream())
             starts.append(event)
     timer = _LineTimer(cp, launchers, candidates)
-    error: BaseException | None = None
     start = time.perf_counter()
     sys.settrace(timer)
     try:
-        for step in steps:
-            step()
-    except BaseException as exc:  # handed back to the caller unchanged
-        error = exc
+        error = run_steps(steps)
     finally:
         sys.settrace(None)
         timer.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.capture import Step, describe_error
+from workbench.capture import Step, describe_error, run_steps
 from workbench.categories import module_index
 from workbench.errors import ProfileError
 
@@ -192,14 +192,10 @@ def run_lines(
         profiler.add_function(func)  # swaps func.__code__ for an instrumented copy
     swapped = {originals[f]: f.__code__ for f in targets if f.__code__ is not originals[f]}
     steps = [_redirect(step, swapped) for step in steps]
-    error: BaseException | None = None
     start = clock()
     profiler.enable_by_count()
     try:
-        for step in steps:
-            step()
-    except BaseException as exc:  # handed back to the caller unchanged
-        error = exc
+        error = run_steps(steps)
     finally:
         profiler.disable_by_count()
     seconds = clock() - start
