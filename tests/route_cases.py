@@ -91,6 +91,8 @@ def cases(rng: np.random.Generator, dtypes: tuple[str, ...] = DTYPES) -> Iterato
             yield "einsum", (sub, *[make(rng, s, d) for s in shapes]), {}
         yield "reshape", (make(rng, (3, 4), d), (2, -1)), {}
         yield "transpose", (make(rng, (2, 3, 4), d),), {"axes": (1, 0, 2)}
+        if d != "bool":
+            yield "standard_scale", (make(rng, (5, 3), d),), {}
     t = make(rng, (3, 4), "float64").T  # non-contiguous
     yield "add", (t, t), {}
     yield "matmul", (t, t.T), {}

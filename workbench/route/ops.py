@@ -305,7 +305,26 @@ def _numpy_ops() -> list[OpSpec]:
             pyops.einsum,
         )
     )
+    ops.append(
+        OpSpec(
+            "standard_scale",
+            "numpy",
+            Complexity.LOW,
+            "reduce",
+            "per-column (x - mean) / std of a samples x features array (StandardScaler)",
+            1,
+            analyze=sh.standard_scale,
+            array_fn=_standard_scale,
+            python_fn=pyops.standard_scale,
+            aliases=("standardize",),
+        )
+    )
     return ops
+
+
+def _standard_scale(xp: ModuleType, a: Sequence[Any], p: sh.Params) -> Any:
+    x = xp.asarray(a[0])
+    return (x - xp.mean(x, axis=0)) / xp.std(x, axis=0)
 
 
 # seed 002's per-converter tables, completed with ops of the same shape of work.

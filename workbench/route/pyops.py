@@ -312,6 +312,19 @@ def transpose(arrays: Sequence[PyArray], params: sh.Params, floaty: bool) -> PyA
     return permute(flat, shape, sh.transpose_axes(len(shape), params.get("axes")))
 
 
+def standard_scale(arrays: Sequence[PyArray], params: sh.Params, floaty: bool) -> PyArray:
+    """(x - column mean) / column standard deviation (population, as NumPy's std)."""
+    flat, shape = arrays[0]
+    rows, cols = shape
+    out = [0.0] * len(flat)
+    for j in range(cols):
+        column = flat[j::cols]
+        mean = sum(column) / rows
+        std = math.sqrt(sum((x - mean) * (x - mean) for x in column) / rows)
+        out[j::cols] = [_divide(x - mean, std) for x in column]
+    return out, shape
+
+
 KERNELS: dict[str, Kernel] = {
     **{name: binary(name) for name in BINARY},
     **{name: unary(name) for name in UNARY},
@@ -324,6 +337,7 @@ KERNELS: dict[str, Kernel] = {
     "einsum": einsum,
     "reshape": reshape,
     "transpose": transpose,
+    "standard_scale": standard_scale,
 }
 
 # dtype kinds the pure-Python kernels compute exactly as NumPy does (after the cast back).

@@ -79,6 +79,16 @@ def reduction(shapes: Sequence[Shape], params: Params, name: str) -> Analysis:
     return Analysis(out, size_of(shape))
 
 
+def standard_scale(shapes: Sequence[Shape], params: Params, name: str) -> Analysis:
+    """Per-column standard scaling of a 2-D array: the output has the input's shape."""
+    shape = shapes[0]
+    if len(shape) != 2 or shape[0] < 2:
+        raise RouteError(
+            f"{name}: takes a 2-D array of at least 2 rows (samples x features), got shape {shape}"
+        )
+    return Analysis(shape, 3 * size_of(shape))
+
+
 def reshape_shape(size: int, target: object) -> Shape:
     """The shape `target` names for `size` elements, with one -1 filled in."""
     if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
@@ -295,6 +305,11 @@ def square_side(size: int) -> int:
     return max(1, round(math.sqrt(size)))
 
 
+def scale_columns(size: int) -> int:
+    """Features of a standard-scaling input of `size` elements: 8, or 2 when tiny."""
+    return 8 if size >= 16 else 2
+
+
 def synthetic(name: str, kind: str, arity: int, size: int) -> tuple[list[Shape], Params]:
     """Operand shapes and parameters of a typical call of op `name` on `size` elements
     (the largest operand): vectors for elementwise ops and reductions, square matrices
@@ -312,6 +327,9 @@ def synthetic(name: str, kind: str, arity: int, size: int) -> tuple[list[Shape],
         return [(max(n, 1),), (max(1, math.isqrt(n)),)], {"mode": "full"}
     if name == "transpose":
         return [(side, side)], {"axes": None}
+    if name == "standard_scale":
+        cols = scale_columns(n)
+        return [(max(2, n // cols), cols)], {}
     if name == "reshape":
         return [(n,)], {"shape": (n,)}
     if kind == "reduce":
