@@ -199,7 +199,7 @@ def test_bad_input_gets_one_clear_route_error(call: object, message: str) -> Non
 
 
 def test_policies_and_top_level_exports() -> None:
-    assert POLICIES == ("end-to-end", "5x", "seed")
+    assert POLICIES == ("calibrated", "end-to-end", "5x", "seed")
     assert Router(policy="e2e", gpu=False).policy == "end-to-end"
     with pytest.raises(RouteError, match="unknown policy"):
         Router(policy="fastest")

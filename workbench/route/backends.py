@@ -9,6 +9,7 @@ through :mod:`workbench.gpu`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
@@ -367,3 +368,16 @@ def run_cupy(
     if placement is AT_HOST:
         return host[()] if host.ndim == 0 else host
     return host.tolist()
+
+
+def on_device(
+    cp: ModuleType | None, device: int, arrays: Sequence[Any], residency: Location
+) -> AbstractContextManager[Any]:
+    """The GPU a CuPy call runs on: where device-resident operands live, else `device`."""
+    if cp is None:
+        raise RouteError("CuPy is not usable here")
+    if residency is AT_DEVICE:
+        for a in arrays:
+            if gpu.is_device_type(type(a)):
+                return cp.cuda.Device(a.device.id)  # type: ignore[no-any-return]
+    return cp.cuda.Device(device)  # type: ignore[no-any-return]

@@ -136,14 +136,56 @@ def e2e_pick(
     return best.backend, text
 
 
+def calibrated_pick(
+    profile: HardwareProfile, w: Workload, device: int
+) -> tuple[Backend, str] | None:
+    """The calibrated thresholds' answer for this op, residency and GPU, or None when
+    the profile has none for them."""
+    found = profile.tier_for(w.op, w.residency.value, device)
+    if found is None:
+        return None
+    tier, key = found
+    backend = (
+        Backend.GPU
+        if tier.gpu_above is not None and w.size > tier.gpu_above
+        else Backend.SIMD
+        if tier.simd_above is not None and w.size > tier.simd_above
+        else Backend.SCALAR
+    )
+    python = (
+        "never"
+        if tier.simd_above == 0
+        else ("always" if tier.simd_above is None else f"up to {tier.simd_above:,.0f}")
+    )
+    gpu_text = "never" if tier.gpu_above is None else f"above {tier.gpu_above:,.0f}"
+    on = "CPU only" if key.endswith("|-1") else f"GPU {key.rsplit('|', 1)[1]}"
+    return backend, (
+        f"{w.size:,.0f} elements; calibrated thresholds for {w.op} with data on the "
+        f"{w.residency.value} ({on}, {profile.date or 'undated'}): pure Python {python}, "
+        f"CuPy {gpu_text}"
+    )
+
+
 def pick(
     policy: str,
     profile: HardwareProfile,
     model: CostModel,
     w: Workload,
     excluded: dict[Backend, str],
+    device: int = -1,
 ) -> Pick:
     """What `policy` picks for `w`, moved to the next best backend if it cannot run."""
+    if policy == "calibrated":
+        found = calibrated_pick(profile, w, device)
+        if found is not None:
+            preferred, reason = found
+            return _fallback_if_excluded(preferred, reason, excluded)
+        policy, prefix = (
+            "end-to-end",
+            f"no calibration for {w.op} with data on the {w.residency.value}; ",
+        )
+    else:
+        prefix = ""
     if policy == "seed":
         preferred, reason = seed_pick(profile, w.complexity, w.size)
     elif policy == "5x":
@@ -156,6 +198,10 @@ def pick(
             reason = f"{reason}; used the seed table instead: {table_reason}"
         else:
             preferred = best
+    return _fallback_if_excluded(preferred, prefix + reason, excluded)
+
+
+def _fallback_if_excluded(preferred: Backend, reason: str, excluded: dict[Backend, str]) -> Pick:
     if preferred not in excluded:
         return Pick(preferred, preferred, None, reason)
     backend = next(b for b in FALLBACK_ORDER if b not in excluded)
@@ -269,7 +315,9 @@ def explain_call(
     preds = predictions(model, w)
     for group in ("python", "numpy", "cupy", "conversion", "transfer"):
         sources[group] = _source(router, group)
-    chosen = pick(router.policy, profile, model, w, excluded)
+    if profile.calibrated:
+        sources["calibrated thresholds"] = profile.source_of("calibrated")
+    chosen = pick(router.policy, profile, model, w, excluded, router.device_index)
     return Explanation(
         op=spec.name,
         complexity=str(spec.complexity),

@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
@@ -28,7 +29,7 @@ from typing import Any
 from workbench.errors import RouteError
 from workbench.route.kinds import Backend, Complexity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added key, calibrated and calibration; 1 files still load
 SEED_DEFAULT = "seed-default"
 MEASURED = "measured"
 
@@ -117,6 +118,13 @@ class HardwareProfile:
     date: str = ""
     provenance: dict[str, str] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    # What a calibration ran on (cpu, gpu, driver, cuda, numpy, cupy, python, dtype).
+    key: dict[str, str] = field(default_factory=dict)
+    # Fitted thresholds per "op|residency|device" (device -1: CPU only), from a calibration.
+    calibrated: dict[str, Tier] = field(default_factory=dict)
+    # The calibration's measurements (workbench.calibrate.Calibration.to_dict), so the
+    # tuner can show the curves again without re-running the sweep.
+    calibration: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not (self.pcie_factor > 0 and math.isfinite(self.pcie_factor)):
@@ -133,6 +141,15 @@ class HardwareProfile:
             for value in (tier.simd_above, tier.gpu_above):
                 if value is not None and not (value >= 0):
                     raise RouteError(f"thresholds must be sizes >= 0 or None, got {value!r}")
+
+    def tier_for(self, op: str, residency: str, device: int) -> tuple[Tier, str] | None:
+        """The calibrated thresholds for an op with data in `residency` on GPU `device`
+        (-1: no GPU), falling back to the CPU-only fit; None when not calibrated."""
+        for key in (f"{op}|{residency}|{device}", f"{op}|{residency}|-1"):
+            tier = self.calibrated.get(key)
+            if tier is not None:
+                return tier, key
+        return None
 
     def source_of(self, group: str) -> str:
         """Where a group of numbers came from ('thresholds', 'python', 'cupy', ...)."""
@@ -159,8 +176,8 @@ class HardwareProfile:
             schema = int(data.get("schema", SCHEMA_VERSION))
             if schema > SCHEMA_VERSION:
                 raise RouteError(
-                    f"profile schema {schema} is newer than this workbench reads ({SCHEMA_VERSION}); "
-                    "upgrade workbench"
+                    f"profile field 'schema' is {schema}, newer than this workbench reads "
+                    f"({SCHEMA_VERSION}): upgrade workbench, or calibrate again with this one"
                 )
             table = data.get("thresholds") or asdict(SEED_THRESHOLDS)
             thresholds = Thresholds(**{k: Tier(**table[k]) for k in ("low", "medium", "high")})
@@ -172,6 +189,12 @@ class HardwareProfile:
                 Backend.parse(backend)
             conversion = data.get("conversion")
             transfer = data.get("transfer")
+            calibrated = {
+                str(k): _tier(str(k), v) for k, v in (data.get("calibrated") or {}).items()
+            }
+            calibration = data.get("calibration")
+            if calibration is not None and not isinstance(calibration, dict):
+                raise RouteError("profile field 'calibration' must be an object or null")
             return cls(
                 name=str(data["name"]),
                 thresholds=thresholds,
@@ -184,13 +207,18 @@ class HardwareProfile:
                 date=str(data.get("date", "")),
                 provenance={str(k): str(v) for k, v in (data.get("provenance") or {}).items()},
                 schema=schema,
+                key={str(k): str(v) for k, v in (data.get("key") or {}).items()},
+                calibrated=calibrated,
+                calibration=calibration,
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, RouteError):
                 raise
-            raise RouteError(
-                f"not a valid hardware profile ({type(exc).__name__}: {exc})"
-            ) from None
+            field_name = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+            where = (
+                f"field {field_name!r} is missing" if field_name else f"{type(exc).__name__}: {exc}"
+            )
+            raise RouteError(f"not a valid hardware profile: {where}") from None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON (to a temporary file, then renamed into place)."""
@@ -221,6 +249,32 @@ class HardwareProfile:
         if not isinstance(data, dict):
             raise RouteError(f"hardware profile {str(path)!r} must hold a JSON object")
         return cls.from_dict(data)
+
+
+def _tier(key: str, value: Any) -> Tier:
+    """One calibrated row, checked: 'op|residency|device' -> {simd_above, gpu_above}."""
+    parts = key.split("|")
+    if len(parts) != 3 or parts[1] not in ("python", "host", "device"):
+        raise RouteError(
+            f"profile field 'calibrated' has key {key!r}: expected 'op|residency|device' "
+            "with residency python, host or device"
+        )
+    if not isinstance(value, dict) or set(value) != {"simd_above", "gpu_above"}:
+        raise RouteError(
+            f"profile field 'calibrated.{key}' must be an object with simd_above and gpu_above"
+        )
+    for name in ("simd_above", "gpu_above"):
+        number = value[name]
+        if number is not None and (
+            isinstance(number, bool)
+            or not isinstance(number, (int, float))
+            or not math.isfinite(number)
+            or number < 0
+        ):
+            raise RouteError(
+                f"profile field 'calibrated.{key}.{name}' must be a size >= 0 or null, got {number!r}"
+            )
+    return Tier(simd_above=value["simd_above"], gpu_above=value["gpu_above"])
 
 
 BUILTIN_PROFILES = ("seed",)
@@ -260,10 +314,33 @@ def load_profile(profile: HardwareProfile | str | os.PathLike[str] | None) -> Ha
             raise RouteError(
                 f"unknown profile {str(profile)!r}: use {', '.join(BUILTIN_PROFILES)} or a JSON file path"
             )
-        return HardwareProfile.load(path)
+        loaded = HardwareProfile.load(path)
+        warn_if_elsewhere(loaded, str(path))
+        return loaded
     raise RouteError(
         f"profile must be a HardwareProfile, a name or a path, got {type(profile).__name__}"
     )
+
+
+class ProfileMismatchWarning(UserWarning):
+    """A hardware profile was measured on another machine or with other versions."""
+
+
+def warn_if_elsewhere(profile: HardwareProfile, where: str) -> None:
+    """Warn, naming each field, when a calibrated profile's key is not this machine's."""
+    if not profile.key:
+        return
+    from workbench.calibrate.machine import differences
+
+    diffs = differences(profile.key)
+    if diffs:
+        warnings.warn(
+            f"hardware profile {where!r} was measured elsewhere or with other versions "
+            f"({'; '.join(diffs)}): its thresholds may not fit this machine; "
+            "run `workbench calibrate` here for ones that do",
+            ProfileMismatchWarning,
+            stacklevel=3,
+        )
 
 
 def cpu_name() -> str:

@@ -23,7 +23,15 @@ from workbench import gpu
 from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
 from workbench.route import shapes as sh
-from workbench.route.backends import Desc, PythonBackend, Unsupported, describe, run_cupy, run_numpy
+from workbench.route.backends import (
+    Desc,
+    PythonBackend,
+    Unsupported,
+    describe,
+    on_device,
+    run_cupy,
+    run_numpy,
+)
 from workbench.route.cost import CostModel, Workload
 from workbench.route.counts import Tally
 from workbench.route.explain import Explanation
@@ -33,8 +41,10 @@ from workbench.route.policy import Pick, exclusions_of, explain_call, pick, work
 from workbench.route.profile import HardwareProfile, load_profile, machine_id
 from workbench.route.selector import check_size
 
-POLICIES = ("end-to-end", "5x", "seed")
+POLICIES = ("calibrated", "end-to-end", "5x", "seed")
 _POLICY_NAMES = {
+    "calibrated": "calibrated",
+    "measured": "calibrated",
     "end-to-end": "end-to-end",
     "e2e": "end-to-end",
     "end_to_end": "end-to-end",
@@ -82,22 +92,35 @@ class Router:
     """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
 
     `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
-    HardwareProfile or a JSON path. `policy`: 'end-to-end' (default), '5x' or 'seed'.
+    HardwareProfile or a JSON path (a calibrated one from ``workbench calibrate``).
+    `policy`: 'calibrated' (the default with a calibrated profile: its fitted thresholds
+    per op and residency, the end-to-end model for ops it did not calibrate),
+    'end-to-end' (the default otherwise), '5x' or 'seed'.
     `gpu`: None probes for CuPy and a device once, on first need; False never uses the
-    GPU; True requires one (RouteError if missing).
+    GPU; True requires one (RouteError if missing). `device`: the GPU that host data is
+    sent to and whose calibrated thresholds apply (default: the current one); data
+    already on a GPU is computed where it lives.
     """
 
     def __init__(
         self,
         profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
         *,
-        policy: str = "end-to-end",
+        policy: str | None = None,
         gpu: bool | None = None,
+        device: int | None = None,
         registry: OpRegistry | None = None,
     ) -> None:
+        self.profile = load_profile(profile)
+        if policy is None:
+            policy = "calibrated" if self.profile.calibrated else "end-to-end"
         if policy not in _POLICY_NAMES:
             raise RouteError(f"unknown policy {policy!r}: use one of {', '.join(POLICIES)}")
-        self.profile = load_profile(profile)
+        if device is not None and (
+            isinstance(device, bool) or not isinstance(device, int) or device < 0
+        ):
+            raise RouteError(f"device must be a GPU index >= 0, got {device!r}")
+        self._device = device
         self.policy = _POLICY_NAMES[policy]
         self.registry = registry if registry is not None else OpRegistry.builtin()
         self.model = CostModel(self.profile)
@@ -136,6 +159,21 @@ class Router:
             if self._cp is not None:
                 self._oom = (gpu.out_of_memory_error(self._cp),)
         return self._cp
+
+    @property
+    def device_index(self) -> int:
+        """The GPU whose calibrated thresholds apply, or -1 when no GPU is usable."""
+        if not self.gpu_status.available:
+            return -1
+        if self._device is not None:
+            if self._device >= len(self.gpu_status.devices):
+                raise RouteError(
+                    f"Router(device={self._device}): this machine has GPUs "
+                    f"0..{len(self.gpu_status.devices) - 1}"
+                )
+            return self._device
+        cp = self._cupy()
+        return int(cp.cuda.runtime.getDevice()) if cp is not None else 0
 
     def machine(self) -> str:
         """This machine in words, as profiles record it."""
@@ -210,7 +248,12 @@ class Router:
         residency, out = Location(where), Location(placement)
         w = self.workload(spec, desc, params, residency, out)
         choice: Pick = pick(
-            self.policy, self.profile, self.model, w, self.exclusions(spec, desc, params)
+            self.policy,
+            self.profile,
+            self.model,
+            w,
+            self.exclusions(spec, desc, params),
+            self.device_index if self.policy == "calibrated" else -1,
         )
         decision = Decision(
             spec.name, choice.backend, choice.preferred, choice.fallback, residency, out, w
@@ -318,8 +361,11 @@ class Router:
                 result = run_numpy(spec, arrays, params, res, out, cp)
             elif backend is _PYTHON:
                 result = self._python.run(spec, arrays, params, res, out, cp)
-            else:
+            elif self._device is None:
                 result = run_cupy(spec, arrays, params, res, out, cp)
+            else:
+                with on_device(cp, self._device, arrays, res):
+                    result = run_cupy(spec, arrays, params, res, out, cp)
         except Unsupported as exc:
             if forced:
                 raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
