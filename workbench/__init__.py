@@ -6,17 +6,51 @@ does the same without IPython.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from workbench.api import experiment, experiments, workflow
-from workbench.compare import compare
-from workbench.errors import ConfigError, ProfileError, WorkbenchError
-from workbench.experiment import ExperimentResult
-from workbench.profiler import load, profile
-from workbench.report.model import Report
-from workbench.report.postmortem import postmortem
-from workbench.route import BackendSelector, Router, recommend_backend
-from workbench.store import RunStore, runs
+if TYPE_CHECKING:
+    from workbench.api import experiment, experiments, workflow
+    from workbench.compare import compare
+    from workbench.errors import ConfigError, ProfileError, WorkbenchError
+    from workbench.experiment import ExperimentResult
+    from workbench.profiler import load, profile
+    from workbench.report.model import Report
+    from workbench.report.postmortem import postmortem
+    from workbench.route import BackendSelector, Router, recommend_backend
+    from workbench.store import RunStore, runs
+
+# Loaded on first use, so `workbench calibrate` on a GPU box needs NumPy alone and the
+# command line starts fast; `import workbench; workbench.profile(...)` works as ever.
+_LAZY = {
+    "experiment": "workbench.api",
+    "experiments": "workbench.api",
+    "workflow": "workbench.api",
+    "compare": "workbench.compare",
+    "ConfigError": "workbench.errors",
+    "ProfileError": "workbench.errors",
+    "WorkbenchError": "workbench.errors",
+    "ExperimentResult": "workbench.experiment",
+    "load": "workbench.profiler",
+    "profile": "workbench.profiler",
+    "Report": "workbench.report.model",
+    "postmortem": "workbench.report.postmortem",
+    "BackendSelector": "workbench.route",
+    "Router": "workbench.route",
+    "recommend_backend": "workbench.route",
+    "RunStore": "workbench.store",
+    "runs": "workbench.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BackendSelector",

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.errors import WorkbenchError
-from workbench.ui.arguments import add_run_options
 
 DEMO_CELL = """\
 from workbench.demo import run_demo
@@ -99,6 +98,50 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Sweep the ops on every backend here, fit thresholds, write a hardware profile."""
+    from workbench.calibrate import calibrate
+    from workbench.calibrate import text as t
+    from workbench.calibrate.fit import fit
+    from workbench.calibrate.progress import TextProgress
+    from workbench.route.measure import measure_profile
+
+    devices = None if args.device is None else sorted(set(args.device))
+    bar = TextProgress()
+    try:
+        cal = calibrate(
+            args.ops,
+            budget_s=args.budget,
+            devices=devices,
+            gpu_enabled=False if args.cpu_only else None,
+            dtype=args.dtype,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    print(cal.summary())
+    result = fit(cal)
+    costs = None
+    if not cal.interrupted and not args.no_costs:
+        costs = measure_profile(gpu_on=False if args.cpu_only else None)
+    profile = result.profile(name=args.name, costs=costs)
+    written = profile.save(args.out)
+    for title, body in (
+        ("Fitted thresholds (sizes in elements of the largest operand)", t.thresholds_text(result)),
+        ("Crossovers", t.crossovers_text(result)),
+        ("First calls and setup", t.first_calls_text(result)),
+        ("Host<->device copies", t.bandwidth_text(result)),
+    ):
+        if body:
+            print(f"\n{title}\n{body}")
+    print(f"\n{t.summary_text(result)}")
+    print(f"Profile written to {written.resolve()}: use it with Router({str(written)!r})")
+    if cal.interrupted:
+        print("interrupted: the profile holds what was measured before Ctrl-C", file=sys.stderr)
+        return 130
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -117,11 +160,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="Profile a script headless and write the report folder.",
         description="Options go before the script; everything after it is the script's own.",
     )
+    from workbench.ui.arguments import add_run_options
+
     add_run_options(prof)
     prof.add_argument("--out", help="Folder for the report files (default reports/SCRIPT).")
     prof.add_argument("script", help="The Python script to run.")
     prof.add_argument("args", nargs=argparse.REMAINDER, help="Arguments for the script.")
     prof.set_defaults(func=cmd_profile)
+    cal = sub.add_parser(
+        "calibrate",
+        help="Measure each op on pure Python, NumPy and CuPy here; write a hardware profile.",
+        description="Needs only NumPy (and CuPy for the GPU). Ctrl-C keeps what was measured.",
+    )
+    cal.add_argument(
+        "--ops", nargs="+", metavar="OP", help="Ops to sweep (default: the eight families)."
+    )
+    cal.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="Seconds for the sweep (default 30; 60 with a GPU).",
+    )
+    cal.add_argument(
+        "--device",
+        type=int,
+        action="append",
+        metavar="N",
+        help="GPU index (repeatable; default all).",
+    )
+    cal.add_argument("--cpu-only", action="store_true", help="Leave the GPU out.")
+    cal.add_argument("--dtype", default="float64", help="float64 (default) or float32.")
+    cal.add_argument("--name", default="calibrated", help="The profile's name.")
+    cal.add_argument(
+        "--no-costs", action="store_true", help="Skip measuring the cost model's parameters."
+    )
+    cal.add_argument(
+        "-o", "--out", default="hardware-profile.json", help="Profile file to write (JSON)."
+    )
+    cal.set_defaults(func=cmd_calibrate)
     return parser
 
 

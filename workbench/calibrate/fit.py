@@ -218,19 +218,31 @@ def _sign_changes(sizes: np.ndarray, d: np.ndarray) -> list[float]:
     return out
 
 
+def _clear(c: Curves, a: str, b: str, at: float) -> bool:
+    """True when `a` is clearly faster (quartiles apart) at some size below `at` and `b`
+    clearly faster at some size above: a crossing inside the noise is not reported."""
+    with np.errstate(invalid="ignore"):
+        a_wins = c.high[a] < c.low[b]
+        b_wins = c.high[b] < c.low[a]
+    below, above = c.sizes < at, c.sizes > at
+    return bool((a_wins & below).any() and (b_wins & above).any())
+
+
 def crossovers(c: Curves) -> list[Crossover]:
-    """Every size where one backend overtakes another (first crossing per pair)."""
+    """Sizes where one backend clearly overtakes another (the first per pair), with the
+    range the quartiles allow. Curves that cross only within their noise are left out."""
     out = []
     for a, b in itertools.permutations(c.backends(), 2):
         with np.errstate(all="ignore"):
             mid = np.log(c.median[a]) - np.log(c.median[b])
             early = np.log(c.low[a]) - np.log(c.high[b])  # a at its best, b at its worst
             late = np.log(c.high[a]) - np.log(c.low[b])
-        found = _sign_changes(c.sizes, mid)
+        found = [x for x in _sign_changes(c.sizes, mid) if _clear(c, a, b, x)]
         if not found:
             continue
         ranges = _sign_changes(c.sizes, late) + _sign_changes(c.sizes, early) + found
-        out.append(Crossover(c.key, a, b, found[0], min(ranges), max(ranges)))
+        near = [x for x in ranges if found[0] / 10 <= x <= found[0] * 10]
+        out.append(Crossover(c.key, a, b, found[0], min(near), max(near)))
     return out
 
 

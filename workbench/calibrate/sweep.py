@@ -299,7 +299,7 @@ class Sweep:
 def calibrate(
     ops: Sequence[str] | None = None,
     *,
-    budget_s: float = 30.0,
+    budget_s: float | None = None,
     sizes: Sequence[int] | None = None,
     devices: Sequence[int] | None = None,
     gpu_enabled: bool | None = None,
@@ -311,9 +311,10 @@ def calibrate(
     over `sizes` (default 10 to 1e8, two per decade) on every backend here.
 
     `devices`: GPU indices (default: all); `gpu_enabled=False` sweeps the CPU only.
-    `budget_s` bounds the whole run; `progress(done, total, label)` is called per point.
+    `budget_s` bounds the whole run (default 30 s, 60 s with a GPU); `progress(done,
+    total, label)` is called after each point.
     """
-    if not (budget_s > 0 and math.isfinite(budget_s)):
+    if budget_s is not None and not (budget_s > 0 and math.isfinite(budget_s)):
         raise CalibrationError(f"budget must be a positive number of seconds, got {budget_s!r}")
     unknown = [x for x in residencies if x not in RESIDENCIES]
     if unknown:
@@ -329,6 +330,8 @@ def calibrate(
     if not grid or grid[0] < 1:
         raise CalibrationError("sizes must be whole numbers >= 1")
     cp, gpus = _gpus(devices, gpu_enabled)
+    if budget_s is None:
+        budget_s = 60.0 if gpus else 30.0
     return Sweep(fams, grid, residencies, gpus, cp, kind, budget_s, progress).run()
 
 

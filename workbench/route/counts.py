@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from workbench.route.kinds import Backend
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Tally:
@@ -37,6 +40,8 @@ class Tally:
                 decided, ran = self._cells.get((op, b), (0, 0))
                 failed = sum(n for (o, f, _, _), n in self._fallbacks.items() if o == op and f is b)
                 rows.append((op, b.value, decided, ran, failed))
+        import pandas as pd
+
         return pd.DataFrame.from_records(
             rows, columns=["op", "backend", "decisions", "executions", "fallbacks_from"]
         )
@@ -46,6 +51,8 @@ class Tally:
         rows = [
             (op, f.value, t.value, reason, n) for (op, f, t, reason), n in self._fallbacks.items()
         ]
+        import pandas as pd
+
         return pd.DataFrame.from_records(rows, columns=["op", "from", "to", "reason", "count"])
 
     def never_ran(self, *, gpu_available: bool) -> list[str]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from workbench.route.cost import Prediction, RuleVerdict, Workload, fmt_seconds
 from workbench.route.kinds import Backend
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPLAIN_COLUMNS = [
     "backend",
@@ -78,6 +80,8 @@ class Explanation:
                     self.chosen is backend,
                 )
             )
+        import pandas as pd
+
         return pd.DataFrame.from_records(rows, columns=EXPLAIN_COLUMNS)
 
     def lines(self) -> list[str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import ast
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from workbench import gpu
 from workbench.route.backends import list_shape
@@ -21,6 +20,9 @@ from workbench.route.cost import fmt_seconds
 from workbench.route.kinds import Backend, Complexity, Location
 from workbench.route.router import Router
 from workbench.route.scanner import Finding, scan_source
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = [
     "line",
@@ -209,5 +211,7 @@ def recommendations(
                 seed.seed_name,
             )
         )
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
     return frame.astype({"size": "Int64", "runs": "Int64"})

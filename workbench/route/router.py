@@ -14,10 +14,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from workbench import gpu
 from workbench.errors import RouteError
@@ -40,6 +39,9 @@ from workbench.route.ops import OpRegistry, OpSpec
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.profile import HardwareProfile, load_profile, machine_id
 from workbench.route.selector import check_size
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 POLICIES = ("calibrated", "end-to-end", "5x", "seed")
 _POLICY_NAMES = {
@@ -468,6 +470,8 @@ class Router:
             (s.name, s.framework, str(s.complexity), s.kind or "-", s.runnable, s.description)
             for s in self.registry
         ]
+        import pandas as pd
+
         return pd.DataFrame.from_records(
             rows, columns=["op", "framework", "complexity", "kind", "runnable", "description"]
         )
