@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from workbench.calibrate.result import CPU, Calibration, Point
+from workbench.calibrate.transfer import best_method
 from workbench.route.kinds import Complexity
 from workbench.route.ops import BUILTIN_NAMES
 from workbench.route.profile import (
@@ -29,6 +30,7 @@ from workbench.route.profile import (
     HardwareProfile,
     Thresholds,
     Tier,
+    Transfer,
     seed_profile,
 )
 
@@ -303,8 +305,22 @@ class Fit:
             **base.provenance,
             "calibrated": f"measured by workbench calibrate ({where}, {cal.date})",
         }
+        moves = base.transfer
+        if cal.bandwidth:
+            first = [b for b in cal.bandwidth if b.device == cal.bandwidth[0].device]
+            h2d, d2h = best_method(first, "h2d"), best_method(first, "d2h")
+            rate = {(b.direction, b.method): b.bytes_per_s for b in first}
+            moves = Transfer(
+                h2d_bytes_per_s=rate[("h2d", h2d)],
+                d2h_bytes_per_s=rate[("d2h", d2h)],
+                latency_s=base.transfer.latency_s if base.transfer else 10e-6,
+                h2d_method=h2d,
+                d2h_method=d2h,
+            )
+            provenance["transfer"] = f"measured by workbench calibrate ({where}, {cal.date})"
         return replace(
             base,
+            transfer=moves,
             name=name,
             date=cal.date,
             provenance=provenance,

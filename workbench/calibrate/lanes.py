@@ -15,6 +15,7 @@ import numpy as np
 from workbench import gpu
 from workbench.calibrate.families import Family
 from workbench.calibrate.result import CPU
+from workbench.pinned import Mover
 from workbench.route.backends import PythonBackend, run_cupy, run_numpy
 from workbench.route.kinds import Location
 
@@ -49,6 +50,7 @@ class Runner:
     def __init__(self, cp: ModuleType | None) -> None:
         self.cp = cp
         self.python = PythonBackend()
+        self.mover: Mover | None = None  # staged copies, where they measured faster
 
     def on(self, lane: Lane) -> AbstractContextManager[Any]:
         """The context a lane's work runs in: its GPU made current, if it has one."""
@@ -84,7 +86,8 @@ class Runner:
             return lambda: python.run(spec, operands, params, where, where, cp)
         if lane.backend == "numpy":
             return lambda: run_numpy(spec, operands, params, where, where, cp)
-        return lambda: run_cupy(spec, operands, params, where, where, cp)
+        mover = self.mover
+        return lambda: run_cupy(spec, operands, params, where, where, cp, mover)
 
     def to_host(self, result: Any) -> np.ndarray:
         """A result as a NumPy array, for the check against NumPy's."""

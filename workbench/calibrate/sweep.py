@@ -23,6 +23,7 @@ import numpy as np
 
 from workbench import gpu
 from workbench.calibrate import result as r
+from workbench.calibrate import transfer
 from workbench.calibrate.families import (
     RESIDENCIES,
     CalibrationError,
@@ -34,6 +35,8 @@ from workbench.calibrate.lanes import Lane, Runner, lanes_for, mismatch
 from workbench.calibrate.machine import key_for, today
 from workbench.calibrate.timer import first_call, time_call
 from workbench.capture import describe_error
+from workbench.pinned import Mover
+from workbench.route.profile import Transfer
 
 Progress = Callable[[int, int, str], None]
 DOMINANCE = 20.0  # a lane this many times slower than the best...
@@ -127,11 +130,15 @@ class Sweep:
         except KeyboardInterrupt:
             cal.interrupted = True
         finally:
+            if self.runner.mover is not None:
+                self.runner.mover.close()
             self.runner.free()
             cal.elapsed_s = time.perf_counter() - self.start
         return cal
 
     def _setup(self) -> None:
+        """First GPU work per device (context, allocator), then copy bandwidths; the
+        router's copies in the sweep are staged where staging measured faster."""
         cp = self.runner.cp
         if cp is None:
             return
@@ -143,6 +150,15 @@ class Sweep:
             self.calibration.setup[f"first GPU work on device {device}"] = (
                 time.perf_counter() - start
             )
+        if _host_free_bytes() < 8 * transfer.NBYTES:
+            return
+        for device in self.gpus:
+            self.calibration.bandwidth.extend(transfer.measure(cp, device))
+        rates = [b for b in self.calibration.bandwidth if b.device == self.gpus[0]]
+        h2d = transfer.best_method(rates, "h2d") == "staged"
+        d2h = transfer.best_method(rates, "d2h") == "staged"
+        if h2d or d2h:
+            self.runner.mover = Mover(cp, h2d, d2h, Transfer(0, 0, 0).stage_above)
 
     def _family(self, family: Family, residency: str) -> None:
         lanes = lanes_for(residency, self.gpus)

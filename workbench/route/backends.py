@@ -17,6 +17,7 @@ import numpy as np
 
 from workbench import gpu
 from workbench.errors import RouteError
+from workbench.pinned import Mover
 from workbench.route import pyops
 from workbench.route import shapes as sh
 from workbench.route.kinds import Backend, Location
@@ -351,17 +352,20 @@ def run_cupy(
     residency: Location,
     placement: Location,
     cp: ModuleType | None,
+    mover: Mover | None = None,
 ) -> Any:
-    """The op through CuPy, copying host operands to the device first."""
+    """The op through CuPy, copying host operands to the device first (through `mover`
+    when given: pinned staging where calibration found it faster)."""
     if cp is None:
         raise RouteError("CuPy is not usable here")
     if residency is not AT_DEVICE:
-        arrays = [a if type(a) in _WEAK else cp.asarray(a) for a in arrays]
+        upload = cp.asarray if mover is None else mover.to_device
+        arrays = [a if type(a) in _WEAK else upload(a) for a in arrays]
     assert spec.array_fn is not None
     r = spec.array_fn(cp, arrays, params)
     if placement is AT_DEVICE:
         return r
-    host = cp.asnumpy(r)
+    host = cp.asnumpy(r) if mover is None else mover.to_host(r)
     canonical = np.dtype(host.dtype.str)  # CuPy can hand back int64 as 'q', NumPy's is 'l'
     if host.dtype is not canonical and host.dtype == canonical:
         host = host.view(canonical)

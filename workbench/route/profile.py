@@ -86,6 +86,11 @@ class Transfer:
     h2d_bytes_per_s: float
     d2h_bytes_per_s: float
     latency_s: float
+    # 'staged' (through pinned buffers, workbench.pinned) where calibration found it
+    # faster than a plain copy, for arrays of `stage_above` bytes or more.
+    h2d_method: str = "pageable"
+    d2h_method: str = "pageable"
+    stage_above: int = 16 * 2**20
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 from workbench import gpu
 from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
+from workbench.pinned import Mover
 from workbench.route import shapes as sh
 from workbench.route.backends import (
     Desc,
@@ -123,6 +124,7 @@ class Router:
         ):
             raise RouteError(f"device must be a GPU index >= 0, got {device!r}")
         self._device = device
+        self._staging: Mover | None = None
         self.policy = _POLICY_NAMES[policy]
         self.registry = registry if registry is not None else OpRegistry.builtin()
         self.model = CostModel(self.profile)
@@ -161,6 +163,20 @@ class Router:
             if self._cp is not None:
                 self._oom = (gpu.out_of_memory_error(self._cp),)
         return self._cp
+
+    def _mover(self) -> Mover | None:
+        """Pinned staging for large copies, when the profile found it faster here."""
+        t = self.profile.transfer
+        if t is None or (t.h2d_method != "staged" and t.d2h_method != "staged"):
+            return None
+        if self._staging is None:
+            cp = self._cupy()
+            if cp is None:
+                return None
+            self._staging = Mover(
+                cp, t.h2d_method == "staged", t.d2h_method == "staged", t.stage_above
+            )
+        return self._staging
 
     @property
     def device_index(self) -> int:
@@ -364,10 +380,10 @@ class Router:
             elif backend is _PYTHON:
                 result = self._python.run(spec, arrays, params, res, out, cp)
             elif self._device is None:
-                result = run_cupy(spec, arrays, params, res, out, cp)
+                result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
             else:
                 with on_device(cp, self._device, arrays, res):
-                    result = run_cupy(spec, arrays, params, res, out, cp)
+                    result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
         except Unsupported as exc:
             if forced:
                 raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
