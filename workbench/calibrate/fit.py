@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from workbench.calibrate.result import CPU, Calibration, Point
-from workbench.calibrate.transfer import best_method
+from workbench.calibrate.transfer import best_method, staged_threads
 from workbench.route.kinds import Complexity
 from workbench.route.ops import BUILTIN_NAMES
 from workbench.route.profile import (
@@ -316,6 +316,7 @@ class Fit:
                 latency_s=base.transfer.latency_s if base.transfer else 10e-6,
                 h2d_method=h2d,
                 d2h_method=d2h,
+                stage_threads=staged_threads(first),
             )
             provenance["transfer"] = f"measured by workbench calibrate ({where}, {cal.date})"
         return replace(

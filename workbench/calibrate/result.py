@@ -64,6 +64,7 @@ class Bandwidth:
     method: str  # 'pageable', 'pinned' (the link's best) or 'staged'
     nbytes: int
     bytes_per_s: float
+    threads: int = 1  # host threads filling the pinned buffers (staged copies)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Calibration:
     bandwidth: list[Bandwidth] = field(default_factory=list)
     elapsed_s: float = 0.0
     interrupted: bool = False
+    notes: list[str] = field(default_factory=list)  # what was left out, and why
 
     def frame(self) -> pd.DataFrame:
         """The points as a DataFrame, one row each (pandas imported here only)."""
@@ -117,7 +119,8 @@ class Calibration:
             counts[p.status] = counts.get(p.status, 0) + 1
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         tail = " (interrupted: what was measured so far)" if self.interrupted else ""
-        return f"{len(self.points)} points in {self.elapsed_s:.1f} s: {parts}{tail}"
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
+        return f"{len(self.points)} points in {self.elapsed_s:.1f} s: {parts}{tail}{notes}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: points as rows under their column names."""
@@ -127,6 +130,7 @@ class Calibration:
             "budget_s": self.budget_s,
             "elapsed_s": self.elapsed_s,
             "interrupted": self.interrupted,
+            "notes": list(self.notes),
             "setup": dict(self.setup),
             "bandwidth": [asdict(b) for b in self.bandwidth],
             "columns": POINT_COLUMNS,
@@ -147,4 +151,5 @@ class Calibration:
             bandwidth=[Bandwidth(**b) for b in data.get("bandwidth", [])],
             elapsed_s=float(data.get("elapsed_s", 0.0)),
             interrupted=bool(data.get("interrupted", False)),
+            notes=[str(n) for n in data.get("notes", [])],
         )

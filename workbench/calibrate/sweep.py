@@ -52,6 +52,7 @@ class _LaneState:
     times: list[float] = field(default_factory=list)
     streak: int = 0
     alone: int = 0
+    ratio: float | None = None  # time over the best lane's at the last size
     stopped: str | None = None  # status of every later point, once stopped
     why: str = ""
 
@@ -151,14 +152,26 @@ class Sweep:
                 time.perf_counter() - start
             )
         if _host_free_bytes() < 8 * transfer.NBYTES:
+            self.calibration.notes.append(
+                "copy bandwidth not measured: too little host memory free"
+            )
             return
-        for device in self.gpus:
-            self.calibration.bandwidth.extend(transfer.measure(cp, device))
+        try:
+            for device in self.gpus:
+                self.calibration.bandwidth.extend(transfer.measure(cp, device))
+        except self.runner.oom_errors() as exc:
+            self.runner.free()
+            self.calibration.notes.append(
+                f"copy bandwidth not measured: {describe_error(exc)}; plain copies used"
+            )
+            return
         rates = [b for b in self.calibration.bandwidth if b.device == self.gpus[0]]
         h2d = transfer.best_method(rates, "h2d") == "staged"
         d2h = transfer.best_method(rates, "d2h") == "staged"
         if h2d or d2h:
-            self.runner.mover = Mover(cp, h2d, d2h, Transfer(0, 0, 0).stage_above)
+            self.runner.mover = Mover(
+                cp, h2d, d2h, Transfer(0, 0, 0).stage_above, transfer.staged_threads(rates)
+            )
 
     def _family(self, family: Family, residency: str) -> None:
         lanes = lanes_for(residency, self.gpus)
@@ -293,12 +306,17 @@ class Sweep:
         best = min(times.values())
         for lane, t in times.items():
             state = states[lane]
-            state.streak = state.streak + 1 if t > DOMINANCE * best else 0
+            ratio = t / best
+            # far slower and not closing in: a GPU lane that is slow at small sizes but
+            # gains with size (a flat latency against a growing time) keeps running
+            closing = state.ratio is not None and ratio < 0.8 * state.ratio
+            state.ratio = ratio
+            state.streak = state.streak + 1 if ratio > DOMINANCE and not closing else 0
             if state.streak >= DOMINANCE_STREAK and not state.stopped:
                 state.stopped = r.DOMINATED
                 state.why = (
-                    f"over {DOMINANCE:g}x slower than the best backend at "
-                    f"{DOMINANCE_STREAK} sizes in a row (last {t / best:.3g}x at {size:,})"
+                    f"over {DOMINANCE:g}x slower than the best backend, and not closing in, "
+                    f"at {DOMINANCE_STREAK} sizes in a row (last {ratio:.3g}x at {size:,})"
                 )
         live = [lane for lane, s in states.items() if s.stopped is None]
         if len(live) == 1 and live[0] in times:

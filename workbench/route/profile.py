@@ -91,6 +91,7 @@ class Transfer:
     h2d_method: str = "pageable"
     d2h_method: str = "pageable"
     stage_above: int = 16 * 2**20
+    stage_threads: int = 4
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,11 @@ class Router:
             if cp is None:
                 return None
             self._staging = Mover(
-                cp, t.h2d_method == "staged", t.d2h_method == "staged", t.stage_above
+                cp,
+                t.h2d_method == "staged",
+                t.d2h_method == "staged",
+                t.stage_above,
+                t.stage_threads,
             )
         return self._staging
 
