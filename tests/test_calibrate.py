@@ -75,7 +75,11 @@ def test_sweep_times_every_backend_and_residency_on_the_cpu(small: Calibration) 
 
 def test_far_slower_backends_stop_and_say_why() -> None:
     cal = calibrate(
-        ["matmul"], budget_s=5, sizes=[16, 100, 400, 1_600, 6_400], residencies=["host"]
+        ["matmul"],
+        budget_s=5,
+        sizes=[16, 100, 400, 1_600, 6_400],
+        residencies=["host"],
+        gpu_enabled=False,
     )
     python = [p for p in cal.points if p.backend == "python"]
     stopped = [p for p in python if p.status in (r.DOMINATED, r.TOO_SLOW)]
@@ -88,7 +92,7 @@ def test_interrupt_returns_what_was_measured() -> None:
         if done == 5:
             raise KeyboardInterrupt
 
-    cal = calibrate(["add"], budget_s=5, sizes=SIZES, progress=stop_after_five)
+    cal = calibrate(["add"], budget_s=5, sizes=SIZES, progress=stop_after_five, gpu_enabled=False)
     assert cal.interrupted and len(cal.points) == 5
     assert "interrupted" in cal.summary()
 

@@ -24,16 +24,19 @@ DEPTH = 2  # buffers in flight: one filling while the other is being sent
 class PinnedStager:
     """Reusable pinned buffers, a stream and copy threads for one GPU."""
 
-    def __init__(self, cp: ModuleType, threads: int = 4, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self, cp: ModuleType, threads: int = 4, chunk_bytes: int = CHUNK_BYTES, depth: int = DEPTH
+    ) -> None:
         self.cp = cp
         self.chunk_bytes = chunk_bytes
         self.threads = max(1, threads)
         self.stream = cp.cuda.Stream(non_blocking=True)
         self._buffers = [
             np.frombuffer(cp.cuda.alloc_pinned_memory(chunk_bytes), np.uint8, chunk_bytes)
-            for _ in range(DEPTH)
+            for _ in range(depth)
         ]
-        self._events = [cp.cuda.Event() for _ in range(DEPTH)]
+        self._events = [cp.cuda.Event() for _ in range(depth)]
+        self.depth = depth
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     def close(self) -> None:
@@ -66,7 +69,7 @@ class PinnedStager:
         flat_dst = out.reshape(-1).view(cp.uint8)
         for i, lo in enumerate(range(0, src.nbytes, self.chunk_bytes)):
             hi = min(lo + self.chunk_bytes, src.nbytes)
-            buf, done = self._buffers[i % DEPTH], self._events[i % DEPTH]
+            buf, done = self._buffers[i % self.depth], self._events[i % self.depth]
             done.synchronize()  # the DMA that last read this buffer has finished
             self._fill(buf, flat_src[lo:hi])
             flat_dst[lo:hi].set(buf[: hi - lo], stream=self.stream)
@@ -90,16 +93,16 @@ class PinnedStager:
         def start(i: int) -> None:
             lo = chunks[i]
             hi = min(lo + self.chunk_bytes, out.nbytes)
-            flat_src[lo:hi].get(stream=self.stream, out=self._buffers[i % DEPTH][: hi - lo])
-            self._events[i % DEPTH].record(self.stream)
+            flat_src[lo:hi].get(stream=self.stream, out=self._buffers[i % self.depth][: hi - lo])
+            self._events[i % self.depth].record(self.stream)
 
         start(0)
         for i, lo in enumerate(chunks):
             if i + 1 < len(chunks):
                 start(i + 1)
             hi = min(lo + self.chunk_bytes, out.nbytes)
-            self._events[i % DEPTH].synchronize()
-            self._fill(flat_out[lo:hi], self._buffers[i % DEPTH][: hi - lo])
+            self._events[i % self.depth].synchronize()
+            self._fill(flat_out[lo:hi], self._buffers[i % self.depth][: hi - lo])
         return out
 
 

@@ -91,4 +91,7 @@ def differences(saved: dict[str, str], here: MachineKey | None = None) -> list[s
         return []
     here = here or current_key(saved.get("dtype", "float64"))
     theirs = MachineKey.from_dict(saved)
-    return [d for d in theirs.differences(here) if d.split(":", 1)[0] in saved]
+    compared = set(saved)
+    if saved.get("gpu", "none") == "none":  # a CPU-only profile says nothing of GPUs
+        compared -= {"gpu", "driver", "cuda", "cupy"}
+    return [d for d in theirs.differences(here) if d.split(":", 1)[0] in compared]

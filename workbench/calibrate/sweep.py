@@ -57,15 +57,14 @@ class _LaneState:
     why: str = ""
 
     def predict(self, size: int) -> float:
-        """Seconds one call at `size` will take, from the last two points (0: unknown)."""
-        if not self.times:
+        """Seconds one call at `size` will take, from the slope of the last two points
+        (0: unknown). A flat start (a GPU's launch latency) predicts a flat next step."""
+        if len(self.times) < 2 or self.sizes[-1] <= self.sizes[-2]:
             return 0.0
-        slope = 1.0
-        if len(self.times) >= 2 and self.sizes[-1] > self.sizes[-2]:
-            slope = math.log(self.times[-1] / self.times[-2]) / math.log(
-                self.sizes[-1] / self.sizes[-2]
-            )
-            slope = min(3.0, max(1.0, slope))
+        slope = math.log(self.times[-1] / self.times[-2]) / math.log(
+            self.sizes[-1] / self.sizes[-2]
+        )
+        slope = min(3.0, max(0.0, slope))
         return float(self.times[-1] * (size / self.sizes[-1]) ** slope)
 
 
@@ -307,16 +306,16 @@ class Sweep:
         for lane, t in times.items():
             state = states[lane]
             ratio = t / best
-            # far slower and not closing in: a GPU lane that is slow at small sizes but
-            # gains with size (a flat latency against a growing time) keeps running
-            closing = state.ratio is not None and ratio < 0.8 * state.ratio
+            # far slower and falling further behind: a lane whose time is flat while the
+            # best one's is too (a GPU's launch latency at small sizes) keeps running
+            behind = state.ratio is not None and ratio > 1.1 * state.ratio
             state.ratio = ratio
-            state.streak = state.streak + 1 if ratio > DOMINANCE and not closing else 0
+            state.streak = state.streak + 1 if ratio > DOMINANCE and behind else 0
             if state.streak >= DOMINANCE_STREAK and not state.stopped:
                 state.stopped = r.DOMINATED
                 state.why = (
-                    f"over {DOMINANCE:g}x slower than the best backend, and not closing in, "
-                    f"at {DOMINANCE_STREAK} sizes in a row (last {ratio:.3g}x at {size:,})"
+                    f"over {DOMINANCE:g}x slower than the best backend and falling further "
+                    f"behind, {DOMINANCE_STREAK} sizes in a row (last {ratio:.3g}x at {size:,})"
                 )
         live = [lane for lane, s in states.items() if s.stopped is None]
         if len(live) == 1 and live[0] in times:
