@@ -100,7 +100,7 @@ class Tuner:
         self.cupy_row = widgets.HBox([self.cupy_slider, self.cupy_mode])
         self.regret = widgets.HTML()
         self.regret.add_class("wb-regret")
-        self.figure = go.FigureWidget(data=view.base_traces(), layout=_layout())
+        self.figure = go.FigureWidget(data=view.base_traces(), layout=view.figure_layout())
         self.budget = widgets.BoundedFloatText(
             value=budget_s, min=1, max=3600, step=5, description="budget (s)", style=_WIDE
         )
@@ -207,9 +207,8 @@ class Tuner:
     # --- callbacks ---------------------------------------------------------------------
 
     def _wire(self) -> None:
-        self.op.observe(self._on_op, names="value")
-        self.residency.observe(self._on_residency, names="value")
-        self.device.observe(self._on_device, names="value")
+        for dropdown in (self.op, self.residency, self.device):
+            dropdown.observe(self._on_group, names="value")
         self.python_slider.observe(self._on_python_slider, names="value")
         self.cupy_slider.observe(self._on_cupy_slider, names="value")
         self.python_mode.observe(self._on_python_mode, names="value")
@@ -219,16 +218,8 @@ class Tuner:
         self.reset_button.on_click(lambda _: self.use_seed())
         self.save_button.on_click(self._on_save)
 
-    def _on_op(self, change: Mapping[str, Any]) -> None:
-        if not self._syncing:
-            self._pick_group((change["new"], self.residency.value, self.device.value))
-
-    def _on_residency(self, change: Mapping[str, Any]) -> None:
-        if not self._syncing:
-            self._pick_group((self.op.value, change["new"], self.device.value))
-
-    def _on_device(self, change: Mapping[str, Any]) -> None:
-        if not self._syncing:
+    def _on_group(self, _: Mapping[str, Any]) -> None:
+        if not self._syncing:  # the closest measured combination to the dropdowns' values
             self._pick_group(self.key)
 
     def _on_python_slider(self, change: Mapping[str, Any]) -> None:
@@ -409,14 +400,3 @@ def _set_range(slider: Any, lo: float, hi: float) -> None:
 
 def _narrow() -> Any:
     return widgets.Layout(width="170px")
-
-
-def _layout() -> dict[str, Any]:
-    return {
-        "xaxis": {"type": "log", "title": {"text": "elements (largest operand)"}},
-        "yaxis": {"type": "log", "title": {"text": "seconds per call"}},
-        "height": 430,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-        "legend": {"orientation": "h", "y": -0.2},
-        "title": {"text": ""},
-    }

@@ -199,6 +199,18 @@ def base_traces() -> list[dict[str, Any]]:
     return out
 
 
+def figure_layout() -> dict[str, Any]:
+    """Log-log axes; the title, range and shapes follow the group shown."""
+    return {
+        "xaxis": {"type": "log", "title": {"text": "elements (largest operand)"}},
+        "yaxis": {"type": "log", "title": {"text": "seconds per call"}},
+        "height": 430,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "legend": {"orientation": "h", "y": -0.2},
+        "title": {"text": ""},
+    }
+
+
 def axis_range(lo: float, hi: float) -> list[float]:
     """A log axis range is given in powers of ten."""
     return [math.log10(lo), math.log10(hi)]
