@@ -1,0 +1,402 @@
+"""The tuner widget: edit the router's thresholds over a calibration, see the regret live.
+
+    from workbench.ui.tuner import Tuner
+    tuner = Tuner(cal)          # a Calibration, a Fit, a calibrated profile or its JSON path
+    tuner                       # dropdowns, chart, sliders, regret, buttons
+    tuner.tiers                 # the thresholds as edited, per (op, residency, device)
+    tuner.profile().save("my.json")   # or the Save button; Router("my.json") uses them
+
+Moving a slider only recomputes the chart's shapes, the chosen points and the regret from
+the stored measurements; only "Run benchmark" measures again. The logic lives in
+tuner_state (thresholds, regret, saving) and tuner_view (figure data, text).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
+import plotly.graph_objects as go
+
+from workbench.calibrate.fit import GroupKey, fit
+from workbench.calibrate.result import Calibration
+from workbench.calibrate.sweep import calibrate
+from workbench.capture import describe_error
+from workbench.route.profile import HardwareProfile, Tier
+from workbench.ui import tuner_view as view
+from workbench.ui.tuner_state import (
+    ALWAYS,
+    AT,
+    NEVER,
+    Source,
+    TunerError,
+    TunerState,
+    cupy_mode,
+    python_mode,
+    with_cupy,
+    with_python,
+)
+
+_PYTHON_MODES = [("never", NEVER), ("up to the slider", AT), ("at every size", ALWAYS)]
+_CUPY_MODES = [("never", NEVER), ("above the slider", AT), ("at every size", ALWAYS)]
+_WIDE = {"description_width": "initial"}
+# Slider steps, in powers of ten. The browser snaps a slider to its grid and sends the
+# snapped value back when it draws it, so values are put on the grid here, and a change
+# within a quarter step of where the slider was put is that echo, not a move.
+STEP = 0.02
+
+
+def _slider(description: str) -> Any:
+    slider = widgets.FloatLogSlider(
+        value=1000,
+        base=10,
+        min=0,
+        max=8,
+        step=STEP,
+        description=description,
+        readout_format=",.0f",
+        continuous_update=True,
+        style=_WIDE,
+        layout=widgets.Layout(width="460px"),
+    )
+    slider.add_class("wb-threshold")
+    return slider
+
+
+class Tuner:
+    """Threshold editor over a calibration: `Tuner(source)`, displayed in a notebook.
+
+    `costs`: the profile whose cost parameters a saved profile carries (default: the
+    source profile's, or the reference machine's). `calibrate_options`: keyword arguments
+    for the "Run benchmark" button's calibrate() (default: the same ops and dtype).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        costs: HardwareProfile | None = None,
+        budget_s: float = 30.0,
+        path: str = "calibrated_profile.json",
+        calibrate_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.state = TunerState.from_source(source, costs)
+        self.calibrate_options = dict(calibrate_options or {})
+        self._syncing = False
+        self._range = (1.0, 1e8)
+        self._resting: dict[str, float] = {}  # slider name -> the value it was put at
+        first = self.state.groups()[0]
+        self.op = widgets.Dropdown(description="op", options=self.state.ops(), value=first[0])
+        self.residency = widgets.Dropdown(description="inputs in")
+        self.device = widgets.Dropdown(description="target")
+        self.python_slider = _slider("pure Python up to")
+        self.cupy_slider = _slider("CuPy above")
+        self.python_mode = widgets.Dropdown(options=_PYTHON_MODES, value=AT, layout=_narrow())
+        self.cupy_mode = widgets.Dropdown(options=_CUPY_MODES, value=NEVER, layout=_narrow())
+        self.cupy_row = widgets.HBox([self.cupy_slider, self.cupy_mode])
+        self.regret = widgets.HTML()
+        self.regret.add_class("wb-regret")
+        self.figure = go.FigureWidget(data=view.base_traces(), layout=view.figure_layout())
+        self.budget = widgets.BoundedFloatText(
+            value=budget_s, min=1, max=3600, step=5, description="budget (s)", style=_WIDE
+        )
+        self.run_button = widgets.Button(description="Run benchmark", icon="play")
+        self.fit_button = widgets.Button(description="Fit", tooltip="every group: fitted")
+        self.reset_button = widgets.Button(description="Reset to seed table")
+        self.save_button = widgets.Button(description="Save profile", icon="save")
+        self.path = widgets.Text(value=path, description="profile file", style=_WIDE)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="sweep")
+        self.status = widgets.HTML()
+        self.info = widgets.HTML()
+        self._box = widgets.VBox(
+            [
+                self.info,
+                widgets.HBox([self.op, self.residency, self.device]),
+                self.figure,
+                widgets.HBox([self.python_slider, self.python_mode]),
+                self.cupy_row,
+                self.regret,
+                widgets.HBox([self.budget, self.run_button, self.progress]),
+                widgets.HBox([self.fit_button, self.reset_button]),
+                widgets.HBox([self.path, self.save_button]),
+                self.status,
+            ]
+        )
+        self._wire()
+        self._pick_group(first)
+
+    # --- public API --------------------------------------------------------------------
+
+    @property
+    def widget(self) -> Any:
+        """The VBox to display (displaying the Tuner itself does the same)."""
+        # plotly copies a FigureWidget's figure into the state a new view starts from only
+        # when the figure itself is displayed; inside a box it is not, so copy it here.
+        self.figure._repr_mimebundle_()
+        return self._box
+
+    @property
+    def key(self) -> GroupKey:
+        """The group shown: (op, residency, device), device -1 meaning CPU only."""
+        return (self.op.value, self.residency.value, self.device.value)
+
+    @property
+    def tiers(self) -> dict[GroupKey, Tier]:
+        """The thresholds as edited, per group (a copy)."""
+        return dict(self.state.tiers)
+
+    def profile(self, name: str = "tuned") -> HardwareProfile:
+        """A HardwareProfile with the current thresholds and the measurements."""
+        return self.state.profile(name)
+
+    def save(self, path: str | None = None) -> Path:
+        """Write the profile to `path` (default: the path box); returns the file written."""
+        target = self.state.save(path or self.path.value)
+        self.status.value = f"Saved profile to <code>{html.escape(str(target.resolve()))}</code>"
+        return target
+
+    def use_fitted(self) -> None:
+        """Every group to the thresholds fitted to the measurements."""
+        self.state.use_fitted()
+        self._show(self.key)
+        self.status.value = "Every group set to its fitted thresholds."
+
+    def use_seed(self) -> None:
+        """Every group to the seed table's row for its op."""
+        self.state.use_seed()
+        self._show(self.key)
+        self.status.value = "Every group reset to the seed table (seed 002)."
+
+    def run_benchmark(
+        self, ops: Sequence[str] | None = None, *, budget_s: float | None = None, **options: Any
+    ) -> Calibration:
+        """Measure again (calibrate), refit and show the new curves; thresholds edited by
+        hand are kept. The progress bar follows the sweep. On error the old data stays."""
+        kwargs: dict[str, Any] = {
+            "ops": self.state.ops(),
+            "dtype": self.state.fit.calibration.key.dtype,
+            **self.calibrate_options,
+            **options,
+        }
+        if ops is not None:
+            kwargs["ops"] = list(ops)
+        budget = float(budget_s if budget_s is not None else self.budget.value)
+        self._busy(True)
+        try:
+            cal = calibrate(budget_s=budget, progress=self._on_progress, **kwargs)
+            new = fit(cal)
+        finally:
+            self._busy(False)
+        if not new.curves:
+            raise TunerError(
+                f"the new sweep timed nothing ({cal.summary()}): the old measurements are "
+                "kept; run again with a larger budget"
+            )
+        self.state.replace_fit(new)
+        self._refresh_options()
+        self.status.value = f"Measured: {html.escape(cal.summary())}"
+        return cal
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # --- callbacks ---------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        for dropdown in (self.op, self.residency, self.device):
+            dropdown.observe(self._on_group, names="value")
+        self.python_slider.observe(self._on_python_slider, names="value")
+        self.cupy_slider.observe(self._on_cupy_slider, names="value")
+        self.python_mode.observe(self._on_python_mode, names="value")
+        self.cupy_mode.observe(self._on_cupy_mode, names="value")
+        self.run_button.on_click(self._on_run)
+        self.fit_button.on_click(lambda _: self.use_fitted())
+        self.reset_button.on_click(lambda _: self.use_seed())
+        self.save_button.on_click(self._on_save)
+
+    def _on_group(self, _: Mapping[str, Any]) -> None:
+        if not self._syncing:  # the closest measured combination to the dropdowns' values
+            self._pick_group(self.key)
+
+    def _on_python_slider(self, change: Mapping[str, Any]) -> None:
+        if self._moved("python", float(change["new"])):
+            self._edit(with_python(self.state.tiers[self.key], AT, float(change["new"])))
+
+    def _on_cupy_slider(self, change: Mapping[str, Any]) -> None:
+        if self._moved("cupy", float(change["new"])):
+            self._edit(with_cupy(self.state.tiers[self.key], AT, float(change["new"])))
+
+    def _moved(self, name: str, value: float) -> bool:
+        """Whether a slider change is the user's: not ours, not the browser's echo."""
+        if self._syncing or value <= 0:
+            return False
+        resting = self._resting.get(name)
+        self._resting[name] = value
+        return resting is None or abs(math.log10(value / resting)) >= STEP / 4
+
+    def _on_python_mode(self, change: Mapping[str, Any]) -> None:
+        if not self._syncing:
+            tier = self.state.tiers[self.key]
+            self._edit(with_python(tier, change["new"], float(self.python_slider.value)))
+
+    def _on_cupy_mode(self, change: Mapping[str, Any]) -> None:
+        if not self._syncing:
+            tier = self.state.tiers[self.key]
+            self._edit(with_cupy(tier, change["new"], float(self.cupy_slider.value)))
+
+    def _on_run(self, _: Any) -> None:
+        try:
+            self.run_benchmark()
+        except Exception as exc:  # shown in the widget, where a callback's error is seen
+            self.status.value = (
+                "<b>Run benchmark failed</b>, the previous measurements are kept: "
+                f"{html.escape(describe_error(exc) or '')}"
+            )
+
+    def _on_save(self, _: Any) -> None:
+        try:
+            self.save()
+        except (TunerError, OSError) as exc:
+            self.status.value = f"<b>Not saved</b>: {html.escape(describe_error(exc) or '')}"
+
+    def _on_progress(self, done: int, total: int, label: str) -> None:
+        self.progress.max = max(1, total)
+        self.progress.value = min(done, self.progress.max)
+        self.status.value = f"Measuring {html.escape(label)} ({done} of {total})"
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def _busy(self, busy: bool) -> None:
+        for button in (self.run_button, self.fit_button, self.reset_button, self.save_button):
+            button.disabled = busy
+        if busy:
+            self.progress.value = 0
+
+    def _edit(self, tier: Tier) -> None:
+        """A hand edit of the shown group: store it, then redraw shapes and regret."""
+        self.state.set_tier(self.key, tier)
+        self._syncing = True
+        try:  # the slider stays where it is; the mode boxes follow
+            self.python_mode.value = python_mode(tier)[0]
+            self.cupy_mode.value = cupy_mode(tier)[0]
+        finally:
+            self._syncing = False
+        self._draw_tier(self.key)
+
+    def _refresh_options(self) -> None:
+        groups = self.state.groups()
+        want = self.key if self.key in groups else groups[0]
+        self._pick_group(want)
+
+    def _pick_group(self, want: GroupKey) -> None:
+        """Fill the dropdowns with the combinations measured, closest to `want`; show it."""
+        state = self.state
+        op = want[0] if want[0] in state.ops() else state.ops()[0]
+        residencies = state.residencies(op)
+        residency = want[1] if want[1] in residencies else residencies[0]
+        devices = state.devices(op, residency)
+        device = want[2] if want[2] in devices else devices[0]
+        names = state.gpu_names()
+        self._syncing = True
+        try:
+            self.op.options = state.ops()
+            self.op.value = op
+            self.residency.options = [(view.RESIDENCY_LABELS[r], r) for r in residencies]
+            self.residency.value = residency
+            self.device.options = [(view.device_label(d, names), d) for d in devices]
+            self.device.value = device
+        finally:
+            self._syncing = False
+        self._show((op, residency, device))
+
+    def _show(self, key: GroupKey) -> None:
+        """Redraw everything for one group: ranges, controls, traces, shapes, regret."""
+        c = self.state.curves[key]
+        has_gpu = self.state.has_gpu(key)
+        tiers = [self.state.tiers[key], self.state.fitted(key), self.state.seed(key)]
+        self._range = view.x_range(c, tiers)
+        self._sync_controls(key)
+        cal = self.state.fit.calibration
+        self.info.value = (
+            f"Measured on {html.escape(cal.key.cpu)}; GPU: {html.escape(cal.key.gpu)}; "
+            f"{html.escape(cal.date)}; {html.escape(cal.summary())}"
+        )
+        with self.figure.batch_update():
+            for trace, update in zip(
+                self.figure.data, view.trace_updates(c, tiers[0], has_gpu), strict=True
+            ):
+                trace.update(update)
+            self.figure.layout.xaxis.range = view.axis_range(*self._range)
+            self.figure.layout.title.text = view.group_title(key, self.state.gpu_names())
+            self.figure.layout.shapes = view.shapes(tiers[0], *self._range, has_gpu)
+        self._draw_regret(key)
+
+    def _draw_tier(self, key: GroupKey) -> None:
+        """After a threshold moved: only the shapes, the chosen points and the regret."""
+        c, tier, has_gpu = self.state.curves[key], self.state.tiers[key], self.state.has_gpu(key)
+        with self.figure.batch_update():
+            self.figure.data[-1].update(view.chosen_update(c, tier, has_gpu))
+            self.figure.layout.shapes = view.shapes(tier, *self._range, has_gpu)
+        self._draw_regret(key)
+
+    def _draw_regret(self, key: GroupKey) -> None:
+        state = self.state
+        self.regret.value = view.regret_html(
+            view.group_title(key, state.gpu_names()),
+            view.tier_text(state.tiers[key], state.has_gpu(key)),
+            state.group_regret(key),
+            state.group_regret(key, state.fitted(key)),
+            state.group_regret(key, state.seed(key)),
+            state.table_regret(),
+            len(state.groups()),
+        )
+
+    def _sync_controls(self, key: GroupKey) -> None:
+        """Sliders (range and value, on their grid) and mode boxes to the group's
+        thresholds, without firing edits."""
+        tier = self.state.tiers[key]
+        lo = math.floor(math.log10(self._range[0]) / STEP) * STEP
+        hi = math.ceil(math.log10(self._range[1]) / STEP) * STEP
+        has_gpu = self.state.has_gpu(key)
+        self._syncing = True
+        try:
+            for name, slider, mode_box, (mode, value), attr in (
+                ("python", self.python_slider, self.python_mode, python_mode(tier), "simd_above"),
+                ("cupy", self.cupy_slider, self.cupy_mode, cupy_mode(tier), "gpu_above"),
+            ):
+                exponent = math.log10(value if value is not None else self._default(key, attr))
+                on_grid = round(min(max(exponent, lo), hi) / STEP) * STEP
+                with slider.hold_sync():
+                    _set_range(slider, lo, hi)
+                    slider.value = 10**on_grid
+                self._resting[name] = slider.value
+                mode_box.value = mode
+            self.cupy_slider.disabled = not has_gpu
+            self.cupy_mode.disabled = not has_gpu
+            self.cupy_row.layout.display = None if has_gpu else "none"
+        finally:
+            self._syncing = False
+
+    def _default(self, key: GroupKey, attr: str) -> float:
+        """Where a slider rests while its threshold is never/always: the fitted or seed
+        size if either has one, else the middle of the range."""
+        for tier in (self.state.fitted(key), self.state.seed(key)):
+            value = getattr(tier, attr)
+            if value is not None and value > 0:
+                return float(value)
+        return math.sqrt(self._range[0] * self._range[1])
+
+
+def _set_range(slider: Any, lo: float, hi: float) -> None:
+    """Move a slider's exponent range to [lo, hi] without ever having max < min."""
+    slider.min = min(slider.min, lo)
+    slider.max = hi
+    slider.min = lo
+
+
+def _narrow() -> Any:
+    return widgets.Layout(width="170px")
