@@ -69,12 +69,21 @@ def main() -> None:
     parser.add_argument("--out", help="write the first calibration's profile here")
     parser.add_argument("--budget", type=float, default=None)
     parser.add_argument("--device", type=int, action="append")
+    parser.add_argument("--keep", help="folder to save the three calibrations in (JSON)")
     args = parser.parse_args()
     print(f"machine: {cpu_name()}; Python {platform.python_version()}")
     cal1, wall1 = run(args.budget, args.device, "calibration 1")
     cal2, wall2 = run(args.budget, args.device, "calibration 2")
     cal3, _ = run(args.budget, args.device, "fresh sweep 3")
     fit1, fit2, fit3 = fit(cal1), fit(cal2), fit(cal3)
+    if args.keep:
+        import json
+        from pathlib import Path
+
+        folder = Path(args.keep)
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, cal in enumerate((cal1, cal2, cal3), 1):
+            (folder / f"calibration{n}.json").write_text(json.dumps(cal.to_dict()))
     target = 60 if cal1.key.gpu != "none" else 30
     print(f"\nfull calibration: {wall1:.1f} s and {wall2:.1f} s (target <= {target} s)")
     same, total, notes = agreement(fit1, fit2)

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=float,
         default=None,
-        help="Seconds for the sweep (default 30; 60 with a GPU).",
+        help="Seconds for the sweep (default 30; 60 with one GPU, +40 per extra GPU).",
     )
     cal.add_argument(
         "--device",

@@ -220,12 +220,16 @@ def _sign_changes(sizes: np.ndarray, d: np.ndarray) -> list[float]:
     return out
 
 
+MARGIN = 1.2  # a backend "wins" a size only when 20% faster: closer is a tie
+
+
 def _clear(c: Curves, a: str, b: str, at: float) -> bool:
-    """True when `a` is clearly faster (quartiles apart) at some size below `at` and `b`
-    clearly faster at some size above: a crossing inside the noise is not reported."""
+    """True when `a` clearly wins (quartiles apart, and by MARGIN) at some size below `at`
+    and `b` clearly wins at some size above. Curves within 20% of each other are a tie
+    whose crossings move from run to run; choosing either costs at most 1.2x."""
     with np.errstate(invalid="ignore"):
-        a_wins = c.high[a] < c.low[b]
-        b_wins = c.high[b] < c.low[a]
+        a_wins = (c.high[a] < c.low[b]) & (c.median[a] * MARGIN < c.median[b])
+        b_wins = (c.high[b] < c.low[a]) & (c.median[b] * MARGIN < c.median[a])
     below, above = c.sizes < at, c.sizes > at
     return bool((a_wins & below).any() and (b_wins & above).any())
 
