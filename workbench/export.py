@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import marshal
 import os
-import secrets
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from workbench.atomic import write_atomic
 from workbench.capture import EdgeStats, FuncKey, FuncStats
 from workbench.errors import ProfileError
 from workbench.tree import Stack, TreeNode, children_of, tree_from_stats
@@ -24,25 +24,6 @@ SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 # Finer than the call tree a chart shows: the exported file may be explored deeper.
 EXPORT_MIN_SHARE = 0.0005
 EXPORT_MAX_NODES = 50_000
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and a rename.
-
-    The file gets the permissions of any newly created file (0o666 less the umask).
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
 
 
 def write_prof(path: str | os.PathLike[str], stats: Mapping[FuncKey, FuncStats]) -> Path:

@@ -197,7 +197,8 @@ class Report:
 
         Each file is written to a temporary name and renamed, so none is ever half-written.
         """
-        from workbench.export import write_atomic, write_prof, write_speedscope
+        from workbench.atomic import write_atomic
+        from workbench.export import write_prof, write_speedscope
         from workbench.report import html
 
         out = Path(folder)

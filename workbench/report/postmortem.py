@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from workbench.atomic import write_atomic
 from workbench.errors import ConfigError
-from workbench.export import write_atomic
 from workbench.report import postmortem_parts as parts
 from workbench.report.markdown import table
 from workbench.store import ExperimentRow, RunStore, StoredRun

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import platform
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -26,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from workbench.atomic import write_atomic
 from workbench.errors import RouteError
 from workbench.route.kinds import Backend, Complexity
 
@@ -228,18 +228,8 @@ class HardwareProfile:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON (to a temporary file, then renamed into place)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return write_atomic(path, text.encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HardwareProfile:
