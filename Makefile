@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sampling.py
 	$(BIN)/python benchmarks/bench_lines.py
 	$(BIN)/python benchmarks/bench_route_dispatch.py
+	$(BIN)/python benchmarks/bench_calibrate.py
+	$(BIN)/python benchmarks/bench_tuner.py
 
 clean:
 	rm -rf $(VENV) reports build *.egg-info

@@ -6,10 +6,9 @@ does the same without IPython.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
+try:
     from workbench.api import experiment, experiments, workflow
     from workbench.compare import compare
     from workbench.errors import ConfigError, ProfileError, WorkbenchError
@@ -19,37 +18,19 @@ if TYPE_CHECKING:
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
     from workbench.store import RunStore, runs
+except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
+    _MISSING: ImportError | None = missing
 
-# Loaded on first use, so `workbench calibrate` on a GPU box needs NumPy alone and the
-# command line starts fast; `import workbench; workbench.profile(...)` works as ever.
-_LAZY = {
-    "experiment": "workbench.api",
-    "experiments": "workbench.api",
-    "workflow": "workbench.api",
-    "compare": "workbench.compare",
-    "ConfigError": "workbench.errors",
-    "ProfileError": "workbench.errors",
-    "WorkbenchError": "workbench.errors",
-    "ExperimentResult": "workbench.experiment",
-    "load": "workbench.profiler",
-    "profile": "workbench.profiler",
-    "Report": "workbench.report.model",
-    "postmortem": "workbench.report.postmortem",
-    "BackendSelector": "workbench.route",
-    "Router": "workbench.route",
-    "recommend_backend": "workbench.route",
-    "RunStore": "workbench.store",
-    "runs": "workbench.store",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    def __getattr__(name: str) -> Any:
+        if name not in __all__ or _MISSING is None:
+            raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+        raise ImportError(
+            f"workbench.{name} needs {_MISSING.name or 'a missing package'} "
+            f"({_MISSING}): install workbench with its dependencies (pip install workbench); "
+            "only `workbench calibrate` runs with NumPy alone"
+        )
+else:
+    _MISSING = None
 
 
 __all__ = [
