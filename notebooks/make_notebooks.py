@@ -45,14 +45,59 @@ QUICKSTART = [
 ]
 
 
-def parameters_cell(size: int) -> nbformat.NotebookNode:
-    cell = new_code_cell(f"SIZE = {size}  # ARC tasks to search; raise it for a longer run")
+TUNING = [
+    new_markdown_cell(
+        "# Tune the backend router's thresholds\n\n"
+        "Measure each op on pure Python, NumPy and (with a GPU) CuPy on this machine, fit "
+        "the thresholds, then move them by hand in the tuner and watch what each choice "
+        "costs against the fastest backend at every size. Save the profile for the router."
+    ),
+    new_code_cell(
+        "from workbench import gpu\n"
+        "from workbench.calibrate import calibrate, fit, log_sizes\n"
+        "from workbench.ui.tuner import Tuner\n\n"
+        "status = gpu.probe()\n"
+        "print('GPU:', status.reason if status.available else f'skipped ({status.reason}): CPU curves only')"
+    ),
+    new_markdown_cell(
+        "A short sweep (SIZE seconds) over sizes 10 to 1e6. `workbench calibrate` on the "
+        "command line does the full one (10 to 1e8, 30 s; 60 s with a GPU)."
+    ),
+    new_code_cell(
+        "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], budget_s=SIZE, "
+        "sizes=log_sizes(10, 1e6))\n"
+        "print(cal.summary())\n"
+        "result = fit(cal)\n"
+        "result.regret_table().pivot_table(index=['op', 'residency', 'device'], columns='table', "
+        "values='geo_mean').round(3)"
+    ),
+    new_markdown_cell(
+        "The tuner: pick an op and where its inputs live; move **pure Python up to** or "
+        "**CuPy above** and the shaded regions and the regret follow at once."
+    ),
+    new_code_cell("tuner = Tuner(result, path='hardware-profile.json')\ntuner"),
+    new_code_cell(
+        "path = tuner.save()  # what the Save button does\n"
+        "from workbench import Router\n"
+        "import numpy as np\n"
+        "router = Router(path)\n"
+        "x = np.random.rand(200)\n"
+        "print(router.explain('sum', x))"
+    ),
+]
+
+
+def parameters_cell(size: int, text: str = "ARC tasks to search; raise it for a longer run") -> nbformat.NotebookNode:
+    cell = new_code_cell(f"SIZE = {size}  # {text}")
     cell.metadata["tags"] = ["parameters"]
     return cell
 
 
-def write(name: str, cells: list[nbformat.NotebookNode], size: int) -> Path:
-    notebook = new_notebook(cells=[cells[0], parameters_cell(size), *cells[1:]])
+def write(
+    name: str, cells: list[nbformat.NotebookNode], size: int, text: str | None = None
+) -> Path:
+    params = parameters_cell(size) if text is None else parameters_cell(size, text)
+    notebook = new_notebook(cells=[cells[0], params, *cells[1:]])
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -65,3 +110,4 @@ def write(name: str, cells: list[nbformat.NotebookNode], size: int) -> Path:
 
 if __name__ == "__main__":
     print(write("quickstart.ipynb", QUICKSTART, size=10))
+    print(write("tuning.ipynb", TUNING, size=8, text="seconds of calibration"))

@@ -46,3 +46,17 @@ def test_quickstart_shows_categories_chart_lines_and_tree(tmp_path: Path) -> Non
 def test_notebooks_are_committed_without_outputs(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_tuning_notebook_calibrates_shows_the_tuner_and_saves_a_profile(tmp_path: Path) -> None:
+    notebook = execute("tuning.ipynb", tmp_path)
+    every = outputs(notebook)
+    assert not [o for o in every if o["output_type"] == "error"]
+    streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
+    assert "GPU:" in streams and "points in" in streams
+    assert "calibrated thresholds for sum" in streams  # the router used the saved profile
+    html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
+    assert any("fitted" in h and "seed" in h for h in html)  # the regret table
+    views = [o for o in every if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views  # the tuner widget
+    assert (tmp_path / "hardware-profile.json").is_file()

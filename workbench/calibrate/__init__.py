@@ -9,6 +9,7 @@ result.profile().save("my.json")      # the router uses it: Router("my.json")
 from __future__ import annotations
 
 from workbench.calibrate.families import DEFAULT_OPS, RESIDENCIES, CalibrationError, log_sizes
+from workbench.calibrate.fit import Fit, fit
 from workbench.calibrate.machine import MachineKey
 from workbench.calibrate.result import Bandwidth, Calibration, Point
 from workbench.calibrate.sweep import calibrate
@@ -19,8 +20,10 @@ __all__ = [
     "Bandwidth",
     "Calibration",
     "CalibrationError",
+    "Fit",
     "MachineKey",
     "Point",
     "calibrate",
+    "fit",
     "log_sizes",
 ]
