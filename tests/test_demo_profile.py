@@ -10,6 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from workbench.cli import demo_rules, main
+from workbench.route import Router
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,13 +37,28 @@ def test_cli_demo_writes_the_report_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--tasks", "2", "--chart", "none"]) == 0
+    args = ["demo", "--out", str(out), "--tasks", "2", "--chart", "none"]
+    assert main([*args, "--calibrate-budget", "2", "--budget", "3"]) == 0
     markdown = (out / "report.md").read_text()
     assert "| DSL |" in markdown and "| Framework |" in markdown
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
     printed = capsys.readouterr().out
     assert re.search(r"^demo: \d/2 ARC tasks solved", printed, re.M)
     assert str(out.resolve()) in printed
+    # the whole loop: calibrated profile, routing on it, a verdict, the postmortem
+    assert Router(out / "hardware-profile.json").policy == "calibrated"
+    assert "calibrated thresholds for sum" in printed
+    assert re.search(r"<ExperimentResult (KEEP|REVERT)", printed)
+    post = (out / "postmortem.md").read_text()
+    assert "demo-memo" in post and "postmortem.md" in printed
+
+
+def test_cli_demo_profile_only_stops_after_the_profile(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    assert (
+        main(["demo", "--out", str(out), "--tasks", "1", "--chart", "none", "--profile-only"]) == 0
+    )
+    assert (out / "report.md").is_file() and not (out / "postmortem.md").exists()
 
 
 def test_cli_rejects_bad_task_counts(capsys: pytest.CaptureFixture[str]) -> None:

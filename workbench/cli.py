@@ -22,12 +22,23 @@ def demo_rules() -> Path:
     return Path(__file__).parent / "demo" / "categories.toml"
 
 
+CANDIDATE_CELL = """\
+from workbench.demo import run_demo
+from workbench.demo.variants import memoized
+with memoized("objects"):  # the change: cache the DSL's connected components per grid
+    demo_result = run_demo(n_tasks={tasks})
+demo_result
+"""
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run %%optimize on the embedded ARC demo in a headless shell and save the report."""
+    """The whole loop on the embedded ARC demo, headless: profile (the baseline),
+    calibrate and route, an experiment with one change, and the postmortem."""
     from workbench.ui.headless import run_cell_magic
 
     if args.tasks < 1:
         raise WorkbenchError(f"--tasks must be at least 1, got {args.tasks}")
+    out = Path(args.out)
     label = shlex.quote(f"ARC demo, {args.tasks} tasks")
     line = (
         f"--rules {shlex.quote(str(demo_rules()))} --chart {args.chart} --top {args.top} "
@@ -35,20 +46,69 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     if args.overhead:
         line += " --overhead"
-    report, error = run_cell_magic(line, DEMO_CELL.format(tasks=args.tasks))
-    written = report.save(args.out)
+    print(f"1/5 profile: %%optimize --baseline demo on run_demo(n_tasks={args.tasks})")
+    report, error = run_cell_magic(f"{line} --baseline demo", DEMO_CELL.format(tasks=args.tasks))
+    written = report.save(out)
     print(report.to_text())
-    print()
     summary = getattr(report.result, "summary", None)
-    outcome = summary() if callable(summary) else repr(report.result)
-    print(f"demo: {outcome}")
-    print(f"Report written to {Path(args.out).resolve()}/:")
-    for path in written.values():
-        print(f"  {path.name}")
+    print(f"\ndemo: {summary() if callable(summary) else repr(report.result)}")
     if error is not None:
         print(f"error: the demo raised {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    if not args.profile_only:
+        written.update(_loop(args, out))
+    print(f"\nArtefacts in {out.resolve()}/:")
+    for path in sorted(set(written.values())):
+        print(f"  {path.name}")
     return 0
+
+
+def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
+    """Steps 2 to 5 of the demo: calibrate, route, experiment, postmortem."""
+    import numpy as np
+
+    from workbench.calibrate import calibrate, fit, log_sizes
+    from workbench.calibrate.text import thresholds_text
+    from workbench.report.postmortem import postmortem
+    from workbench.route import Router
+    from workbench.ui.headless import run_cell_magic
+
+    print(f"\n2/5 calibrate: add, sum, matmul, standard_scale here, {args.calibrate_budget:g} s")
+    cal = calibrate(
+        ["add", "sum", "matmul", "standard_scale"],
+        budget_s=args.calibrate_budget,
+        sizes=log_sizes(10, 1e6),
+    )
+    result = fit(cal)
+    print(cal.summary())
+    print(thresholds_text(result))
+    profile_path = result.profile(name="demo").save(out / "hardware-profile.json")
+    print("\n3/5 route: the router on the calibrated profile")
+    router = Router(profile_path)
+    grids = np.random.default_rng(0).integers(0, 10, size=(400, 30, 30)).astype(np.float64)
+    for op, operands in (
+        ("sum", (grids,)),
+        ("standard_scale", (grids.reshape(-1, 30),)),
+        ("matmul", (grids[0], grids[1])),
+        ("add", (grids[0].tolist(), grids[1].tolist())),
+    ):
+        decision = router.decide(op, *operands)
+        print(f"  {op}: {decision.backend.label} - {router.explain(op, *operands).reason}")
+    print(
+        f"\n4/5 experiment: memoize dsl.objects, measured against the baseline ({args.budget:g} s)"
+    )
+    experiment, error = run_cell_magic(
+        f"--rules {shlex.quote(str(demo_rules()))} --candidate demo-memo --budget {args.budget}",
+        CANDIDATE_CELL.format(tasks=args.tasks),
+        output="_experiment",
+    )
+    if error is not None:
+        raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
+    print(getattr(experiment, "summary", lambda: repr(experiment))())
+    print("\n5/5 postmortem: written from the run store")
+    path = out / "postmortem.md"
+    postmortem(path, target_pct=5, force=True)
+    return {"hardware-profile": profile_path, "postmortem": path}
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -148,9 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Profile Python by category and optimise it with evidence.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="Profile the embedded ARC demo and write the report.")
+    demo = sub.add_parser(
+        "demo",
+        help="The whole loop on the embedded ARC demo: profile, calibrate, route, experiment, postmortem.",
+    )
     demo.add_argument("--out", default="reports/demo", help="Folder for the report files.")
-    demo.add_argument("--tasks", type=int, default=40, help="ARC tasks to search (default 40).")
+    demo.add_argument("--tasks", type=int, default=12, help="ARC tasks to search (default 12).")
+    demo.add_argument(
+        "--profile-only", action="store_true", help="Stop after the profile (step 1)."
+    )
+    demo.add_argument(
+        "--calibrate-budget", type=float, default=10.0, help="Seconds of calibration (default 10)."
+    )
+    demo.add_argument(
+        "--budget", type=float, default=20.0, help="Seconds of the experiment (default 20)."
+    )
     demo.add_argument("--top", type=int, default=5, help="Top functions per category.")
     demo.add_argument("--chart", choices=["inline", "cdn", "none"], default="inline")
     demo.add_argument("--overhead", action="store_true", help="Measure overhead with a plain run.")

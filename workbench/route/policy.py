@@ -160,10 +160,13 @@ def calibrated_pick(
     gpu_text = "never" if tier.gpu_above is None else f"above {tier.gpu_above:,.0f}"
     on = "CPU only" if key.endswith("|-1") else f"GPU {key.rsplit('|', 1)[1]}"
     return backend, (
-        f"{w.size:,.0f} elements; calibrated thresholds for {w.op} with data on the "
-        f"{w.residency.value} ({on}, {profile.date or 'undated'}): pure Python {python}, "
+        f"{w.size:,.0f} elements; calibrated thresholds for {w.op} with inputs in "
+        f"{_IN[w.residency.value]} ({on}, {profile.date or 'undated'}): pure Python {python}, "
         f"CuPy {gpu_text}"
     )
+
+
+_IN = {"python": "Python lists", "host": "NumPy arrays", "device": "CuPy arrays"}
 
 
 def pick(
@@ -182,7 +185,7 @@ def pick(
             return _fallback_if_excluded(preferred, reason, excluded)
         policy, prefix = (
             "end-to-end",
-            f"no calibration for {w.op} with data on the {w.residency.value}; ",
+            f"no calibration for {w.op} with inputs in {_IN[w.residency.value]}; ",
         )
     else:
         prefix = ""
