@@ -87,7 +87,133 @@ TUNING = [
 ]
 
 
-def parameters_cell(size: int, text: str = "ARC tasks to search; raise it for a longer run") -> nbformat.NotebookNode:
+INSTALL = '# Install workbench: from wheels in an attached dataset (found wherever it is mounted),\n# with the package index for missing dependencies when the internet is on.\nimport importlib.util, socket, subprocess, sys\nfrom pathlib import Path\n\ndef online(host="pypi.org"):\n    try:\n        socket.create_connection((host, 443), timeout=3).close()\n        return True\n    except OSError:\n        return False\n\nif importlib.util.find_spec("workbench") is not None:\n    print("workbench is already installed")\nelse:\n    wheels = sorted(Path("/kaggle/input").rglob("*.whl")) if Path("/kaggle/input").is_dir() else []\n    if not any(w.name.startswith("workbench-") for w in wheels):\n        raise SystemExit("no workbench wheel under /kaggle/input: attach the dataset built by `make wheels`")\n    net = online()\n    command = [sys.executable, "-m", "pip", "install", "--quiet", *([] if net else ["--no-index"])]\n    for folder in sorted({str(w.parent) for w in wheels}):\n        command += ["--find-links", folder]\n    print("installing from", len(wheels), "wheels,", "internet on" if net else "internet off")\n    subprocess.check_call([*command, "workbench"])'
+
+EXPERIMENT = [
+    new_markdown_cell(
+        "# Measure, change, measure again\n\n"
+        "Record a baseline, try one change, and let the workbench measure the candidate "
+        "against the baseline: interleaved runs, a speedup with its confidence interval, a "
+        "check that the outputs are equal, and a verdict (keep, revert or broken). Then "
+        "write the postmortem from what was measured."
+    ),
+    new_code_cell(
+        "%load_ext workbench\n"
+        "import workbench\n"
+        "from workbench.demo import run_demo\n"
+        "RULES = \"-c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\""
+    ),
+    new_markdown_cell("The baseline: profiled, and its code, profile and result stored as `v1`."),
+    new_code_cell(
+        "%%optimize -o base --baseline v1 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
+        "result = run_demo(n_tasks=SIZE)\n"
+        "result"
+    ),
+    new_markdown_cell(
+        "The change: cache the DSL's connected components (`dsl.objects`) per grid. The "
+        "candidate cell is profiled, then the baseline's stored code and this cell are re-run "
+        "in turn until the verdict is clear or the budget is spent."
+    ),
+    new_code_cell(
+        "%%optimize -o exp --candidate memo --budget 15\n"
+        "from workbench.demo.variants import memoized\n"
+        "with memoized('objects'):\n"
+        "    result = run_demo(n_tasks=SIZE)\n"
+        "result"
+    ),
+    new_code_cell("print(repr(exp))\nexp.verdict"),
+    new_code_cell("%optimize --compare v1 memo"),
+    new_code_cell(
+        "workbench.experiments()[['name', 'baseline', 'verdict', 'speedup', 'ci_low', 'ci_high', 'correctness']]"
+    ),
+    new_markdown_cell(
+        "The postmortem, written from the run store (the parts only you know are marked to be written)."
+    ),
+    new_code_cell(
+        "text = workbench.postmortem('postmortem.md', target_pct=10, force=True)\n"
+        "from IPython.display import Markdown\n"
+        "Markdown(text)"
+    ),
+]
+
+KAGGLE = [
+    new_markdown_cell(
+        "# workbench on Kaggle: the whole loop in one run\n\n"
+        "Profile the ARC demo by category, calibrate the backend router on this machine's "
+        "CPU and every GPU (Kaggle's T4 x2 included), route with the fitted thresholds, "
+        "measure one change against the baseline, and write the postmortem. Everything is "
+        "written to the working folder (/kaggle/working on Kaggle). It runs top to bottom "
+        'with "Save & Run All"; raise SIZE for a longer run.'
+    ),
+    new_code_cell(INSTALL),
+    new_code_cell(
+        "import workbench\n"
+        "from workbench import kaggle as wk\n"
+        "out = wk.working_dir()\n"
+        "print('on Kaggle' if wk.on_kaggle() else 'not on Kaggle', '- artefacts go to', out)\n"
+        "print(wk.gpu_summary())"
+    ),
+    new_markdown_cell("## 1. Profile: where the time goes, by category"),
+    new_code_cell("%load_ext workbench\nfrom workbench.demo import run_demo"),
+    new_code_cell(
+        "%%optimize -o r --baseline kaggle-v1 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
+        "result = run_demo(n_tasks=SIZE)\n"
+        "result"
+    ),
+    new_code_cell("saved = r.save(out / 'report')\nsorted(p.name for p in saved.values())"),
+    new_markdown_cell(
+        "## 2. Calibrate the router here\n\nEvery op family on pure Python, NumPy and, on "
+        "each GPU, CuPy. Without a GPU the CuPy curves are skipped and the output says so."
+    ),
+    new_code_cell(
+        "from workbench.calibrate import calibrate, fit, log_sizes\n"
+        "from workbench.calibrate.text import bandwidth_text, thresholds_text\n"
+        "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], "
+        "budget_s=6 * SIZE, sizes=log_sizes(10, 1e7))\n"
+        "print(cal.summary())\n"
+        "fitted = fit(cal)\n"
+        "print(thresholds_text(fitted))\n"
+        "print(bandwidth_text(fitted) or 'host<->device copies: skipped (no GPU)')\n"
+        "profile_path = fitted.profile(name='kaggle').save(out / 'hardware-profile.json')\n"
+        "fitted.regret_table().to_csv(out / 'regret.csv', index=False)"
+    ),
+    new_markdown_cell("## 3. Route with the fitted thresholds, on each GPU"),
+    new_code_cell(
+        "import numpy as np\n"
+        "from workbench import Router, gpu\n"
+        "status = gpu.probe()\n"
+        "devices = range(len(status.devices)) if status.available else [None]\n"
+        "a = np.random.default_rng(0).random((1500, 1500))\n"
+        "for device in devices:\n"
+        "    router = Router(profile_path, device=device)\n"
+        "    c = router.run('matmul', a, a)\n"
+        "    where = 'CPU only' if device is None else f'GPU {device}'\n"
+        "    print(where, '->', router.explain('matmul', a, a).reason)\n"
+        "router.counts()"
+    ),
+    new_markdown_cell("## 4. One change, measured against the baseline"),
+    new_code_cell(
+        "%%optimize -o exp --candidate kaggle-memo --budget 20\n"
+        "from workbench.demo.variants import memoized\n"
+        "with memoized('objects'):\n"
+        "    result = run_demo(n_tasks=SIZE)\n"
+        "result"
+    ),
+    new_code_cell("print(repr(exp))"),
+    new_markdown_cell("## 5. The postmortem and the artefacts"),
+    new_code_cell(
+        "workbench.postmortem(out / 'postmortem.md', target_pct=10, force=True)\n"
+        "workbench.experiments().to_csv(out / 'experiments.csv', index=False)\n"
+        "for path in sorted(out.rglob('*')):\n"
+        "    if path.is_file() and '.workbench' not in path.parts:\n"
+        "        print(path.relative_to(out), path.stat().st_size, 'bytes')"
+    ),
+]
+
+
+def parameters_cell(
+    size: int, text: str = "ARC tasks to search; raise it for a longer run"
+) -> nbformat.NotebookNode:
     cell = new_code_cell(f"SIZE = {size}  # {text}")
     cell.metadata["tags"] = ["parameters"]
     return cell
@@ -111,3 +237,5 @@ def write(
 if __name__ == "__main__":
     print(write("quickstart.ipynb", QUICKSTART, size=10))
     print(write("tuning.ipynb", TUNING, size=8, text="seconds of calibration"))
+    print(write("experiment.ipynb", EXPERIMENT, size=4))
+    print(write("kaggle.ipynb", KAGGLE, size=6))

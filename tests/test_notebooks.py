@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -60,3 +61,50 @@ def test_tuning_notebook_calibrates_shows_the_tuner_and_saves_a_profile(tmp_path
     views = [o for o in every if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views  # the tuner widget
     assert (tmp_path / "hardware-profile.json").is_file()
+
+
+def assert_postmortem_matches_store(folder: Path, postmortem: Path) -> None:
+    """Each stored experiment's verdict, speedup and interval are in the postmortem."""
+    from workbench.store import RunStore
+
+    text = postmortem.read_text()
+    with RunStore(folder / ".workbench" / "runs.sqlite") as store:
+        rows = store.experiments()
+    assert len(rows) >= 1
+    for row in rows:
+        assert row.speedup is not None and row.ci_low is not None and row.ci_high is not None
+        assert f"'{row.name}' vs baseline '{row.baseline}'" in text
+        assert f"{row.verdict.upper()}, {row.speedup:.3f}x" in text
+        assert f"99% CI {row.ci_low:.3f}x to {row.ci_high:.3f}x" in text
+
+
+def test_experiment_notebook_gives_a_verdict_and_a_postmortem(tmp_path: Path) -> None:
+    notebook = execute("experiment.ipynb", tmp_path)
+    every = outputs(notebook)
+    assert not [o for o in every if o["output_type"] == "error"]
+    html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
+    assert any("Where the time goes" in h and "Plotly.newPlot" in h for h in html)
+    streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
+    assert re.search(r"candidate 'memo' vs baseline 'v1'", streams)
+    assert_postmortem_matches_store(tmp_path, tmp_path / "postmortem.md")
+
+
+def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: Path) -> None:
+    notebook = execute("kaggle.ipynb", tmp_path)
+    every = outputs(notebook)
+    assert not [o for o in every if o["output_type"] == "error"]
+    streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
+    assert "workbench is already installed" in streams
+    assert "no GPU:" in streams and "GPU steps are skipped" in streams  # CPU-only here
+    assert "host<->device copies: skipped (no GPU)" in streams
+    assert "CPU only -> " in streams and "calibrated thresholds for matmul" in streams
+    for name in (
+        "report/report.html",
+        "report/categories.csv",
+        "hardware-profile.json",
+        "regret.csv",
+        "experiments.csv",
+        "postmortem.md",
+    ):
+        assert (tmp_path / name).is_file(), name
+    assert_postmortem_matches_store(tmp_path, tmp_path / "postmortem.md")

@@ -104,7 +104,7 @@ def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     )
     if error is not None:
         raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
-    print(getattr(experiment, "summary", lambda: repr(experiment))())
+    print(repr(experiment))
     print("\n5/5 postmortem: written from the run store")
     path = out / "postmortem.md"
     postmortem(path, target_pct=5, force=True)
