@@ -115,7 +115,7 @@ EXPERIMENT = [
         "in turn until the verdict is clear or the budget is spent."
     ),
     new_code_cell(
-        "%%optimize -o exp --candidate memo --budget 15\n"
+        "%%optimize -o exp --candidate memo --budget 15 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
         "from workbench.demo.variants import memoized\n"
         "with memoized('objects'):\n"
         "    result = run_demo(n_tasks=SIZE)\n"
@@ -193,7 +193,7 @@ KAGGLE = [
     ),
     new_markdown_cell("## 4. One change, measured against the baseline"),
     new_code_cell(
-        "%%optimize -o exp --candidate kaggle-memo --budget 20\n"
+        "%%optimize -o exp --candidate kaggle-memo --budget 20 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
         "from workbench.demo.variants import memoized\n"
         "with memoized('objects'):\n"
         "    result = run_demo(n_tasks=SIZE)\n"

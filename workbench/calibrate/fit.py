@@ -235,21 +235,47 @@ def _clear(c: Curves, a: str, b: str, at: float) -> bool:
 
 
 def crossovers(c: Curves) -> list[Crossover]:
-    """Sizes where one backend clearly overtakes another (the first per pair), with the
-    range the quartiles allow. Curves that cross only within their noise are left out."""
-    out = []
-    for a, b in itertools.permutations(c.backends(), 2):
-        with np.errstate(all="ignore"):
-            mid = np.log(c.median[a]) - np.log(c.median[b])
-            early = np.log(c.low[a]) - np.log(c.high[b])  # a at its best, b at its worst
-            late = np.log(c.high[a]) - np.log(c.low[b])
-        found = [x for x in _sign_changes(c.sizes, mid) if _clear(c, a, b, x)]
-        if not found:
+    """Sizes where the fastest backend changes: one backend clearly wins below (by MARGIN,
+    quartiles apart) and another clearly wins above; the size where their curves cross,
+    with the range the quartiles allow. Crossings between two backends that are both
+    slower than a third do not change any choice and are not listed."""
+    backends = c.backends()
+    if len(backends) < 2:
+        return []
+    stack = np.vstack([c.median[b] for b in backends])
+    with np.errstate(invalid="ignore"):
+        filled = np.where(np.isfinite(stack), stack, np.inf)
+    timed = np.isfinite(stack).any(axis=0)
+    best = [
+        backends[int(i)] if ok else None for i, ok in zip(filled.argmin(axis=0), timed, strict=True)
+    ]
+    out: list[Crossover] = []
+    seen: set[tuple[str, str]] = set()
+    previous: str | None = None
+    for winner in best:
+        if winner is None:
             continue
-        ranges = _sign_changes(c.sizes, late) + _sign_changes(c.sizes, early) + found
-        near = [x for x in ranges if found[0] / 10 <= x <= found[0] * 10]
-        out.append(Crossover(c.key, a, b, found[0], min(near), max(near)))
+        if previous is not None and winner != previous and (previous, winner) not in seen:
+            found = _crossing(c, previous, winner)
+            if found is not None:
+                out.append(found)
+                seen.add((previous, winner))
+        previous = winner
     return out
+
+
+def _crossing(c: Curves, a: str, b: str) -> Crossover | None:
+    """Where `b` overtakes `a`, if it does so clearly; None inside the noise."""
+    with np.errstate(all="ignore"):
+        mid = np.log(c.median[a]) - np.log(c.median[b])
+        early = np.log(c.low[a]) - np.log(c.high[b])  # a at its best, b at its worst
+        late = np.log(c.high[a]) - np.log(c.low[b])
+    found = [x for x in _sign_changes(c.sizes, mid) if _clear(c, a, b, x)]
+    if not found:
+        return None
+    ranges = _sign_changes(c.sizes, late) + _sign_changes(c.sizes, early) + found
+    near = [x for x in ranges if found[0] / 10 <= x <= found[0] * 10]
+    return Crossover(c.key, a, b, found[0], min(near), max(near))
 
 
 def seed_tier(op: str, thresholds: Thresholds = SEED_THRESHOLDS) -> Tier:
