@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= reports/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Debian's chromium for the browser test (tests/test_browser.py): apt-get when missing.
+chromium:
+	.ci/install-chromium
+
+test: lint chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
