@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= reports/demo
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Debian's chromium for the browser test (tests/test_browser.py): apt-get when missing.
+.PHONY: chromium
 chromium:
 	.ci/install-chromium
 
