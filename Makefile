@@ -22,7 +22,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Debian's chromium for the browser test (tests/test_browser.py): apt-get when missing.
+.PHONY: chromium
+chromium:
+	.ci/install-chromium
+
+test: lint chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
