@@ -15,7 +15,15 @@ import pytest
 from workbench.calibrate import Calibration, CalibrationError, MachineKey, Point, calibrate
 from workbench.calibrate import result as r
 from workbench.calibrate.families import families, log_sizes
-from workbench.calibrate.fit import choose, crossovers, curves, fit, regret, seed_tier
+from workbench.calibrate.fit import (
+    choose,
+    crossovers,
+    curves,
+    fit,
+    geo_mean_regret,
+    regret,
+    seed_tier,
+)
 from workbench.cli import main
 from workbench.errors import RouteError
 from workbench.route import Router
@@ -256,3 +264,22 @@ def test_calibrate_command_needs_only_numpy(tmp_path: Path) -> None:
 def test_bad_command_input_gets_one_clear_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calibrate", "--ops", "nosuchop", "--budget", "1"]) == 2
     assert "unknown op 'nosuchop'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "data" / "hardware").glob("*.json"))
+)
+def test_shipped_profiles_load_and_beat_the_seed_table(path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProfileMismatchWarning)  # measured on other machines
+        router = Router(path, gpu=False)
+    profile = router.profile
+    assert router.policy == "calibrated" and profile.date and profile.key["cpu"]
+    cal = Calibration.from_dict(profile.calibration or {})
+    result = fit(cal)
+    seed = {k: seed_tier(k[0]) for k in result.curves}
+    saved = {
+        (op, res, int(dev)): tier
+        for op, res, dev, tier in ([*k.split("|"), t] for k, t in profile.calibrated.items())
+    }
+    assert geo_mean_regret(result.curves, saved) < 1.05 < 2 < geo_mean_regret(result.curves, seed)
