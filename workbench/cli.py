@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=float,
         default=None,
-        help="Seconds for the sweep (default 30 CPU-only, 60 per GPU).",
+        help="Seconds for the sweep (default 30 CPU-only, 57 per GPU).",
     )
     cal.add_argument(
         "--device",
