@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = Path(os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium"))
+REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120.0
 RUN_TIMEOUT_S = 180.0
 #: Where screenshots go: kept after the test run (reports/ is not committed).
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "reports" / "browser"
+SCREENSHOTS = REPO / "reports" / "browser"
 
 
 def free_port() -> int:
@@ -102,6 +103,8 @@ def start_lab(root: Path, state: Path, timeout: float = START_TIMEOUT_S) -> LabS
         "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
         "JUPYTER_PLATFORM_DIRS": "1",
+        # Kernels import the workbench of this checkout, whatever else is installed.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     }
     env.pop("PLOTLY_RENDERER", None)  # the kernel picks plotly's notebook renderer itself
     port = free_port()
@@ -241,14 +244,19 @@ def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_T
         raise AssertionError(f"{name} stopped with an error in the browser:\n{tracebacks}")
 
 
-def move_slider(page: Any, css_class: str, presses: int = 3, key: str = "ArrowRight") -> None:
+def move_slider(page: Any, css_class: str, presses: int = 3) -> str:
     """Move the first ipywidgets slider carrying `css_class` (set with `add_class`) with
-    the keyboard, as a user would: focus its handle, press `key` `presses` times."""
+    the keyboard, as a user would: focus its handle and press an arrow key `presses` times,
+    right unless the handle is already at its maximum. Returns the key pressed."""
     handle = page.locator(f".widget-slider.{css_class} .noUi-handle").first
     handle.scroll_into_view_if_needed()
+    now = float(handle.get_attribute("aria-valuenow") or "nan")
+    top = float(handle.get_attribute("aria-valuemax") or "nan")
+    key = "ArrowLeft" if now >= top else "ArrowRight"
     handle.focus()
     for _ in range(presses):
         handle.press(key)
+    return key
 
 
 def save_screenshot(page: Any, name: str, show: Any = None, folder: Path = SCREENSHOTS) -> Path:

@@ -7,6 +7,7 @@ Screenshots are kept under reports/browser/.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Iterator
@@ -36,7 +37,9 @@ def missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[LabServer]:
+    if importlib.util.find_spec("jupyterlab") is None:
+        missing("JupyterLab is not installed: pip install -e '.[test]'")
     root = tmp_path_factory.mktemp("lab-root")
     with lab(root, tmp_path_factory.mktemp("lab-state")) as running:
         print(f"jupyter lab on port {running.port}, root {root}, log {running.log}")
@@ -112,7 +115,8 @@ def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
     assert "geo-mean regret" in before_text
     save_screenshot(page, "tuning-before", show=regret)
 
-    move_slider(page, "wb-threshold", presses=5)
+    key = move_slider(page, "wb-threshold", presses=5)
+    print(f"pressed {key} 5 times on the first .wb-threshold slider")
     # The kernel recomputes and sends the new figure back: wait for the readout to change.
     page.wait_for_function(
         "before => document.querySelector('.wb-regret').innerText !== before",
