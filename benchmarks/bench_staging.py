@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from workbench import gpu
-from workbench.calibrate.transfer import _rate
+from workbench.calibrate.transfer import copy_rate
 from workbench.pinned import PinnedStager
 
 NBYTES = 256 * 2**20
@@ -27,8 +27,8 @@ def main() -> None:
     pinned = np.frombuffer(cp.cuda.alloc_pinned_memory(NBYTES), np.float64, n)
     on_gpu = cp.ones(n)
     sync = cp.cuda.Device().synchronize
-    peak = _rate(lambda: on_gpu.set(pinned), sync, NBYTES)
-    plain = _rate(lambda: cp.asarray(host), sync, NBYTES)
+    peak = copy_rate(lambda: on_gpu.set(pinned), sync, NBYTES)
+    plain = copy_rate(lambda: cp.asarray(host), sync, NBYTES)
     print(
         f"{os.cpu_count()} CPUs; pinned h2d {peak / 1e9:.1f} GB/s, pageable {plain / 1e9:.1f} GB/s"
     )
@@ -37,7 +37,7 @@ def main() -> None:
             for threads in (4, 8, 16):
                 stager = PinnedStager(cp, threads, chunk_mib * 2**20, depth)
                 try:
-                    rate = _rate(lambda s=stager: s.to_device(host), sync, NBYTES)
+                    rate = copy_rate(lambda s=stager: s.to_device(host), sync, NBYTES)
                 finally:
                     stager.close()
                 print(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from typing import Any
 
 import numpy as np
 import pytest
-from route_cases import Case, assert_same, cases
+from route_cases import Case, assert_same, cases, numpy_reference
 
 from workbench.errors import RouteError
 from workbench.route import Backend, OpRegistry, Router
@@ -17,16 +16,6 @@ RUNNABLE = OpRegistry.builtin().runnable_names()
 BY_OP: dict[str, list[Case]] = defaultdict(list)
 for _case in cases(np.random.default_rng(20261121)):
     BY_OP[_case[0]].append(_case)
-
-
-def numpy_reference(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The op called on NumPy directly; 0-d results as NumPy scalars."""
-    if op == "standard_scale":  # scikit-learn's StandardScaler, written out in NumPy
-        x = np.asarray(args[0])
-        result = (x - x.mean(axis=0)) / x.std(axis=0)
-    else:
-        result = getattr(np, op)(*args, **kwargs)
-    return result[()] if isinstance(result, np.ndarray) and result.ndim == 0 else result
 
 
 def test_every_runnable_op_has_cases() -> None:

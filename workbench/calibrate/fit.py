@@ -18,6 +18,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from workbench.route.profile import (
     Transfer,
     seed_profile,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BACKENDS = ("python", "numpy", "cupy")
 GroupKey = tuple[str, str, int]  # op, residency, device (-1: CPU only)
@@ -292,7 +296,9 @@ class Fit:
     curves: Mapping[GroupKey, Curves]
     crossovers: tuple[Crossover, ...]
 
-    def regret_table(self, others: Mapping[str, Mapping[GroupKey, Tier]] | None = None):  # type: ignore[no-untyped-def]
+    def regret_table(
+        self, others: Mapping[str, Mapping[GroupKey, Tier]] | None = None
+    ) -> pd.DataFrame:
         """A DataFrame: per group, the regret of the fitted tier, the seed table's and any
         `others` (name -> tiers)."""
         import pandas as pd

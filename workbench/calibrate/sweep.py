@@ -36,6 +36,8 @@ from workbench.calibrate.machine import key_for, today
 from workbench.calibrate.timer import first_call, time_call
 from workbench.capture import describe_error
 from workbench.pinned import Mover
+from workbench.route.backends import run_numpy
+from workbench.route.kinds import Location
 from workbench.route.profile import Transfer
 
 Progress = Callable[[int, int, str], None]
@@ -240,9 +242,6 @@ class Sweep:
         self, family: Family, lanes: Sequence[Lane], states: dict[Lane, _LaneState], size: int
     ) -> None:
         host = family.inputs(size, self.dtype)
-        from workbench.route.backends import run_numpy
-        from workbench.route.kinds import Location
-
         spec = family.spec
         want = np.asarray(
             run_numpy(spec, host, dict(spec.params), Location.HOST, Location.HOST, None)

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 from types import ModuleType
@@ -14,21 +12,14 @@ import numpy as np
 
 from workbench.calibrate.result import Bandwidth
 from workbench.pinned import PinnedStager
+from workbench.route.measure import median_time
 
 NBYTES = 256 * 2**20
-_REPEATS = 5
 
 
-def _rate(fn: Callable[[], object], sync: Callable[[], None], nbytes: int) -> float:
-    fn()
-    sync()
-    samples = []
-    for _ in range(_REPEATS):
-        start = time.perf_counter()
-        fn()
-        sync()
-        samples.append(time.perf_counter() - start)
-    return nbytes / statistics.median(samples)
+def copy_rate(fn: Callable[[], object], sync: Callable[[], None], nbytes: int) -> float:
+    """Bytes per second of one copy `fn` (median of at least three, after a warm-up)."""
+    return nbytes / median_time(fn, sync, min_total_s=0.05, max_reps=5)
 
 
 def _thread_counts() -> list[int]:
@@ -54,7 +45,7 @@ def measure(cp: ModuleType, device: int, nbytes: int = NBYTES) -> list[Bandwidth
             ("d2h", "pinned"): lambda: on_gpu.get(out=pinned),
         }
         for (direction, method), fn in plain.items():
-            out.append(Bandwidth(device, direction, method, nbytes, _rate(fn, sync, nbytes)))
+            out.append(Bandwidth(device, direction, method, nbytes, copy_rate(fn, sync, nbytes)))
         best: dict[str, Bandwidth] = {}
         for threads in _thread_counts():
             stager = PinnedStager(cp, threads=threads)
@@ -63,7 +54,7 @@ def measure(cp: ModuleType, device: int, nbytes: int = NBYTES) -> list[Bandwidth
                     ("h2d", partial(stager.to_device, host)),
                     ("d2h", partial(stager.to_host, on_gpu)),
                 ):
-                    rate = _rate(fn, sync, nbytes)
+                    rate = copy_rate(fn, sync, nbytes)
                     if direction not in best or rate > best[direction].bytes_per_s:
                         best[direction] = Bandwidth(
                             device, direction, "staged", nbytes, rate, threads
