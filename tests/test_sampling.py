@@ -35,11 +35,16 @@ def _cum(stats: dict[FuncKey, FuncStats], name: str) -> float:
 def test_a_three_to_one_split_comes_out_three_to_one(
     workload: Callable[[], int], heavy: str, light: str
 ) -> None:
-    profile, error = run_sampled([workload], interval=0.0005)
-    assert error is None and profile.completed
-    big, small = _cum(profile.stats, heavy), _cum(profile.stats, light)
-    assert big / (big + small) == pytest.approx(0.75, abs=0.06)
-    assert profile.result == workload()
+    # The median of three runs: a scheduler stall on a shared 2-core machine can land in
+    # one run's heavy or light phase and skew that run alone.
+    shares = []
+    for _ in range(3):
+        profile, error = run_sampled([workload], interval=0.0005)
+        assert error is None and profile.completed
+        assert profile.result == workload()
+        big, small = _cum(profile.stats, heavy), _cum(profile.stats, light)
+        shares.append(big / (big + small))
+    assert sorted(shares)[1] == pytest.approx(0.75, abs=0.06), shares
 
 
 def test_self_times_add_up_to_the_sampled_time_and_fit_in_the_wall_time() -> None:
