@@ -14,11 +14,11 @@ import statistics
 import sysconfig
 import time
 
-from workbench.breakdown import build_tables
-from workbench.capture import FuncKey, FuncStats
-from workbench.config import build_ruleset
-from workbench.overhead import Overhead
-from workbench.report.model import Report
+from workbench.profiling.breakdown import build_tables
+from workbench.profiling.capture import FuncKey, FuncStats
+from workbench.profiling.config import build_ruleset
+from workbench.profiling.overhead import Overhead
+from workbench.profiling.report import Report
 
 N_FUNCTIONS = 10_000
 

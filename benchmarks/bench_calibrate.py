@@ -25,8 +25,8 @@ from workbench.calibrate import Calibration, calibrate
 from workbench.calibrate.fit import Fit, fit, geo_mean_regret, seed_tier
 from workbench.calibrate.text import bandwidth_text, crossovers_text, thresholds_text
 from workbench.calibrate.transfer import best_method
+from workbench.machine import cpu_name
 from workbench.route.measure import measure_profile
-from workbench.route.profile import cpu_name
 
 STEP = 0.5  # decades per size step: two sizes per decade
 

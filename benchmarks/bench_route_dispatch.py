@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from workbench.machine import cpu_name
 from workbench.route import Backend, BackendSelector, Complexity, Router
 from workbench.route.backends import run_numpy
 from workbench.route.kinds import Location
-from workbench.route.profile import cpu_name
 
 NUMBER = 20_000
 REPEATS = 15

@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from workbench import gpu
-from workbench.route import Backend, HardwareProfile, Router, measure_profile
-from workbench.route.profile import machine_id
+from workbench.machine import machine_id
+from workbench.route import Backend, MachineProfile, Router, measure_profile
 
 OPS = ("add", "sum", "matmul")
 PY_BUDGET_S = 1.0
@@ -83,7 +83,7 @@ def check(got: Any, ref: Any, cp: Any, context: str) -> None:
 COLUMNS = ["op", "size", "start", "backend", "seconds", "timing", *POLICIES]
 
 
-def sweep(sizes: list[int], profile: HardwareProfile, cp: Any, out: Path) -> pd.DataFrame:
+def sweep(sizes: list[int], profile: MachineProfile, cp: Any, out: Path) -> pd.DataFrame:
     """Time every point; on KeyboardInterrupt (timeout -s INT) keep the points done so far."""
     rows: list[tuple[Any, ...]] = []
     try:
@@ -95,7 +95,7 @@ def sweep(sizes: list[int], profile: HardwareProfile, cp: Any, out: Path) -> pd.
 
 
 def _sweep(
-    sizes: list[int], profile: HardwareProfile, cp: Any, rows: list[tuple[Any, ...]], out: Path
+    sizes: list[int], profile: MachineProfile, cp: Any, rows: list[tuple[Any, ...]], out: Path
 ) -> None:
     rng = np.random.default_rng(0)
     routers = {

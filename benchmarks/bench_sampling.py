@@ -4,15 +4,15 @@ Issue [profiling-depth] targets: sample mode's profiled/plain time at most 1.3, 
 category shares within a few percentage points of cProfile's once cProfile's
 instrumentation bias is taken out. Two samplers are measured:
 
-* the stack sampler (`workbench.stack_sampler`): a thread reads the running stack; no C
+* the stack sampler (`workbench.profiling.stack_sampler`): a thread reads the running stack; no C
   frames, so C time is the calling Python function's. It is compared with cProfile
   statistics that are bias-corrected, then folded (`fold_native`: each C function's
   self time moved to its Python callers), so both sides have no native category;
-* pyinstrument (`workbench.sampling`): a C hook on every call; it sees C functions, so
+* pyinstrument (`workbench.profiling.sampling`): a C hook on every call; it sees C functions, so
   it is compared with the bias-corrected cProfile shares, native category kept.
 
 Bias correction: cProfile charges its own per-call cost to the functions it times, so
-call-heavy functions look bigger. Three corrections are printed (`workbench.debias`):
+call-heavy functions look bigger. Three corrections are printed (`workbench.profiling.debias`):
 
 * callee-only: each function's tottime loses ncalls x `measure_call_cost()` (the
   issue's "ncalls x measured per-call cost");
@@ -40,14 +40,20 @@ from pathlib import Path
 
 import pyinstrument
 
-from workbench.breakdown import classify_all
-from workbench.capture import FuncKey, FuncStats, measure_call_cost, run_plain, run_profiled
-from workbench.categories import Ruleset
-from workbench.config import build_ruleset
-from workbench.debias import CallCost, fold_native, measure_call_split, remove_call_cost
 from workbench.demo import run_demo
-from workbench.sampling import run_sampled
-from workbench.stack_sampler import run_stack_sampled
+from workbench.profiling.breakdown import classify_all
+from workbench.profiling.capture import (
+    FuncKey,
+    FuncStats,
+    measure_call_cost,
+    run_plain,
+    run_profiled,
+)
+from workbench.profiling.categories import Ruleset
+from workbench.profiling.config import build_ruleset
+from workbench.profiling.debias import CallCost, fold_native, measure_call_split, remove_call_cost
+from workbench.profiling.sampling import run_sampled
+from workbench.profiling.stack_sampler import run_stack_sampled
 
 RULES = Path(__file__).resolve().parent.parent / "data" / "demo_categories.toml"
 

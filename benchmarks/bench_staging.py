@@ -12,7 +12,7 @@ import numpy as np
 
 from workbench import gpu
 from workbench.calibrate.transfer import copy_rate
-from workbench.pinned import PinnedStager
+from workbench.gpu.pinned import PinnedStager
 
 NBYTES = 256 * 2**20
 

@@ -28,9 +28,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import workbench
-from workbench import environment
+from workbench import machine
 from workbench.cli import demo_rules
-from workbench.store import RunStore
+from workbench.store.db import RunStore
 from workbench.ui.experiment_magic import record_profile
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     record_profile(magics, record_args, report, code)  # opens the store, parses sources once
 
     whole, writes = [], []
-    env = environment.capture(device="bench")
+    env = machine.current_environment(device="bench")
     with RunStore(folder / "write_only.sqlite") as store:
         for _ in range(args.repeats):
             start = time.perf_counter()

@@ -20,8 +20,8 @@ import numpy as np
 
 from workbench.calibrate import DEFAULT_OPS, Calibration, MachineKey, Point, calibrate, log_sizes
 from workbench.calibrate.fit import BACKENDS
-from workbench.route.profile import cpu_name
-from workbench.ui.tuner import Tuner
+from workbench.machine import cpu_name
+from workbench.ui.tuner.widget import Tuner
 
 MOVES = 200
 

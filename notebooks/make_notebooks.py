@@ -41,7 +41,7 @@ QUICKSTART = [
         "run_demo(n_tasks=SIZE)"
     ),
     new_code_cell("deep.lines.hottest(10)"),
-    new_code_cell("from workbench.tree import text_tree\nprint(text_tree(deep.tree))"),
+    new_code_cell("from workbench.profiling.tree import text_tree\nprint(text_tree(deep.tree))"),
 ]
 
 
@@ -75,7 +75,7 @@ TUNING = [
         "The tuner: pick an op and where its inputs live; move **pure Python up to** or "
         "**CuPy above** and the shaded regions and the regret follow at once."
     ),
-    new_code_cell("tuner = Tuner(result, path='hardware-profile.json')\ntuner"),
+    new_code_cell("tuner = Tuner(result, path='machine-profile.json')\ntuner"),
     new_code_cell(
         "path = tuner.save()  # what the Save button does\n"
         "from workbench import Router\n"
@@ -200,7 +200,7 @@ KAGGLE = [
         "fitted = fit(cal)\n"
         "print(thresholds_text(fitted))\n"
         "print(bandwidth_text(fitted) or 'host<->device copies: skipped (no GPU)')\n"
-        "profile_path = fitted.profile(name='kaggle').save(out / 'hardware-profile.json')\n"
+        "profile_path = fitted.profile(name='kaggle').save(out / 'machine-profile.json')\n"
         "fitted.regret_table().to_csv(out / 'regret.csv', index=False)"
     ),
     new_markdown_cell("## 3. Route with the fitted thresholds, on each GPU"),

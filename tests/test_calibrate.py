@@ -27,7 +27,7 @@ from workbench.calibrate.fit import (
 from workbench.cli import main
 from workbench.errors import RouteError
 from workbench.route import Router
-from workbench.route.profile import HardwareProfile, ProfileMismatchWarning, Tier
+from workbench.route.machine_profile import MachineProfile, ProfileMismatchWarning, Tier
 
 SIZES = [10, 100, 1_000, 10_000]
 STATUSES = {
@@ -160,7 +160,7 @@ def test_regret_charges_a_backend_that_stopped_by_extrapolating() -> None:
 def test_profile_round_trip_and_the_router_uses_it(tmp_path: Path) -> None:
     result = fit(synthetic())
     path = result.profile(name="mine").save(tmp_path / "p.json")
-    loaded = HardwareProfile.load(path)
+    loaded = MachineProfile.load(path)
     assert loaded.calibrated["add|host|-1"] == result.tiers[("add", "host", -1)]
     assert Calibration.from_dict(loaded.calibration or {}).points == synthetic().points
     with warnings.catch_warnings():
@@ -204,7 +204,7 @@ def test_bad_profiles_name_the_field(tmp_path: Path, edit, message: str) -> None
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     with pytest.raises(RouteError, match=message):
-        HardwareProfile.load(path)
+        MachineProfile.load(path)
 
 
 def test_a_file_that_is_not_json_says_so(tmp_path: Path) -> None:

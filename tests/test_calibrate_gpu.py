@@ -12,7 +12,7 @@ from workbench import gpu
 from workbench.calibrate import calibrate
 from workbench.calibrate import result as r
 from workbench.calibrate.fit import fit
-from workbench.pinned import Mover, PinnedStager
+from workbench.gpu.pinned import Mover, PinnedStager
 from workbench.route import Router
 
 STATUS = gpu.probe()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sampled_workloads as wl
 
-from workbench.capture import FuncKey, FuncStats, run_profiled
-from workbench.debias import CallCost, fold_native, measure_call_split, remove_call_cost
 from workbench.errors import ProfileError
-from workbench.stack_sampler import run_stack_sampled
+from workbench.profiling.capture import FuncKey, FuncStats, run_profiled
+from workbench.profiling.debias import CallCost, fold_native, measure_call_split, remove_call_cost
+from workbench.profiling.stack_sampler import run_stack_sampled
 
 WL = Path(wl.__file__).name
 P1: FuncKey = ("m.py", 1, "p1")

@@ -46,7 +46,7 @@ def test_cli_demo_writes_the_report_files(
     assert re.search(r"^demo: \d/2 ARC tasks solved", printed, re.M)
     assert str(out.resolve()) in printed
     # the whole loop: calibrated profile, routing on it, a verdict, the postmortem
-    assert Router(out / "hardware-profile.json").policy == "calibrated"
+    assert Router(out / "machine-profile.json").policy == "calibrated"
     assert "calibrated thresholds for sum" in printed
     assert re.search(r"<ExperimentResult (KEEP|REVERT)", printed)
     post = (out / "postmortem.md").read_text()

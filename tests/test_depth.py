@@ -13,7 +13,7 @@ from IPython.utils.capture import capture_output
 
 import workbench
 from workbench.errors import ConfigError
-from workbench.options import Options, resolve_settings
+from workbench.profiling.options import Options, resolve_settings
 
 LOOPS = """\
 def hot(n):

@@ -18,9 +18,9 @@ import pytest
 
 import workbench
 from workbench.errors import ExperimentError
-from workbench.experiment import Plan, decide, plan_number, plan_rounds
-from workbench.outputs import Tolerance, first_difference, freeze, thaw
-from workbench.speedup import speedup_interval
+from workbench.experiment.measure import Plan, decide, plan_number, plan_rounds
+from workbench.experiment.outputs import Tolerance, first_difference, freeze, thaw
+from workbench.experiment.speedup import speedup_interval
 
 
 class FakeClock:
@@ -166,7 +166,7 @@ def test_interval_is_deterministic_for_the_same_timings() -> None:
     ],
 )
 def test_verdict_rule(low: float, high: float, correct: str, verdict: str, words: str) -> None:
-    from workbench.speedup import Speedup
+    from workbench.experiment.speedup import Speedup
 
     speed = Speedup(math.sqrt(low * high), low, high, 0.99, 10, low, high)
     got, reason = decide(speed, correct, "x", Plan())  # type: ignore[arg-type]
@@ -178,7 +178,7 @@ def test_verdict_rule(low: float, high: float, correct: str, verdict: str, words
 
 def test_clear_speedup_is_kept_with_equal_outputs() -> None:
     clock = FakeClock()
-    result = workbench.experiment(
+    result = workbench.run_experiment(
         clock.work(0.10, [1, 2.0]),
         clock.work(0.08, [1, 2.0]),
         budget_s=3.0,
@@ -207,14 +207,14 @@ def test_rounds_alternate_which_version_runs_first() -> None:
         clock.now += 0.05
         return 1
 
-    workbench.experiment(base, cand, budget_s=0.5, clock=clock, record=False)
+    workbench.run_experiment(base, cand, budget_s=0.5, clock=clock, record=False)
     assert order[:2] == ["b", "c"]  # the first runs
     rounds = order[2:]
     assert rounds[:4] == ["b", "c", "c", "b"]
 
 
 def test_signed_rank_interval_matches_the_wilcoxon_table() -> None:
-    from workbench.speedup import signed_rank_distribution, signed_rank_interval
+    from workbench.experiment.speedup import signed_rank_distribution, signed_rank_interval
 
     # n = 10: P(T <= 8) = 0.0244 <= 0.025 < P(T <= 9), so the 95% interval is Walsh
     # averages 9 and 47 of 55; for 1..10 those are 3.0 and 8.0.
@@ -224,7 +224,7 @@ def test_signed_rank_interval_matches_the_wilcoxon_table() -> None:
 
 
 def test_hodges_lehmann_is_the_median_of_pairwise_averages() -> None:
-    from workbench.speedup import hodges_lehmann
+    from workbench.experiment.speedup import hodges_lehmann
 
     # pairwise averages of 0, 1, 10: 0, 0.5, 1, 5, 5.5, 10; their median is 3
     assert float(hodges_lehmann(np.array([0.0, 1.0, 10.0]))) == 3.0
@@ -237,7 +237,7 @@ def test_identical_code_is_never_kept() -> None:
     verdicts = []
     for _ in range(40):
         clock = FakeClock()
-        result = workbench.experiment(
+        result = workbench.run_experiment(
             noisy(clock, 0.1, rng), noisy(clock, 0.1, rng), budget_s=4.0, clock=clock, record=False
         )
         verdicts.append(result.verdict)
@@ -247,7 +247,7 @@ def test_identical_code_is_never_kept() -> None:
 def test_slower_candidate_is_reverted_as_slower() -> None:
     rng = np.random.default_rng(3)
     clock = FakeClock()
-    result = workbench.experiment(
+    result = workbench.run_experiment(
         noisy(clock, 0.10, rng), noisy(clock, 0.11, rng), budget_s=6.0, clock=clock, record=False
     )
     assert result.verdict == "revert"
@@ -256,7 +256,7 @@ def test_slower_candidate_is_reverted_as_slower() -> None:
 
 def test_different_outputs_are_broken_even_when_faster() -> None:
     clock = FakeClock()
-    result = workbench.experiment(
+    result = workbench.run_experiment(
         clock.work(0.1, {"a": 1}),
         clock.work(0.05, {"a": 2}),
         budget_s=1.0,
@@ -278,7 +278,9 @@ def test_interrupted_experiment_keeps_what_it_measured() -> None:
             raise KeyboardInterrupt
         return 1
 
-    result = workbench.experiment(clock.work(0.1, 1), cand, budget_s=5, clock=clock, record=False)
+    result = workbench.run_experiment(
+        clock.work(0.1, 1), cand, budget_s=5, clock=clock, record=False
+    )
     assert result.timings.interrupted
     assert len(result.timings.candidate) == 3
     assert result.verdict == "revert" and "too few rounds" in result.reason
@@ -286,7 +288,7 @@ def test_interrupted_experiment_keeps_what_it_measured() -> None:
 
 def test_recorded_experiment_is_listed_and_sets_validate(isolated_cwd: Path) -> None:
     clock = FakeClock()
-    result = workbench.experiment(
+    result = workbench.run_experiment(
         clock.work(0.1, 1), clock.work(0.05, 1), name="fast", budget_s=2.0, clock=clock
     )
     listing = workbench.experiments()

@@ -10,9 +10,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import workbench
-from workbench.compare import CompareResult
-from workbench.experiment import ExperimentResult
-from workbench.store import RunStore
+from workbench.experiment.compare import CompareResult
+from workbench.experiment.measure import ExperimentResult
+from workbench.store.db import RunStore
 
 WORK = """\
 def work(n):

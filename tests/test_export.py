@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 import sampled_workloads as wl
 
-from workbench.capture import run_profiled
 from workbench.errors import ProfileError
-from workbench.export import (
+from workbench.profiling.capture import run_profiled
+from workbench.profiling.export import (
     SPEEDSCOPE_SCHEMA,
-    load_profile,
+    load_pstats,
     write_atomic,
     write_prof,
     write_speedscope,
 )
-from workbench.sampling import run_sampled
+from workbench.profiling.sampling import run_sampled
 
 
 def _check_speedscope(document: dict[str, Any], total: float) -> dict[str, Any]:
@@ -97,7 +97,7 @@ def test_our_prof_files_load_in_pstats_and_back(tmp_path: Path) -> None:
         total = sum(v[2] for v in stats.values())
         assert sum(v[2] for v in loaded.stats.values()) == pytest.approx(total)  # type: ignore[attr-defined]
         loaded.calc_callees()  # what snakeviz and tuna walk
-        assert load_profile(path) == stats
+        assert load_pstats(path) == stats
 
 
 def test_a_dump_written_by_cprofile_itself_loads(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_a_dump_written_by_cprofile_itself_loads(tmp_path: Path) -> None:
     profiler.runcall(wl.caller_b)
     path = tmp_path / "prun.prof"
     profiler.dump_stats(str(path))
-    stats = load_profile(path)
+    stats = load_pstats(path)
     assert any(key[2] == "shared" for key in stats)
     assert all(len(value) == 5 for value in stats.values())
 
@@ -116,7 +116,7 @@ def test_a_truncated_dump_gives_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "cut.prof"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ProfileError, match=r"not a readable pstats dump.*re-create the profile"):
-        load_profile(path)
+        load_pstats(path)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -124,16 +124,16 @@ def test_random_bytes_give_one_clear_error(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "noise.prof"
     path.write_bytes(random.Random(seed).randbytes(512))
     with pytest.raises(ProfileError, match="re-create the profile with this Python"):
-        load_profile(path)
+        load_pstats(path)
 
 
 def test_marshal_data_that_is_not_a_profile_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "list.prof"
     path.write_bytes(marshal.dumps([1, 2, 3]))
     with pytest.raises(ProfileError, match="not a pstats dump: it holds a list"):
-        load_profile(path)
+        load_pstats(path)
     path.write_bytes(marshal.dumps({("f.py", 1, "f"): (1, 1)}))
     with pytest.raises(ProfileError, match="not shaped like pstats data"):
-        load_profile(path)
+        load_pstats(path)
     with pytest.raises(ProfileError, match="cannot read profile"):
-        load_profile(tmp_path / "missing.prof")
+        load_pstats(tmp_path / "missing.prof")

@@ -12,8 +12,8 @@ from IPython.utils.capture import capture_output
 
 import workbench
 from workbench.cli import demo_rules
-from workbench.findings import SourceIndex, dominant_category, gpu_never_ran
-from workbench.store import RunStore
+from workbench.experiment.findings import SourceIndex, dominant_category, gpu_never_ran
+from workbench.store.db import RunStore
 
 GPU_MODULE = """\
 try:

@@ -60,12 +60,12 @@ def test_tuning_notebook_calibrates_shows_the_tuner_and_saves_a_profile(tmp_path
     assert any("fitted" in h and "seed" in h for h in html)  # the regret table
     views = [o for o in every if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views  # the tuner widget
-    assert (tmp_path / "hardware-profile.json").is_file()
+    assert (tmp_path / "machine-profile.json").is_file()
 
 
 def assert_postmortem_matches_store(folder: Path, postmortem: Path) -> None:
     """Each stored experiment's verdict, speedup and interval are in the postmortem."""
-    from workbench.store import RunStore
+    from workbench.store.db import RunStore
 
     text = postmortem.read_text()
     with RunStore(folder / ".workbench" / "runs.sqlite") as store:
@@ -101,7 +101,7 @@ def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: 
     for name in (
         "report/report.html",
         "report/categories.csv",
-        "hardware-profile.json",
+        "machine-profile.json",
         "regret.csv",
         "experiments.csv",
         "postmortem.md",

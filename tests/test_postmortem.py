@@ -10,10 +10,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import workbench
-from workbench import environment
+from workbench import machine
 from workbench.errors import ConfigError, WorkflowBlockedError
 from workbench.report import format as fmt
-from workbench.store import ExperimentRow, RunStore
+from workbench.store.db import ExperimentRow, RunStore
 
 SECTIONS = [
     "## What happened",
@@ -58,7 +58,7 @@ def row(
 @pytest.fixture
 def filled(isolated_cwd: Path) -> Path:
     """A store with a baseline, a kept candidate (25% faster) and a reverted one."""
-    env = environment.capture(device="test device")
+    env = machine.current_environment(device="test device")
     code = "def leaf(x):\n    return x + 1\nsum(leaf(i) for i in range(2000))\n"
     report = workbench.profile(code, {}, category=["Leaf=func:^leaf$"], call_cost_s=1e-7)
     with RunStore() as store, store.write() as writer:

@@ -13,9 +13,9 @@ from workbench.errors import RouteError
 from workbench.route import (
     POLICIES,
     Backend,
-    HardwareProfile,
     KernelCost,
     Location,
+    MachineProfile,
     Router,
     Transfer,
     measure_profile,
@@ -26,7 +26,7 @@ NO_GPU = not gpu.probe().available
 
 
 @pytest.fixture(scope="module")
-def measured() -> HardwareProfile:
+def measured() -> MachineProfile:
     """This machine's cost parameters, measured once for the module (about a second)."""
     return measure_profile("test-here", gpu_on=False)
 
@@ -98,7 +98,7 @@ def test_a_backend_chosen_but_never_run_is_visible() -> None:
 
 
 def test_the_seed_table_and_end_to_end_model_disagree_and_explain_says_so(
-    measured: HardwareProfile,
+    measured: MachineProfile,
 ) -> None:
     a = np.ones(100_000)
     seed = Router(measured, policy="seed", gpu=False)
@@ -146,14 +146,14 @@ def test_gpu_false_never_picks_the_gpu_whatever_the_profile_says() -> None:
         router.run_on("cupy", "matmul", m, m)
 
 
-def test_explain_names_numbers_measured_elsewhere(measured: HardwareProfile) -> None:
+def test_explain_names_numbers_measured_elsewhere(measured: MachineProfile) -> None:
     elsewhere = replace(measured, machine="CPU: another box x64 (x86_64); GPU: none")
     text = str(Router(elsewhere, gpu=False).explain("sum", np.ones(10)))
     assert "measured on another machine (CPU: another box" in text
     assert "measure_profile()" in text
 
 
-def test_recommend_works_from_a_size_alone_for_every_residency(measured: HardwareProfile) -> None:
+def test_recommend_works_from_a_size_alone_for_every_residency(measured: MachineProfile) -> None:
     router = Router(measured, gpu=False)
     for residency in ("python", "host"):
         explanation = router.recommend("matmul", 250_000, residency=residency)

@@ -14,7 +14,7 @@ from IPython.utils.capture import capture_output
 
 import workbench.demo.dsl
 from workbench.errors import RouteError
-from workbench.profiler import Options, compile_source, profile_steps
+from workbench.profiling.run import Options, compile_source, profile_steps
 from workbench.route import Complexity, Router
 from workbench.route.recommend import COLUMNS, safe_value
 from workbench.route.scanner import recommendations_for, scan_file, scan_module, scan_source

@@ -1,4 +1,4 @@
-"""The seeds' MoE table, recommend_backend, the op registry and hardware profiles."""
+"""The seeds' MoE table, recommend_backend, the op registry and machine profiles."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from workbench.route import (
     Backend,
     BackendSelector,
     Complexity,
-    HardwareProfile,
+    MachineProfile,
     OpRegistry,
     Thresholds,
     Tier,
     UnknownOpError,
-    load_profile,
+    load_machine_profile,
     recommend_backend,
     seed_profile,
 )
@@ -136,7 +136,7 @@ def test_profiles_round_trip_through_json_and_other_tables_change_the_answer(
         Thresholds(low=Tier(10, None), medium=Tier(10, 20), high=Tier(None, 5)), "measured: test"
     )
     path = custom.save(tmp_path / "p.json")
-    loaded = load_profile(path)
+    loaded = load_machine_profile(path)
     assert loaded == custom
     selector = BackendSelector(path, gpu=True)
     assert selector.select_with_moe("Low", 11) is Backend.SIMD
@@ -156,20 +156,20 @@ def test_seed_profile_labels_seed_defaults_and_names_where_costs_were_measured()
 
 def test_bad_profiles_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RouteError, match="unknown profile"):
-        load_profile("fastest")
+        load_machine_profile("fastest")
     with pytest.raises(RouteError, match="cannot read"):
-        load_profile(tmp_path / "missing.json")
+        load_machine_profile(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(RouteError, match="not valid JSON"):
-        load_profile(tmp_path / "bad.json")
+        load_machine_profile(tmp_path / "bad.json")
     data = seed_profile().to_dict()
     (tmp_path / "future.json").write_text(json.dumps({**data, "schema": 99}))
     with pytest.raises(RouteError, match="newer"):
-        load_profile(tmp_path / "future.json")
+        load_machine_profile(tmp_path / "future.json")
     (tmp_path / "partial.json").write_text(json.dumps({"kernels": {}}))
-    with pytest.raises(RouteError, match="not a valid hardware profile"):
-        load_profile(tmp_path / "partial.json")
+    with pytest.raises(RouteError, match="not a valid machine profile"):
+        load_machine_profile(tmp_path / "partial.json")
     with pytest.raises(RouteError, match="pcie_factor"):
         replace(seed_profile(), pcie_factor=float("nan"))
     with pytest.raises(RouteError, match="gpu_threshold"):
-        HardwareProfile(name="x", gpu_threshold=-1)
+        MachineProfile(name="x", gpu_threshold=-1)

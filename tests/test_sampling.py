@@ -11,14 +11,19 @@ import numpy as np
 import pytest
 import sampled_workloads as wl
 
-from workbench.breakdown import build_tables, classify_all
-from workbench.capture import FuncKey, FuncStats, run_profiled
-from workbench.categories import Ruleset, native_owner
-from workbench.config import build_ruleset
 from workbench.demo import run_demo
 from workbench.errors import ProfileError
-from workbench.profiler import compile_source
-from workbench.sampling import NativeNames, run_sampled, stacks_from_records, stats_from_stacks
+from workbench.profiling.breakdown import build_tables, classify_all
+from workbench.profiling.capture import FuncKey, FuncStats, run_profiled
+from workbench.profiling.categories import Ruleset, native_owner
+from workbench.profiling.config import build_ruleset
+from workbench.profiling.run import compile_source
+from workbench.profiling.sampling import (
+    NativeNames,
+    run_sampled,
+    stacks_from_records,
+    stats_from_stacks,
+)
 
 WL = Path(wl.__file__).name
 DEMO_RULES = Path(__file__).resolve().parent.parent / "data" / "demo_categories.toml"

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import sampled_workloads as wl
 
-from workbench.breakdown import build_tables, classify_all
-from workbench.capture import FuncKey, FuncStats, run_profiled
-from workbench.categories import Ruleset
 from workbench.errors import ProfileError
-from workbench.profiler import compile_source
-from workbench.stack_sampler import just_entered, run_stack_sampled
+from workbench.profiling.breakdown import build_tables, classify_all
+from workbench.profiling.capture import FuncKey, FuncStats, run_profiled
+from workbench.profiling.categories import Ruleset
+from workbench.profiling.run import compile_source
+from workbench.profiling.stack_sampler import just_entered, run_stack_sampled
 
 WL = Path(wl.__file__).name
 THREAD_NAME = "workbench-stack-sampler"

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 import workbench
-from workbench import environment
+from workbench import machine
 from workbench.errors import StoreError
-from workbench.report.model import Report
-from workbench.store import RunStore, pack_frame, resolve_store_path, unpack_frame
-from workbench.store_schema import SCHEMA_VERSION
+from workbench.profiling.report import Report
+from workbench.store.db import RunStore, pack_frame, resolve_store_path, unpack_frame
+from workbench.store.schema import SCHEMA_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,8 +28,8 @@ def small_report() -> Report:
     )
 
 
-def env() -> environment.Environment:
-    return environment.capture(device="test device")
+def env() -> machine.Environment:
+    return machine.current_environment(device="test device")
 
 
 def test_a_report_round_trips_with_its_tables_exactly(isolated_cwd: Path) -> None:
@@ -181,12 +181,12 @@ def test_a_process_killed_mid_write_leaves_the_store_consistent(isolated_cwd: Pa
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
         import workbench
-        from workbench import environment
-        from workbench.store import RunStore
+        from workbench import machine
+        from workbench.store.db import RunStore
         report = workbench.profile("sum(range(10))", {{}}, call_cost_s=1e-7)
         store = RunStore({str(path)!r})
         with store.write() as writer:
-            writer.add_run(report, env=environment.capture(device="d"))
+            writer.add_run(report, env=machine.current_environment(device="d"))
             os._exit(3)  # the kernel dies before the commit
         """
     )
@@ -205,12 +205,12 @@ def test_empty_and_typed_frames_pack_losslessly() -> None:
 
 
 def test_git_commit_is_read_from_the_repository(isolated_cwd: Path) -> None:
-    assert environment.git_commit(isolated_cwd) is None
+    assert machine.git_commit(isolated_cwd) is None
     git = isolated_cwd / "repo" / ".git"
     (git / "refs" / "heads").mkdir(parents=True)
     (git / "HEAD").write_text("ref: refs/heads/main\n")
     (git / "refs" / "heads" / "main").write_text("abc123\n")
-    assert environment.git_commit(isolated_cwd / "repo") == "abc123"
+    assert machine.git_commit(isolated_cwd / "repo") == "abc123"
     (git / "refs" / "heads" / "main").unlink()
     (git / "packed-refs").write_text("# pack\ndef456 refs/heads/main\n")
-    assert environment.git_commit(isolated_cwd / "repo") == "def456"
+    assert machine.git_commit(isolated_cwd / "repo") == "def456"

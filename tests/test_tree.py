@@ -8,12 +8,18 @@ import sampled_workloads as wl
 import workloads
 from conftest import Tick
 
-from workbench.breakdown import classify_all
-from workbench.capture import FuncKey, run_profiled
-from workbench.categories import Ruleset
+from workbench.profiling.breakdown import classify_all
+from workbench.profiling.capture import FuncKey, run_profiled
+from workbench.profiling.categories import Ruleset
+from workbench.profiling.sampling import run_sampled
+from workbench.profiling.tree import (
+    TreeNode,
+    children_of,
+    text_tree,
+    tree_from_stacks,
+    tree_from_stats,
+)
 from workbench.report.figures import category_colors, icicle_figure
-from workbench.sampling import run_sampled
-from workbench.tree import TreeNode, children_of, text_tree, tree_from_stacks, tree_from_stats
 
 A, B, C = ("m.py", 1, "a"), ("m.py", 5, "b"), ("m.py", 9, "c")
 CATS = {A: "X", B: "Y", C: "Z"}

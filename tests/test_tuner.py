@@ -22,10 +22,10 @@ from workbench.calibrate.fit import BACKENDS, Fit, choose, fit, geo_mean_regret,
 from workbench.errors import WorkbenchError
 from workbench.route import Router
 from workbench.route.kinds import Backend
-from workbench.route.profile import Tier, seed_profile
-from workbench.ui import tuner_view as view
-from workbench.ui.tuner import STEP, Tuner
-from workbench.ui.tuner_state import ALWAYS, AT, NEVER, TunerError, TunerState
+from workbench.route.machine_profile import Tier, seed_profile
+from workbench.ui.tuner import view
+from workbench.ui.tuner.state import ALWAYS, AT, NEVER, TunerError, TunerState
+from workbench.ui.tuner.widget import STEP, Tuner
 
 SIZES = [10, 100, 1_000, 10_000, 100_000]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 import workbench
-from workbench import environment
-from workbench.compare import compare_stored, robust_spread_pct
+from workbench import machine
 from workbench.errors import ConfigError, WorkflowBlockedError
-from workbench.store import ExperimentRow, RunStore
-from workbench.workflow import PHASES, Workflow
+from workbench.experiment.compare import compare_stored, robust_spread_pct
+from workbench.experiment.workflow import PHASES, Workflow
+from workbench.store.db import ExperimentRow, RunStore
 
 
 def test_phases_start_not_started_and_survive_reopening(isolated_cwd: Path) -> None:
@@ -64,7 +64,7 @@ def test_robust_spread_ignores_one_outlier() -> None:
 
 
 def test_compare_uses_the_noise_of_the_experiment_that_timed_the_runs(isolated_cwd: Path) -> None:
-    env = environment.capture(device="d")
+    env = machine.current_environment(device="d")
     report = workbench.profile("sum(i for i in range(3000))", {}, call_cost_s=1e-7)
     times = [1.0, 1.02, 0.98, 1.01, 0.99]
     with RunStore() as store:

@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 try:
-    from workbench.api import experiment, experiments, workflow
-    from workbench.compare import compare
     from workbench.errors import ConfigError, ProfileError, WorkbenchError
-    from workbench.experiment import ExperimentResult
-    from workbench.profiler import load, profile
-    from workbench.report.model import Report
+    from workbench.experiment.api import experiments, run_experiment, workflow
+    from workbench.experiment.compare import compare
+    from workbench.experiment.measure import ExperimentResult
+    from workbench.profiling.report import Report
+    from workbench.profiling.run import load, profile
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
-    from workbench.store import RunStore, runs
+    from workbench.store.db import RunStore, runs
 except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
     _MISSING: ImportError | None = missing
 
@@ -43,13 +43,13 @@ __all__ = [
     "RunStore",
     "WorkbenchError",
     "compare",
-    "experiment",
     "experiments",
     "load",
     "load_ipython_extension",
     "postmortem",
     "profile",
     "recommend_backend",
+    "run_experiment",
     "runs",
     "unload_ipython_extension",
     "workflow",

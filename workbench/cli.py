@@ -82,7 +82,7 @@ def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     result = fit(cal)
     print(cal.summary())
     print(thresholds_text(result))
-    profile_path = result.profile(name="demo").save(out / "hardware-profile.json")
+    profile_path = result.profile(name="demo").save(out / "machine-profile.json")
     print("\n3/5 route: the router on the calibrated profile")
     router = Router(profile_path)
     grids = np.random.default_rng(0).integers(0, 10, size=(400, 30, 30)).astype(np.float64)
@@ -108,15 +108,15 @@ def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     print("\n5/5 postmortem: written from the run store")
     path = out / "postmortem.md"
     postmortem(path, target_pct=5, force=True)
-    return {"hardware-profile": profile_path, "postmortem": path}
+    return {"machine-profile": profile_path, "postmortem": path}
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """Profile a script as ``python SCRIPT.py ARGS`` would run it; write the report folder."""
     import traceback
 
-    from workbench.options import Options
-    from workbench.profiler import compile_source, profile_steps
+    from workbench.profiling.options import Options
+    from workbench.profiling.run import compile_source, profile_steps
     from workbench.ui.arguments import given, unquote
 
     script = Path(args.script)
@@ -159,7 +159,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Sweep the ops on every backend here, fit thresholds, write a hardware profile."""
+    """Sweep the ops on every backend here, fit thresholds, write a machine profile."""
     from workbench.calibrate import calibrate
     from workbench.calibrate import text as t
     from workbench.calibrate.fit import fit
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     prof.set_defaults(func=cmd_profile)
     cal = sub.add_parser(
         "calibrate",
-        help="Measure each op on pure Python, NumPy and CuPy here; write a hardware profile.",
+        help="Measure each op on pure Python, NumPy and CuPy here; write a machine profile.",
         description="Needs only NumPy (and CuPy for the GPU). Ctrl-C keeps what was measured.",
     )
     cal.add_argument(
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-costs", action="store_true", help="Skip measuring the cost model's parameters."
     )
     cal.add_argument(
-        "-o", "--out", default="hardware-profile.json", help="Profile file to write (JSON)."
+        "-o", "--out", default="machine-profile.json", help="Profile file to write (JSON)."
     )
     cal.set_defaults(func=cmd_calibrate)
     return parser

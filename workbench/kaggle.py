@@ -34,7 +34,7 @@ def gpu_summary() -> str:
     status = gpu.probe()
     if not status.available:
         return f"no GPU: {status.reason}; GPU steps are skipped"
-    from workbench.calibrate.machine import current_key
+    from workbench.machine import current_key
 
     key = current_key()
     return (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from workbench.calibrate.families import DEFAULT_OPS, RESIDENCIES, CalibrationError, log_sizes
 from workbench.calibrate.fit import Fit, fit
-from workbench.calibrate.machine import MachineKey
 from workbench.calibrate.result import Bandwidth, Calibration, Point
 from workbench.calibrate.sweep import calibrate
+from workbench.machine import MachineKey
 
 __all__ = [
     "DEFAULT_OPS",

@@ -25,15 +25,15 @@ import numpy as np
 from workbench.calibrate.result import CPU, Calibration, Point
 from workbench.calibrate.transfer import best_method, staged_threads
 from workbench.route.kinds import Complexity
-from workbench.route.ops import BUILTIN_NAMES
-from workbench.route.profile import (
+from workbench.route.machine_profile import (
     SEED_THRESHOLDS,
-    HardwareProfile,
+    MachineProfile,
     Thresholds,
     Tier,
     Transfer,
     seed_profile,
 )
+from workbench.route.ops import BUILTIN_NAMES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -329,9 +329,9 @@ class Fit:
         return pd.DataFrame(rows)
 
     def profile(
-        self, name: str = "calibrated", costs: HardwareProfile | None = None
-    ) -> HardwareProfile:
-        """A HardwareProfile the router uses: these thresholds per op, residency and GPU,
+        self, name: str = "calibrated", costs: MachineProfile | None = None
+    ) -> MachineProfile:
+        """A MachineProfile the router uses: these thresholds per op, residency and GPU,
         the machine key, the measurements, and cost parameters for the ops not calibrated
         (`costs`, e.g. from measure_profile(); the reference machine's otherwise)."""
         cal = self.calibration

@@ -15,7 +15,7 @@ import numpy as np
 from workbench import gpu
 from workbench.calibrate.families import Family
 from workbench.calibrate.result import CPU
-from workbench.pinned import Mover
+from workbench.gpu.pinned import Mover
 from workbench.route.backends import PythonBackend, run_cupy, run_numpy
 from workbench.route.kinds import Location
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from workbench.calibrate.machine import MachineKey
+from workbench.machine import MachineKey
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -32,13 +32,13 @@ from workbench.calibrate.families import (
     log_sizes,
 )
 from workbench.calibrate.lanes import Lane, Runner, lanes_for, mismatch
-from workbench.calibrate.machine import key_for, today
 from workbench.calibrate.timer import first_call, time_call
-from workbench.capture import describe_error
-from workbench.pinned import Mover
+from workbench.gpu.pinned import Mover
+from workbench.machine import key_for, today
+from workbench.profiling.capture import describe_error
 from workbench.route.backends import run_numpy
 from workbench.route.kinds import Location
-from workbench.route.profile import Transfer
+from workbench.route.machine_profile import Transfer
 
 Progress = Callable[[int, int, str], None]
 DOMINANCE = 20.0  # a lane this many times slower than the best...

@@ -1,5 +1,5 @@
 """Host<->device bandwidth per GPU: plain (pageable) copies, copies from pinned memory
-(the link's best) and copies staged through pinned buffers (workbench.pinned)."""
+(the link's best) and copies staged through pinned buffers (workbench.gpu.pinned)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from types import ModuleType
 import numpy as np
 
 from workbench.calibrate.result import Bandwidth
-from workbench.pinned import PinnedStager
+from workbench.gpu.pinned import PinnedStager
 from workbench.route.measure import median_time
 
 NBYTES = 256 * 2**20

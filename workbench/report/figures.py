@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workbench.report.model import Report
-    from workbench.tree import TreeNode
+    from workbench.profiling.report import Report
+    from workbench.profiling.tree import TreeNode
 
 _BUILTIN_COLORS = {
     "user": "#4C78A8",
@@ -79,7 +79,7 @@ def category_figure(report: Report) -> dict[str, Any]:
 def icicle_figure(
     nodes: list[TreeNode], title: str, order: list[str] | None = None
 ) -> dict[str, Any]:
-    """An icicle of the call tree, coloured by category (nodes from `workbench.tree`).
+    """An icicle of the call tree, coloured by category (nodes from `workbench.profiling.tree`).
 
     `order` lists the categories in the report's order so the colours match its other
     charts; by default categories are ordered by the self time the nodes hold.

@@ -10,15 +10,15 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from workbench.profiling.report import TOP_MIN_PCT
 from workbench.report import format as fmt
 from workbench.report import sections
 from workbench.report.figures import category_colors, category_figure, icicle_figure
-from workbench.report.model import TOP_MIN_PCT
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.report.model import ChartMode, Report
+    from workbench.profiling.report import ChartMode, Report
 
 _STYLE = """
 <style>
@@ -218,7 +218,7 @@ def tree_html(report: Report, chart: ChartMode) -> str:
     """The call tree: an icicle (plotly.js comes from the category chart above) and text."""
     if report.tree is None or report.empty:
         return ""
-    from workbench.tree import text_tree
+    from workbench.profiling.tree import text_tree
 
     kind = (
         "exact, from sampled stacks"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from workbench.profiling.report import TOP_MIN_PCT
 from workbench.report import format as fmt
 from workbench.report import sections
-from workbench.report.model import TOP_MIN_PCT
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.report.model import Report
+    from workbench.profiling.report import Report
 
 
 def _cell(text: str) -> str:
@@ -108,7 +108,7 @@ def extra_sections(report: Report) -> list[str]:
     """Native time, hottest lines and GPU time, where the report has them."""
     parts: list[str] = []
     if report.tree is not None:
-        from workbench.tree import text_tree
+        from workbench.profiling.tree import text_tree
 
         parts += [
             "### Where time is actually spent (call tree)",

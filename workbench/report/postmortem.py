@@ -15,10 +15,10 @@ from pathlib import Path
 
 from workbench.atomic import write_atomic
 from workbench.errors import ConfigError
+from workbench.experiment.workflow import DEFAULT_WORKFLOW, PhaseStatus, Workflow, WorkflowStatus
 from workbench.report import postmortem_parts as parts
 from workbench.report.markdown import table
-from workbench.store import ExperimentRow, RunStore, StoredRun
-from workbench.workflow import DEFAULT_WORKFLOW, PhaseStatus, Workflow, WorkflowStatus
+from workbench.store.db import ExperimentRow, RunStore, StoredRun
 
 
 @dataclass

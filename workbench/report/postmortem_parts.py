@@ -1,6 +1,6 @@
 """Pieces of the postmortem that render stored tables: the time tree, the category
 breakdown, top functions, potential wins, the runs referenced. Every number is read from
-a :class:`~workbench.store.StoredRun`; nothing is measured here."""
+a :class:`~workbench.store.db.StoredRun`; nothing is measured here."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from workbench.report import format as fmt
 from workbench.report.markdown import category_table, table
-from workbench.store import ExperimentRow, StoredRun
+from workbench.store.db import ExperimentRow, StoredRun
 
 PLACEHOLDER = "_[TO BE WRITTEN: {what}. The workbench does not invent it.]_"
 TREE_MIN_PCT = 1.0

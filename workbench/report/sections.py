@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from workbench.report import format as fmt
 
 if TYPE_CHECKING:
-    from workbench.report.model import Report
+    from workbench.profiling.report import Report
 
 Section = tuple[str, list[str], list[list[str]], set[int]]  # title, header, rows, right-aligned
 

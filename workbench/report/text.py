@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from workbench.report import format as fmt
 
 if TYPE_CHECKING:
-    from workbench.report.model import Report
+    from workbench.profiling.report import Report
 
 
 def render(report: Report) -> str:
@@ -47,7 +47,7 @@ def render(report: Report) -> str:
                 f"{fmt.where(rec['file'], rec['line'])}  {rec['source'].strip()}"
             )
     if report.tree is not None:
-        from workbench.tree import text_tree
+        from workbench.profiling.tree import text_tree
 
         lines += ["", "Call tree:", text_tree(report.tree)]
     if report.gpu is not None:

@@ -12,9 +12,9 @@ from workbench.report import format as fmt
 from workbench.report.markdown import table
 
 if TYPE_CHECKING:
-    from workbench.compare import CompareResult
-    from workbench.experiment import ExperimentResult
-    from workbench.workflow import WorkflowStatus
+    from workbench.experiment.compare import CompareResult
+    from workbench.experiment.measure import ExperimentResult
+    from workbench.experiment.workflow import WorkflowStatus
 
 _STYLE = (
     "<style>.wb-x{font-family:system-ui,sans-serif;font-size:13px;max-width:1100px}"

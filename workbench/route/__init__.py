@@ -15,19 +15,19 @@ from __future__ import annotations
 from workbench.route.cost import CostModel, Prediction, RuleVerdict, Workload
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Complexity, Location
-from workbench.route.measure import measure_profile
-from workbench.route.ops import OpRegistry, OpSpec, UnknownOpError
-from workbench.route.profile import (
+from workbench.route.machine_profile import (
     SEED_THRESHOLDS,
     Conversion,
-    HardwareProfile,
     KernelCost,
+    MachineProfile,
     Thresholds,
     Tier,
     Transfer,
-    load_profile,
+    load_machine_profile,
     seed_profile,
 )
+from workbench.route.measure import measure_profile
+from workbench.route.ops import OpRegistry, OpSpec, UnknownOpError
 from workbench.route.router import POLICIES, Decision, Router
 from workbench.route.scanner import (
     Finding,
@@ -49,9 +49,9 @@ __all__ = [
     "Decision",
     "Explanation",
     "Finding",
-    "HardwareProfile",
     "KernelCost",
     "Location",
+    "MachineProfile",
     "OpRegistry",
     "OpSpec",
     "Prediction",
@@ -62,7 +62,7 @@ __all__ = [
     "Transfer",
     "UnknownOpError",
     "Workload",
-    "load_profile",
+    "load_machine_profile",
     "measure_profile",
     "recommend_backend",
     "recommendations_for",

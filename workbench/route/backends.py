@@ -17,7 +17,7 @@ import numpy as np
 
 from workbench import gpu
 from workbench.errors import RouteError
-from workbench.pinned import Mover
+from workbench.gpu.pinned import Mover
 from workbench.route import pyops
 from workbench.route import shapes as sh
 from workbench.route.kinds import Backend, Location

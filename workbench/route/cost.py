@@ -1,4 +1,4 @@
-"""Two cost models over one HardwareProfile.
+"""Two cost models over one MachineProfile.
 
 * The seeds' 5x rule (seed 000, after Gregg & Hazelwood 2011, as batuta writes it): GPU
   only when the GPU's compute time (work over its throughput) exceeds `pcie_factor` times
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.route.kinds import Backend, Complexity, Location
-from workbench.route.profile import HardwareProfile
+from workbench.route.machine_profile import MachineProfile
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ class RuleVerdict:
 
 
 class CostModel:
-    """Predictions from a HardwareProfile's parameters."""
+    """Predictions from a MachineProfile's parameters."""
 
-    def __init__(self, profile: HardwareProfile) -> None:
+    def __init__(self, profile: MachineProfile) -> None:
         self.profile = profile
 
     def missing(self, w: Workload, backend: Backend) -> str | None:

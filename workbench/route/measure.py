@@ -19,18 +19,18 @@ from typing import Any
 import numpy as np
 
 from workbench import gpu
+from workbench.machine import machine_id
 from workbench.route import shapes as sh
 from workbench.route.backends import PythonBackend, flatten_list, run_cupy, run_numpy
 from workbench.route.kinds import Backend, Location
-from workbench.route.ops import OpRegistry, OpSpec
-from workbench.route.profile import (
+from workbench.route.machine_profile import (
     SEED_PROVENANCE,
     Conversion,
-    HardwareProfile,
     KernelCost,
+    MachineProfile,
     Transfer,
-    machine_id,
 )
+from workbench.route.ops import OpRegistry, OpSpec
 
 # kind -> (op, args maker) ; sizes are in the kind's unit (elements, or side for matrices)
 _REPRESENTATIVE = {
@@ -193,8 +193,8 @@ def _transfer(cp: ModuleType, rng: np.random.Generator) -> Transfer:
 
 def measure_profile(
     name: str = "measured", *, gpu_on: bool | None = None, seed: int = 0
-) -> HardwareProfile:
-    """Measure this machine's cost parameters (about 1-3 s) into a HardwareProfile.
+) -> MachineProfile:
+    """Measure this machine's cost parameters (about 1-3 s) into a MachineProfile.
 
     `gpu_on`: None measures the GPU when one is usable, False skips it. The thresholds,
     5x factor and matrix cutoff are the seeds' (labelled so); save with ``.save(path)``.
@@ -214,7 +214,7 @@ def measure_profile(
     groups = ["python", "numpy", "conversion"] + (["cupy", "transfer"] if cp is not None else [])
     provenance = dict(SEED_PROVENANCE)
     provenance.update({group: "measured (workbench.route.measure_profile)" for group in groups})
-    return HardwareProfile(
+    return MachineProfile(
         name=name,
         kernels=kernels,
         conversion=_conversion(rng),

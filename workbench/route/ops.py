@@ -22,7 +22,7 @@ from workbench.route.kinds import Complexity
 ArrayFn = Callable[[ModuleType, Sequence[Any], sh.Params], Any]
 ShapeFn = Callable[[Sequence[sh.Shape], sh.Params, str], sh.Analysis]
 
-# Cost kinds: ops of one kind share cost parameters (HardwareProfile.kernels).
+# Cost kinds: ops of one kind share cost parameters (MachineProfile.kernels).
 KINDS = ("elementwise", "math", "reduce", "matmul", "convolve", "einsum", "view")
 
 

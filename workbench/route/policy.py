@@ -14,8 +14,8 @@ from workbench.route.backends import Desc
 from workbench.route.cost import CostModel, Prediction, RuleVerdict, Workload, fmt_seconds
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Complexity, Location
+from workbench.route.machine_profile import MachineProfile
 from workbench.route.ops import OpSpec
-from workbench.route.profile import HardwareProfile
 from workbench.route.pyops import PYTHON_KINDS, python_limits
 from workbench.route.selector import table_choice
 
@@ -90,7 +90,7 @@ class Pick:
     reason: str
 
 
-def seed_pick(profile: HardwareProfile, level: Complexity, size: float) -> tuple[Backend, str]:
+def seed_pick(profile: MachineProfile, level: Complexity, size: float) -> tuple[Backend, str]:
     """The MoE table's answer and the row that gave it."""
     tier = profile.thresholds.tier(level)
     backend = table_choice(profile.thresholds, level, size)
@@ -103,7 +103,7 @@ def seed_pick(profile: HardwareProfile, level: Complexity, size: float) -> tuple
 
 
 def pcie_pick(
-    profile: HardwareProfile, model: CostModel, w: Workload
+    profile: MachineProfile, model: CostModel, w: Workload
 ) -> tuple[Backend, RuleVerdict]:
     """The 5x rule decides GPU or not; below it, the table's CPU answer (GPU read as SIMD)."""
     verdict = model.pcie_rule(w)
@@ -137,7 +137,7 @@ def e2e_pick(
 
 
 def calibrated_pick(
-    profile: HardwareProfile, w: Workload, device: int
+    profile: MachineProfile, w: Workload, device: int
 ) -> tuple[Backend, str] | None:
     """The calibrated thresholds' answer for this op, residency and GPU, or None when
     the profile has none for them."""
@@ -171,7 +171,7 @@ _IN = {"python": "Python lists", "host": "NumPy arrays", "device": "CuPy arrays"
 
 def pick(
     policy: str,
-    profile: HardwareProfile,
+    profile: MachineProfile,
     model: CostModel,
     w: Workload,
     excluded: dict[Backend, str],

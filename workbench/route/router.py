@@ -21,7 +21,8 @@ import numpy as np
 from workbench import gpu
 from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
-from workbench.pinned import Mover
+from workbench.gpu.pinned import Mover
+from workbench.machine import machine_id
 from workbench.route import shapes as sh
 from workbench.route.backends import (
     Desc,
@@ -36,9 +37,9 @@ from workbench.route.cost import CostModel, Workload
 from workbench.route.counts import Tally
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Location
+from workbench.route.machine_profile import MachineProfile, load_machine_profile
 from workbench.route.ops import OpRegistry, OpSpec
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
-from workbench.route.profile import HardwareProfile, load_profile, machine_id
 from workbench.route.selector import check_size
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Router:
     """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
 
     `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
-    HardwareProfile or a JSON path (a calibrated one from ``workbench calibrate``).
+    MachineProfile or a JSON path (a calibrated one from ``workbench calibrate``).
     `policy`: 'calibrated' (the default with a calibrated profile: its fitted thresholds
     per op and residency, the end-to-end model for ops it did not calibrate),
     'end-to-end' (the default otherwise), '5x' or 'seed'.
@@ -107,14 +108,14 @@ class Router:
 
     def __init__(
         self,
-        profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
+        profile: MachineProfile | str | os.PathLike[str] | None = "seed",
         *,
         policy: str | None = None,
         gpu: bool | None = None,
         device: int | None = None,
         registry: OpRegistry | None = None,
     ) -> None:
-        self.profile = load_profile(profile)
+        self.profile = load_machine_profile(profile)
         if policy is None:
             policy = "calibrated" if self.profile.calibrated else "end-to-end"
         if policy not in _POLICY_NAMES:

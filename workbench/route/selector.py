@@ -15,8 +15,13 @@ import numpy as np
 from workbench import gpu
 from workbench.errors import RouteError
 from workbench.route.kinds import Backend, Complexity
+from workbench.route.machine_profile import (
+    SEED_THRESHOLDS,
+    MachineProfile,
+    Thresholds,
+    load_machine_profile,
+)
 from workbench.route.ops import OpRegistry
-from workbench.route.profile import SEED_THRESHOLDS, HardwareProfile, Thresholds, load_profile
 
 _INF = math.inf
 
@@ -46,7 +51,7 @@ def table_choice(thresholds: Thresholds, complexity: Complexity, data_size: floa
 class BackendSelector:
     """Seed 002's ``BackendSelector``: Scalar, SIMD or GPU from complexity and size.
 
-    `profile` gives the table ('seed', a HardwareProfile or a JSON path). `gpu`: None
+    `profile` gives the table ('seed', a MachineProfile or a JSON path). `gpu`: None
     probes for CuPy and a device on the first GPU answer; False never picks GPU; True
     assumes one is there (for questions about another machine). Without a GPU, a GPU
     answer becomes SIMD, and :meth:`explain` says why.
@@ -54,11 +59,11 @@ class BackendSelector:
 
     def __init__(
         self,
-        profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
+        profile: MachineProfile | str | os.PathLike[str] | None = "seed",
         *,
         gpu: bool | None = None,
     ) -> None:
-        self.profile = load_profile(profile) if profile != "seed" else None
+        self.profile = load_machine_profile(profile) if profile != "seed" else None
         thresholds = self.profile.thresholds if self.profile else SEED_THRESHOLDS
         self.thresholds = thresholds
         self._gpu = gpu
@@ -123,7 +128,7 @@ def recommend_backend(
     op: str,
     data_size: int | float,
     *,
-    profile: HardwareProfile | str | os.PathLike[str] | None = "seed",
+    profile: MachineProfile | str | os.PathLike[str] | None = "seed",
     gpu: bool | None = None,
 ) -> Backend:
     """Seed 002's ``converter.recommend_backend(op, size)``: the op's complexity from the

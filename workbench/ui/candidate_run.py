@@ -17,14 +17,15 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from workbench.compare import compare_stored
 from workbench.errors import ExperimentError, WorkbenchError
-from workbench.experiment import ExperimentResult, Plan, Subject, run_experiment
-from workbench.findings import dominant_category, overhead_without_benefit
-from workbench.options import Options
-from workbench.outputs import Outputs, Tolerance, collect, thaw
-from workbench.profiler import profile_steps, steps_from_ast
-from workbench.store import RunStore, StoredBaseline
+from workbench.experiment.compare import compare_stored
+from workbench.experiment.findings import dominant_category, overhead_without_benefit
+from workbench.experiment.measure import ExperimentResult, Plan, Subject, measure_subjects
+from workbench.experiment.outputs import Outputs, Tolerance, collect, thaw
+from workbench.experiment.workflow import Workflow
+from workbench.profiling.options import Options
+from workbench.profiling.run import profile_steps, steps_from_ast
+from workbench.store.db import RunStore, StoredBaseline
 from workbench.ui.experiment_magic import (
     Lab,
     fingerprint,
@@ -33,7 +34,6 @@ from workbench.ui.experiment_magic import (
     unquote,
     usage,
 )
-from workbench.workflow import Workflow
 
 
 def compile_cell(shell: Any, code: str) -> tuple[ast.Module, str]:
@@ -229,7 +229,7 @@ def run_candidate(magics: Any, args: Any, options: Options, code: str) -> None:
             notes.append(f"The recorded outputs were not used: {exc}")
     try:
         with quiet_output():
-            result = run_experiment(
+            result = measure_subjects(
                 base,
                 cand,
                 name=name,

@@ -21,13 +21,13 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument
 
-from workbench import environment
+from workbench import machine
 from workbench.errors import WorkbenchError
-from workbench.findings import SourceIndex, dominant_category, gpu_never_ran
-from workbench.outputs import collect, freeze
-from workbench.report.model import Report
-from workbench.store import RunStore, Writer
-from workbench.workflow import DEFAULT_WORKFLOW
+from workbench.experiment.findings import SourceIndex, dominant_category, gpu_never_ran
+from workbench.experiment.outputs import collect, freeze
+from workbench.experiment.workflow import DEFAULT_WORKFLOW
+from workbench.profiling.report import Report
+from workbench.store.db import RunStore, Writer
 
 _ARGUMENTS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (
@@ -167,7 +167,7 @@ class Lab:
 
     def store(self, path: str | None = None) -> RunStore:
         """The run store for `path` (or the session's, or the default), kept open."""
-        from workbench.store import resolve_store_path
+        from workbench.store.db import resolve_store_path
 
         target = resolve_store_path(unquote(path) or self.store_path)
         if self._store is None or self._store.path != target or self._store.closed:
@@ -177,11 +177,11 @@ class Lab:
             self._store = RunStore(target)
         return self._store
 
-    def environment(self) -> environment.Environment:
+    def environment(self) -> machine.Environment:
         """Git commit, versions and the device (described once per kernel)."""
         if self._device is None:
-            self._device = environment.describe_device()
-        return environment.capture(device=self._device)
+            self._device = machine.describe_device()
+        return machine.current_environment(device=self._device)
 
     def findings(self, store: RunStore | None, report: Report) -> list[dict[str, Any]]:
         """Findings for a profiled run, as stored and shown."""

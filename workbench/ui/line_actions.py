@@ -9,11 +9,11 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.display import display
 
-from workbench.compare import compare_stored
 from workbench.errors import WorkbenchError
+from workbench.experiment.compare import compare_stored
+from workbench.experiment.workflow import Workflow
 from workbench.report.postmortem import postmortem
 from workbench.ui.experiment_magic import Lab, unquote, usage
-from workbench.workflow import Workflow
 
 ACTIONS = ("compare", "postmortem", "workflow", "resolve", "runs")
 _POSTMORTEM_ONLY = ("target", "title", "redact")

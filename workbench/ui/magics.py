@@ -1,4 +1,4 @@
-"""`%%optimize` and `%optimize`: a thin adapter from IPython to `workbench.profiler`."""
+"""`%%optimize` and `%optimize`: a thin adapter from IPython to `workbench.profiling.run`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
-from workbench.capture import Step, measure_call_cost
 from workbench.errors import WorkbenchError
-from workbench.options import Options
-from workbench.profiler import profile_steps, steps_from_ast
+from workbench.profiling.capture import Step, measure_call_cost
+from workbench.profiling.options import Options
+from workbench.profiling.run import profile_steps, steps_from_ast
 from workbench.ui import candidate_run, line_actions
 from workbench.ui.arguments import given, unquote, with_run_options
 from workbench.ui.experiment_magic import Lab, experiment_arguments, record_profile, warn

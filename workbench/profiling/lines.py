@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from workbench.capture import Step, describe_error, run_steps
-from workbench.categories import module_index
 from workbench.errors import ProfileError
+from workbench.profiling.capture import Step, describe_error, run_steps
+from workbench.profiling.categories import module_index
 
 LINE_COLUMNS = ["function", "file", "line", "hits", "time_s", "pct_of_function", "source"]
 # Categories whose functions are not the user's own code.

@@ -21,7 +21,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from workbench.capture import FuncKey, FuncStats
+from workbench.profiling.capture import FuncKey, FuncStats
 
 Stack = tuple[FuncKey, ...]
 ROOT_ID = "total"

@@ -11,7 +11,7 @@ What it cannot see:
 
 * C functions. A C function has no Python frame, so its time is self time of the
   Python function that called it (`SampledProfile.native_folded`); there is no native
-  category. `workbench.debias.fold_native` does the same to cProfile statistics so
+  category. `workbench.profiling.debias.fold_native` does the same to cProfile statistics so
   that the two can be compared like for like.
 * Exact places. The sampler needs the GIL, which the running thread hands over only at
   a few points (a loop's jump back, entering a function, after a C call) or while a C
@@ -36,9 +36,9 @@ import time
 import types
 from collections.abc import Sequence
 
-from workbench.capture import Clock, FuncKey, Step, check_no_profiler
 from workbench.errors import ProfileError
-from workbench.sampling import SampledProfile, Stack
+from workbench.profiling.capture import Clock, FuncKey, Step, check_no_profiler
+from workbench.profiling.sampling import SampledProfile, Stack
 
 CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken

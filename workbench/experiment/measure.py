@@ -6,7 +6,7 @@ goes first (ABBA), so drift in the machine's speed and warm-cache effects fall o
 equally. The speedup is the Hodges-Lehmann estimate of the per-round ratios baseline
 time / candidate time (a paired statistic: both runs of a round share the machine's
 state), with a percentile bootstrap confidence interval and an exact signed-rank interval
-(see :mod:`workbench.speedup`).
+(see :mod:`workbench.experiment.speedup`).
 
 The verdict is ``keep`` only when the candidate's outputs equal the baseline's and both
 intervals lie wholly above 1 (above ``min_speedup``); ``broken`` when the outputs differ;
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from workbench.errors import ExperimentError
-from workbench.outputs import Outputs, Tolerance, first_difference, freeze, thaw
-from workbench.speedup import Speedup, speedup_interval
+from workbench.experiment.outputs import Outputs, Tolerance, first_difference, freeze, thaw
+from workbench.experiment.speedup import Speedup, speedup_interval
 
 if TYPE_CHECKING:
-    from workbench.compare import CompareResult
-    from workbench.report.model import Report
-    from workbench.store import ExperimentRow
+    from workbench.experiment.compare import CompareResult
+    from workbench.profiling.report import Report
+    from workbench.store.db import ExperimentRow
 
 Verdict = Literal["keep", "revert", "broken"]
 Correctness = Literal["equal", "differ", "not compared"]
@@ -208,7 +208,7 @@ class ExperimentResult:
 
     def to_row(self) -> ExperimentRow:
         """The store's row for this experiment."""
-        from workbench.store import ExperimentRow
+        from workbench.store.db import ExperimentRow
 
         return ExperimentRow(
             name=self.name,
@@ -260,7 +260,7 @@ class ExperimentResult:
         return f"<ExperimentResult {self.headline()}>"
 
 
-def run_experiment(
+def measure_subjects(
     baseline: Subject,
     candidate: Subject,
     *,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from workbench.capture import FuncKey, FuncStats
-from workbench.categories import (
+from workbench.profiling.capture import FuncKey, FuncStats
+from workbench.profiling.categories import (
     FROM_CALLER,
     GENERATED_RULE,
     Ruleset,

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from workbench.store_schema import TABLE_NAMES
+from workbench.store.schema import TABLE_NAMES
 
 if TYPE_CHECKING:
-    from workbench.environment import Environment
-    from workbench.report.model import Report
+    from workbench.machine import Environment
+    from workbench.profiling.report import Report
 
 
 def utc_now() -> str:

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from workbench.breakdown import Tables
-from workbench.capture import FuncKey, FuncStats
-from workbench.overhead import Overhead
+from workbench.profiling.breakdown import Tables
+from workbench.profiling.capture import FuncKey, FuncStats
+from workbench.profiling.overhead import Overhead
 from workbench.report import format as fmt
 
 if TYPE_CHECKING:
-    from workbench.gpu_pass import GpuPass
-    from workbench.lines import LinePass
-    from workbench.tree import TreeNode
+    from workbench.profiling.gpu_pass import GpuPass
+    from workbench.profiling.lines import LinePass
+    from workbench.profiling.tree import TreeNode
 
 ChartMode = Literal["inline", "cdn", "none"]
 CHART_MODES: tuple[ChartMode, ...] = ("inline", "cdn", "none")
@@ -198,7 +198,7 @@ class Report:
         Each file is written to a temporary name and renamed, so none is ever half-written.
         """
         from workbench.atomic import write_atomic
-        from workbench.export import write_prof, write_speedscope
+        from workbench.profiling.export import write_prof, write_speedscope
         from workbench.report import html
 
         out = Path(folder)

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.categories import Rule, Ruleset, parse_rule, rules_from_mapping
 from workbench.errors import ConfigError
+from workbench.profiling.categories import Rule, Ruleset, parse_rule, rules_from_mapping
 
 if sys.version_info >= (3, 11):
     import tomllib

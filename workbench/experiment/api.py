@@ -9,10 +9,10 @@ from dataclasses import fields
 
 import pandas as pd
 
-from workbench.experiment import Clock, ExperimentResult, Plan, Subject, run_experiment
-from workbench.outputs import RESULT, Outputs, Tolerance
-from workbench.store import ExperimentRow, RunStore
-from workbench.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+from workbench.experiment.measure import Clock, ExperimentResult, Plan, Subject, measure_subjects
+from workbench.experiment.outputs import RESULT, Outputs, Tolerance
+from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+from workbench.store.db import ExperimentRow, RunStore
 
 
 def callable_subject(label: str, fn: Callable[[], object], clock: Clock) -> Subject:
@@ -32,7 +32,7 @@ def callable_subject(label: str, fn: Callable[[], object], clock: Clock) -> Subj
     return Subject(label, first, timed)
 
 
-def experiment(
+def run_experiment(
     baseline: Callable[[], object],
     candidate: Callable[[], object],
     *,
@@ -58,7 +58,7 @@ def experiment(
     """
     plan = Plan(budget_s=budget_s, confidence=confidence, min_speedup=min_speedup)
     tolerance = Tolerance(rtol, atol)
-    result = run_experiment(
+    result = measure_subjects(
         callable_subject("baseline", baseline, clock),
         callable_subject("candidate", candidate, clock),
         name=name,

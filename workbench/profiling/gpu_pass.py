@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.capture import FuncKey, Step, describe_error, run_steps
 from workbench.errors import ProfileError
 from workbench.gpu import cupy_or_none, probe
+from workbench.profiling.capture import FuncKey, Step, describe_error, run_steps
 
 DEVICE_COLUMNS = [
     "device",
@@ -208,7 +208,7 @@ def launchers_of(
     whose global names refer to CuPy (ufuncs and operators on device arrays are calls
     cProfile cannot see). The rest is checked during the pass: a call that receives a
     device array is timed too."""
-    from workbench.lines import index_functions
+    from workbench.profiling.lines import index_functions
 
     found: set[FuncKey] = set()
     for key, value in stats.items():

@@ -1,6 +1,6 @@
 """The tuner widget: edit the router's thresholds over a calibration, see the regret live.
 
-    from workbench.ui.tuner import Tuner
+    from workbench.ui.tuner.widget import Tuner
     tuner = Tuner(cal)          # a Calibration, a Fit, a calibrated profile or its JSON path
     tuner                       # dropdowns, chart, sliders, regret, buttons
     tuner.tiers                 # the thresholds as edited, per (op, residency, device)
@@ -8,7 +8,7 @@
 
 Moving a slider only recomputes the chart's shapes, the chosen points and the regret from
 the stored measurements; only "Run benchmark" measures again. The logic lives in
-tuner_state (thresholds, regret, saving) and tuner_view (figure data, text).
+state.py (thresholds, regret, saving) and view.py (figure data, text).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import plotly.graph_objects as go
 from workbench.calibrate.fit import GroupKey, fit
 from workbench.calibrate.result import Calibration
 from workbench.calibrate.sweep import calibrate
-from workbench.capture import describe_error
-from workbench.route.profile import HardwareProfile, Tier
-from workbench.ui import tuner_view as view
-from workbench.ui.tuner_state import (
+from workbench.profiling.capture import describe_error
+from workbench.route.machine_profile import MachineProfile, Tier
+from workbench.ui.tuner import view
+from workbench.ui.tuner.state import (
     ALWAYS,
     AT,
     NEVER,
@@ -79,7 +79,7 @@ class Tuner:
         self,
         source: Source,
         *,
-        costs: HardwareProfile | None = None,
+        costs: MachineProfile | None = None,
         budget_s: float = 30.0,
         path: str = "calibrated_profile.json",
         calibrate_options: Mapping[str, Any] | None = None,
@@ -149,8 +149,8 @@ class Tuner:
         """The thresholds as edited, per group (a copy)."""
         return dict(self.state.tiers)
 
-    def profile(self, name: str = "tuned") -> HardwareProfile:
-        """A HardwareProfile with the current thresholds and the measurements."""
+    def profile(self, name: str = "tuned") -> MachineProfile:
+        """A MachineProfile with the current thresholds and the measurements."""
         return self.state.profile(name)
 
     def save(self, path: str | None = None) -> Path:

@@ -10,7 +10,7 @@ Two things differ, and `SampledProfile` says so:
 * call counts are unknown: the count columns hold the number of *samples* with the
   function on the stack (``counts_are_samples``).
 
-`SampledProfile` also carries the stack sampler's results (`workbench.stack_sampler`),
+`SampledProfile` also carries the stack sampler's results (`workbench.profiling.stack_sampler`),
 which see no C functions: there ``native_folded`` is true and a C function's time is
 part of the self time of the Python function that called it.
 
@@ -31,7 +31,8 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from workbench.capture import (
+from workbench.errors import ProfileError
+from workbench.profiling.capture import (
     Clock,
     EdgeStats,
     FuncKey,
@@ -41,7 +42,6 @@ from workbench.capture import (
     check_no_profiler,
     describe_error,
 )
-from workbench.errors import ProfileError
 
 Stack = tuple[FuncKey, ...]
 NATIVE_FILE = "<built-in>"  # pyinstrument's file name for a C function

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from workbench.config import pyproject_settings
 from workbench.errors import ConfigError
+from workbench.profiling.config import pyproject_settings
 
 APP_ID = "workbench-runs"
 SCHEMA_VERSION = 1

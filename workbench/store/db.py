@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from workbench.errors import StoreError
-from workbench.store_records import (
+from workbench.store.records import (
     ExperimentRow,
     PhaseEvent,
     StoredBaseline,
@@ -29,16 +29,16 @@ from workbench.store_records import (
     pack_frame,
     unpack_frame,
 )
-from workbench.store_schema import (
+from workbench.store.schema import (
     APP_ID,
     RUN_LIST_COLUMNS,
     SCHEMA_SQL,
     SCHEMA_VERSION,
 )
-from workbench.store_schema import resolve_path as resolve_store_path
+from workbench.store.schema import resolve_path as resolve_store_path
 
 if TYPE_CHECKING:
-    from workbench.report.model import Report
+    from workbench.profiling.report import Report
 
 __all__ = [
     "ExperimentRow",

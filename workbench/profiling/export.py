@@ -1,7 +1,7 @@
 """Files other tools open: pstats dumps (snakeviz, tuna) and speedscope JSON.
 
 Every file is written to a temporary name in the target folder and renamed, so a
-reader never sees half a file. `load_profile` reads a pstats dump back, ours or one
+reader never sees half a file. `load_pstats` reads a pstats dump back, ours or one
 written by cProfile, ``%prun -D`` or pstats, and says plainly what to do when it cannot.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from workbench.atomic import write_atomic
-from workbench.capture import EdgeStats, FuncKey, FuncStats
 from workbench.errors import ProfileError
-from workbench.tree import Stack, TreeNode, children_of, tree_from_stats
+from workbench.profiling.capture import EdgeStats, FuncKey, FuncStats
+from workbench.profiling.tree import Stack, TreeNode, children_of, tree_from_stats
 
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 # Finer than the call tree a chart shows: the exported file may be explored deeper.
@@ -111,7 +111,7 @@ def write_speedscope(
     """Write a speedscope JSON file (open it at https://www.speedscope.app).
 
     From sampled `stacks` the file is exact. From cProfile `stats` the stacks are
-    rebuilt from caller edges (see `workbench.tree`), and the profile's name says so.
+    rebuilt from caller edges (see `workbench.profiling.tree`), and the profile's name says so.
     """
     if stats is not None and stacks is None:
         category_of = {key: "" for key in stats}
@@ -138,7 +138,7 @@ def _redo() -> str:
     )
 
 
-def load_profile(path: str | os.PathLike[str]) -> dict[FuncKey, FuncStats]:
+def load_pstats(path: str | os.PathLike[str]) -> dict[FuncKey, FuncStats]:
     """Read a pstats dump (``.prof``) into pstats-form statistics.
 
     Raises ProfileError, with what to do, for a missing, corrupt or foreign file and

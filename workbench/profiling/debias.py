@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from workbench.capture import EdgeStats, FuncKey, FuncStats, check_no_profiler
 from workbench.errors import ProfileError
+from workbench.profiling.capture import EdgeStats, FuncKey, FuncStats, check_no_profiler
 
 NATIVE_FILE = "~"  # cProfile's file name for a C function
 

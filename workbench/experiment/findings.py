@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.categories import GPU_PACKAGES
+from workbench.profiling.categories import GPU_PACKAGES
 
 GPU_TOKEN = re.compile(r"gpu|cuda|cupy|^_?cp$", re.IGNORECASE)
 GPU_CATEGORY = re.compile(r"gpu|cuda|cupy", re.IGNORECASE)

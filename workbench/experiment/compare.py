@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.store import RunStore, StoredRun
+from workbench.store.db import RunStore, StoredRun
 
 DEFAULT_NOISE_PCT = 5.0
 MIN_ABS_S = 0.0005

@@ -20,7 +20,7 @@ import numpy as np
 from workbench.calibrate.fit import BACKENDS, Curves, GroupKey, Regret, choose
 from workbench.calibrate.result import CPU
 from workbench.report.format import seconds
-from workbench.route.profile import Tier
+from workbench.route.machine_profile import Tier
 
 LABELS = {"python": "pure Python", "numpy": "NumPy", "cupy": "CuPy"}
 COLORS = {"python": "#E45756", "numpy": "#4C78A8", "cupy": "#54A24B"}

@@ -1,4 +1,4 @@
-"""HardwareProfile: the numbers the router decides with, and where each came from.
+"""MachineProfile: the numbers the router decides with, and where each came from.
 
 A profile holds the MoE threshold table, the 5x rule's settings and the cost model's
 parameters (per-call overhead and per-unit cost of every backend and kernel kind,
@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import warnings
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -86,7 +84,7 @@ class Transfer:
     h2d_bytes_per_s: float
     d2h_bytes_per_s: float
     latency_s: float
-    # 'staged' (through pinned buffers, workbench.pinned) where calibration found it
+    # 'staged' (through pinned buffers, workbench.gpu.pinned) where calibration found it
     # faster than a plain copy, for arrays of `stage_above` bytes or more.
     h2d_method: str = "pageable"
     d2h_method: str = "pageable"
@@ -106,7 +104,7 @@ class Conversion:
 
 
 @dataclass(frozen=True)
-class HardwareProfile:
+class MachineProfile:
     """Thresholds, 5x-rule settings and cost parameters, with their provenance.
 
     `kernels[backend][kind]` is a KernelCost; a backend missing from it cannot be
@@ -165,7 +163,7 @@ class HardwareProfile:
         """Cost parameters of one backend's kernels of one kind, if the profile has them."""
         return self.kernels.get(backend.value, {}).get(kind)
 
-    def with_thresholds(self, thresholds: Thresholds, source: str) -> HardwareProfile:
+    def with_thresholds(self, thresholds: Thresholds, source: str) -> MachineProfile:
         """A copy with another MoE table (and its provenance)."""
         return replace(
             self, thresholds=thresholds, provenance={**self.provenance, "thresholds": source}
@@ -176,7 +174,7 @@ class HardwareProfile:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HardwareProfile:
+    def from_dict(cls, data: dict[str, Any]) -> MachineProfile:
         """Rebuild a profile from `to_dict` data; RouteError names what is wrong."""
         try:
             schema = int(data.get("schema", SCHEMA_VERSION))
@@ -224,7 +222,7 @@ class HardwareProfile:
             where = (
                 f"field {field_name!r} is missing" if field_name else f"{type(exc).__name__}: {exc}"
             )
-            raise RouteError(f"not a valid hardware profile: {where}") from None
+            raise RouteError(f"not a valid machine profile: {where}") from None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON (to a temporary file, then renamed into place)."""
@@ -232,18 +230,16 @@ class HardwareProfile:
         return write_atomic(path, text.encode("utf-8"))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> HardwareProfile:
+    def load(cls, path: str | os.PathLike[str]) -> MachineProfile:
         """Read a profile saved with `save`."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise RouteError(
-                f"cannot read hardware profile {str(path)!r}: {exc.strerror}"
-            ) from None
+            raise RouteError(f"cannot read machine profile {str(path)!r}: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
-            raise RouteError(f"hardware profile {str(path)!r} is not valid JSON: {exc}") from None
+            raise RouteError(f"machine profile {str(path)!r} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
-            raise RouteError(f"hardware profile {str(path)!r} must hold a JSON object")
+            raise RouteError(f"machine profile {str(path)!r} must hold a JSON object")
         return cls.from_dict(data)
 
 
@@ -284,10 +280,10 @@ SEED_PROVENANCE = {
 }
 
 
-def seed_profile() -> HardwareProfile:
+def seed_profile() -> MachineProfile:
     """The seeds' table, 5x factor and 500 cutoff, with reference-machine cost parameters."""
     text = resources.files("workbench.route").joinpath(_REFERENCE_FILE).read_text(encoding="utf-8")
-    reference = HardwareProfile.from_dict(json.loads(text))
+    reference = MachineProfile.from_dict(json.loads(text))
     return replace(
         reference,
         name="seed",
@@ -298,11 +294,11 @@ def seed_profile() -> HardwareProfile:
     )
 
 
-def load_profile(profile: HardwareProfile | str | os.PathLike[str] | None) -> HardwareProfile:
+def load_machine_profile(profile: MachineProfile | str | os.PathLike[str] | None) -> MachineProfile:
     """A profile from itself, a built-in name ('seed') or a JSON file path."""
     if profile is None or profile == "seed":
         return seed_profile()
-    if isinstance(profile, HardwareProfile):
+    if isinstance(profile, MachineProfile):
         return profile
     if isinstance(profile, (str, os.PathLike)):
         path = Path(profile)
@@ -310,47 +306,30 @@ def load_profile(profile: HardwareProfile | str | os.PathLike[str] | None) -> Ha
             raise RouteError(
                 f"unknown profile {str(profile)!r}: use {', '.join(BUILTIN_PROFILES)} or a JSON file path"
             )
-        loaded = HardwareProfile.load(path)
+        loaded = MachineProfile.load(path)
         warn_if_elsewhere(loaded, str(path))
         return loaded
     raise RouteError(
-        f"profile must be a HardwareProfile, a name or a path, got {type(profile).__name__}"
+        f"profile must be a MachineProfile, a name or a path, got {type(profile).__name__}"
     )
 
 
 class ProfileMismatchWarning(UserWarning):
-    """A hardware profile was measured on another machine or with other versions."""
+    """A machine profile was measured on another machine or with other versions."""
 
 
-def warn_if_elsewhere(profile: HardwareProfile, where: str) -> None:
+def warn_if_elsewhere(profile: MachineProfile, where: str) -> None:
     """Warn, naming each field, when a calibrated profile's key is not this machine's."""
     if not profile.key:
         return
-    from workbench.calibrate.machine import differences
+    from workbench.machine import differences
 
     diffs = differences(profile.key)
     if diffs:
         warnings.warn(
-            f"hardware profile {where!r} was measured elsewhere or with other versions "
+            f"machine profile {where!r} was measured elsewhere or with other versions "
             f"({'; '.join(diffs)}): its thresholds may not fit this machine; "
             "run `workbench calibrate` here for ones that do",
             ProfileMismatchWarning,
             stacklevel=3,
         )
-
-
-def cpu_name() -> str:
-    """The CPU's model name, core count and architecture."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():  # Linux; elsewhere platform.processor() is what there is
-        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model} x{os.cpu_count() or 1} ({platform.machine()})"
-
-
-def machine_id(gpu_names: Sequence[str] = ()) -> str:
-    """This machine in words: 'CPU: ...; GPU: ...' (profiles record where they were measured)."""
-    return f"CPU: {cpu_name()}; GPU: {', '.join(gpu_names) or 'none'}"

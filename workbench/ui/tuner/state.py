@@ -28,9 +28,9 @@ from workbench.calibrate.fit import (
 )
 from workbench.calibrate.result import CPU, Calibration
 from workbench.errors import WorkbenchError
-from workbench.route.profile import HardwareProfile, Tier
+from workbench.route.machine_profile import MachineProfile, Tier
 
-Source: TypeAlias = "Calibration | Fit | HardwareProfile | str | os.PathLike[str]"
+Source: TypeAlias = "Calibration | Fit | MachineProfile | str | os.PathLike[str]"
 
 # How a threshold is set: switched off, at the slider's size, or at every size.
 NEVER, AT, ALWAYS = "never", "at", "always"
@@ -49,14 +49,14 @@ def _no_data(what: str) -> TunerError:
     )
 
 
-def _calibration_of(profile: HardwareProfile, where: str) -> Calibration:
+def _calibration_of(profile: MachineProfile, where: str) -> Calibration:
     if profile.calibration is None:
-        raise _no_data(f"hardware profile {where}")
+        raise _no_data(f"machine profile {where}")
     try:
         return Calibration.from_dict(profile.calibration)
     except (KeyError, TypeError, ValueError) as exc:
         raise TunerError(
-            f"hardware profile {where} holds calibration data this workbench cannot read "
+            f"machine profile {where} holds calibration data this workbench cannot read "
             f"({type(exc).__name__}: {exc}): run calibrate again and save a new profile"
         ) from None
 
@@ -72,27 +72,27 @@ def _group_key(text: str) -> GroupKey:
         ) from None
 
 
-def load_source(source: Source) -> tuple[Fit, dict[GroupKey, Tier], HardwareProfile | None]:
+def load_source(source: Source) -> tuple[Fit, dict[GroupKey, Tier], MachineProfile | None]:
     """The fit to show, the thresholds to start from and the profile to save over.
 
-    A Calibration is fitted; a Fit is used as it is; a HardwareProfile (or the path of
+    A Calibration is fitted; a Fit is used as it is; a MachineProfile (or the path of
     one) is refitted from the measurements it carries and starts from its own
     thresholds, so a saved profile opens with the edits it was saved with.
     """
-    profile: HardwareProfile | None = None
+    profile: MachineProfile | None = None
     if isinstance(source, Fit):
         result = source
     elif isinstance(source, Calibration):
         result = fit(source)
-    elif isinstance(source, HardwareProfile):
+    elif isinstance(source, MachineProfile):
         profile = source
         result = fit(_calibration_of(source, repr(source.name)))
     elif isinstance(source, (str, os.PathLike)):
-        profile = HardwareProfile.load(source)
+        profile = MachineProfile.load(source)
         result = fit(_calibration_of(profile, repr(str(source))))
     else:
         raise TunerError(
-            "Tuner needs a Calibration, a Fit, a HardwareProfile or the path of a profile "
+            "Tuner needs a Calibration, a Fit, a MachineProfile or the path of a profile "
             f"JSON file, got {type(source).__name__}"
         )
     if not result.curves:
@@ -153,13 +153,13 @@ class TunerState:
 
     fit: Fit
     tiers: dict[GroupKey, Tier]
-    costs: HardwareProfile | None = None
+    costs: MachineProfile | None = None
     edited: set[GroupKey] = field(default_factory=set)
     # geo-mean regret of the fitted and seed tables: fixed until the measurements change
     _fixed: dict[str, float] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_source(cls, source: Source, costs: HardwareProfile | None = None) -> TunerState:
+    def from_source(cls, source: Source, costs: MachineProfile | None = None) -> TunerState:
         """A state for any source `load_source` reads; `costs` overrides the profile's."""
         result, start, profile = load_source(source)
         return cls(result, start, costs if costs is not None else profile)
@@ -249,8 +249,8 @@ class TunerState:
 
     # --- saving ------------------------------------------------------------------------
 
-    def profile(self, name: str = "tuned") -> HardwareProfile:
-        """A HardwareProfile with the current thresholds, the measurements and the cost
+    def profile(self, name: str = "tuned") -> MachineProfile:
+        """A MachineProfile with the current thresholds, the measurements and the cost
         parameters of the source profile (the reference machine's otherwise)."""
         current = replace(self.fit, tiers=dict(self.tiers))
         return current.profile(name, self.costs)

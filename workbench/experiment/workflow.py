@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import ConfigError, WorkflowBlockedError
-from workbench.store import PhaseEvent, RunStore
+from workbench.store.db import PhaseEvent, RunStore
 
 PHASES = ("Profile", "Analyze", "Optimize", "Validate", "Report")
 STATES = ("NotStarted", "InProgress", "Completed", "Failed")

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from workbench.capture import Clock
-from workbench.categories import Ruleset
-from workbench.config import build_ruleset, pyproject_settings
 from workbench.errors import ConfigError
-from workbench.report.model import CHART_MODES, ChartMode
+from workbench.profiling.capture import Clock
+from workbench.profiling.categories import Ruleset
+from workbench.profiling.config import build_ruleset, pyproject_settings
+from workbench.profiling.report import CHART_MODES, ChartMode
 
 Mode = Literal["cprofile", "sample", "pyinstrument"]
 MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")

@@ -11,12 +11,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from workbench.breakdown import build_tables
-from workbench.capture import Clock, RawProfile, Step, measure_call_cost, run_plain, run_profiled
 from workbench.errors import ConfigError
-from workbench.options import Options
-from workbench.overhead import Overhead
-from workbench.report.model import ChartMode, Report
+from workbench.profiling.breakdown import build_tables
+from workbench.profiling.capture import (
+    Clock,
+    RawProfile,
+    Step,
+    measure_call_cost,
+    run_plain,
+    run_profiled,
+)
+from workbench.profiling.options import Options
+from workbench.profiling.overhead import Overhead
+from workbench.profiling.report import ChartMode, Report
 
 
 def source_filename(source: str) -> str:
@@ -84,7 +91,7 @@ def analyse(
     )
     tree = None
     if options.tree:
-        from workbench.tree import tree_from_stacks, tree_from_stats
+        from workbench.profiling.tree import tree_from_stacks, tree_from_stats
 
         if stacks is not None:
             tree = tree_from_stacks(stacks, tables.category_of)
@@ -114,11 +121,11 @@ def _capture(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None]:
     if options.mode == "sample":
-        from workbench.stack_sampler import run_stack_sampled
+        from workbench.profiling.stack_sampler import run_stack_sampled
 
         return run_stack_sampled(steps, interval=options.interval, clock=clock)
     if options.mode == "pyinstrument":
-        from workbench.sampling import run_sampled
+        from workbench.profiling.sampling import run_sampled
 
         return run_sampled(steps, interval=options.interval, clock=clock)
     return run_profiled(steps, timer=options.timer, clock=clock)
@@ -178,7 +185,7 @@ def profile_steps(
 def _line_pass(
     report: Report, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
 ) -> BaseException | None:
-    from workbench.lines import choose_functions, resolve_names, run_lines
+    from workbench.profiling.lines import choose_functions, resolve_names, run_lines
 
     targets, problems = resolve_names(list(options.functions), namespace)
     if options.lines:
@@ -201,7 +208,7 @@ def _line_pass(
 def _gpu_pass(
     report: Report, steps: Sequence[Step], namespace: Mapping[str, object]
 ) -> BaseException | None:
-    from workbench.gpu_pass import GpuPass, launchers_of, run_gpu_pass, unavailable_reason
+    from workbench.profiling.gpu_pass import GpuPass, launchers_of, run_gpu_pass, unavailable_reason
 
     reason = unavailable_reason()
     if reason is not None:
@@ -325,9 +332,9 @@ def load(
     A corrupt file, or one written by another Python version that this one cannot read,
     raises ProfileError saying so.
     """
-    from workbench.export import load_profile
+    from workbench.profiling.export import load_pstats
 
-    stats = load_profile(path)
+    stats = load_pstats(path)
     options = Options.build(
         {"top": top, "tree": tree, "rules": rules},
         categories=[category] if isinstance(category, str) else list(category),
