@@ -16,8 +16,8 @@ import workbench.demo.dsl
 from workbench.errors import RouteError
 from workbench.profiling.run import Options, compile_source, profile_steps
 from workbench.route import Complexity, Router
-from workbench.route.recommend import COLUMNS, safe_value
-from workbench.route.scanner import recommendations_for, scan_file, scan_module, scan_source
+from workbench.route.recommend import COLUMNS, recommendations, safe_value
+from workbench.route.scanner import scan_file, scan_module, scan_source
 
 CELL = """\
 import numpy as np
@@ -175,7 +175,7 @@ def _profiled(source: str, filename: str) -> tuple[dict[str, object], pd.DataFra
 
 def test_recommendations_use_live_sizes_and_profile_call_counts() -> None:
     namespace, functions = _profiled(CELL, "<cell-7>")
-    frame = recommendations_for(CELL, "<cell-7>", namespace, functions, Router(gpu=False))
+    frame = recommendations(CELL, "<cell-7>", namespace, functions, Router(gpu=False))
     assert list(frame.columns) == COLUMNS
     rows = frame.set_index("line")
     assert (
@@ -194,7 +194,7 @@ def test_recommendations_use_live_sizes_and_profile_call_counts() -> None:
 
 
 def test_no_patterns_give_an_empty_frame_with_the_columns() -> None:
-    frame = recommendations_for("x = 1\n", "<cell-8>", {}, None)
+    frame = recommendations("x = 1\n", "<cell-8>", {}, None)
     assert frame.empty and list(frame.columns) == COLUMNS
 
 
@@ -207,7 +207,7 @@ def test_recommendations_after_optimize_in_a_real_shell(shell: InteractiveShell)
     report = shell.user_ns["rep"]
     functions = report.functions
     filename = functions.loc[functions["name"] == "f", "file"].iloc[0]
-    frame = recommendations_for(cell, filename, shell.user_ns, functions, Router(gpu=False))
+    frame = recommendations(cell, filename, shell.user_ns, functions, Router(gpu=False))
     (row,) = frame.itertuples()
     assert row.line == 3 and row.runs == 4 and row.size == 6400 and row.operands == "x"
     assert json.dumps(frame.to_dict(orient="records"), default=str)

@@ -168,9 +168,9 @@ def profile_steps(
             "native category. Use --mode pyinstrument or cprofile to see native time."
         )
     if source is not None and filename is not None:
-        from workbench.route.scanner import recommendations_for
+        from workbench.route.recommend import recommendations
 
-        report.recommendations = recommendations_for(
+        report.recommendations = recommendations(
             source, filename, namespace or {}, report.functions
         )
     if error is not None:

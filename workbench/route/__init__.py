@@ -28,14 +28,9 @@ from workbench.route.machine_profile import (
 )
 from workbench.route.measure import measure_profile
 from workbench.route.ops import OpRegistry, OpSpec, UnknownOpError
+from workbench.route.recommend import recommendations
 from workbench.route.router import POLICIES, Decision, Router
-from workbench.route.scanner import (
-    Finding,
-    recommendations_for,
-    scan_file,
-    scan_module,
-    scan_source,
-)
+from workbench.route.scanner import Finding, scan_file, scan_module, scan_source
 from workbench.route.selector import BackendSelector, recommend_backend
 
 __all__ = [
@@ -65,7 +60,7 @@ __all__ = [
     "load_machine_profile",
     "measure_profile",
     "recommend_backend",
-    "recommendations_for",
+    "recommendations",
     "scan_file",
     "scan_module",
     "scan_source",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -19,8 +19,21 @@ from workbench.route.ops import OpSpec
 from workbench.route.pyops import PYTHON_KINDS, python_limits
 from workbench.route.selector import table_choice
 
-if TYPE_CHECKING:
-    from workbench.route.router import Router
+
+class RouterView(Protocol):
+    """What the policies read from a Router (policy.py does not import router.py)."""
+
+    profile: MachineProfile
+    model: CostModel
+    policy: str
+
+    @property
+    def gpu_status(self) -> GpuStatus: ...
+
+    @property
+    def device_index(self) -> int: ...
+
+    def machine(self) -> str: ...
 
 
 def workload_of(
@@ -212,7 +225,7 @@ def _fallback_if_excluded(preferred: Backend, reason: str, excluded: dict[Backen
     return Pick(backend, preferred, fallback, f"{reason}; {fallback}, so {backend.label}")
 
 
-def _source(router: Router, group: str) -> str:
+def _source(router: RouterView, group: str) -> str:
     profile = router.profile
     text = profile.source_of(group)
     if not text.startswith("measured") or not profile.machine:
@@ -267,7 +280,7 @@ def _disagreements(
 
 
 def explain_call(
-    router: Router,
+    router: RouterView,
     spec: OpSpec,
     w: Workload | None,
     excluded: dict[Backend, str],

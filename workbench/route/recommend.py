@@ -178,7 +178,12 @@ def recommendations(
     functions: pd.DataFrame | None,
     router: Router | None = None,
 ) -> pd.DataFrame:
-    """See :func:`workbench.route.scanner.recommendations_for`."""
+    """The patterns of a cell that ran, with sizes from its live values, how often each
+    ran (from the profile's `functions` table) and the backend to use, with the reason.
+
+    Columns: line, code, pattern, complexity, operands, size, residency, runs, backend,
+    reason, function, op, seed_table. Empty (with those columns) when nothing is found.
+    """
     router = router if router is not None else Router()
     arrays = [
         name for name, value in namespace.items() if describe_value(value)[1] in ("host", "device")

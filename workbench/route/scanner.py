@@ -5,7 +5,8 @@ accumulate. Medium: sum, mean, max, min, prod, reduce, and loops that fold into 
 accumulator. Low: elementwise arithmetic on arrays, map, and comprehensions or loops that
 do arithmetic element by element. Each finding names its line, pattern, complexity, the
 operand expressions and the router op that stands for it;
-:func:`recommendations_for` adds sizes from live values and a recommended backend.
+:func:`workbench.route.recommend.recommendations` adds sizes from live values and a
+recommended backend.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -22,12 +23,10 @@ from typing import TYPE_CHECKING
 from workbench.errors import RouteError
 from workbench.route.patterns import Finding, Scanner
 
-__all__ = ["Finding", "recommendations_for", "scan_file", "scan_module", "scan_source"]
+__all__ = ["Finding", "scan_file", "scan_module", "scan_source"]
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from workbench.route.router import Router
+    pass
 
 
 def _blank_magics(source: str) -> str:
@@ -89,21 +88,3 @@ def scan_module(module: ModuleType) -> list[Finding]:
     except (OSError, TypeError) as exc:
         raise RouteError(f"no source for module {module.__name__!r}: {exc}") from None
     return scan_source(source, inspect.getsourcefile(module) or module.__name__)
-
-
-def recommendations_for(
-    source: str,
-    filename: str,
-    namespace: Mapping[str, object],
-    functions: pd.DataFrame | None,
-    router: Router | None = None,
-) -> pd.DataFrame:
-    """The patterns of a cell that ran, with sizes from its live values, how often each
-    ran (from the profile's `functions` table) and the backend to use, with the reason.
-
-    Columns: line, code, pattern, complexity, operands, size, residency, runs, backend,
-    reason, function, op, seed_table. Empty (with those columns) when nothing is found.
-    """
-    from workbench.route.recommend import recommendations
-
-    return recommendations(source, filename, namespace, functions, router)
