@@ -123,8 +123,12 @@ class _Encoder:
 
     def fingerprinted(self, value: Any) -> dict[str, Any]:
         print_ = fingerprint(value)
-        return {"$": "fingerprint", "type": print_.type_name, "summary": print_.summary,
-                "digest": print_.digest}  # fmt: skip
+        return {
+            "$": "fingerprint",
+            "type": print_.type_name,
+            "summary": print_.summary,
+            "digest": print_.digest,
+        }
 
     def exact(self, value: Any, depth: int, paid: bool) -> Any:
         """The node of a value kept exactly (or as a StoredObject), or None."""
@@ -245,8 +249,12 @@ def _pandas_node(encoder: _Encoder, value: Any, depth: int) -> Any:
         index = _index_node(encoder, value.index, depth)
         if values is NOT_KEPT or index is NOT_KEPT or not _plain_key(value.name):
             return NOT_KEPT
-        return {"$": "series", "values": values, "index": index,
-                "name": encoder.node(value.name, depth + 1)}  # fmt: skip
+        return {
+            "$": "series",
+            "values": values,
+            "index": index,
+            "name": encoder.node(value.name, depth + 1),
+        }
     columns = _index_node(encoder, value.columns, depth)
     index = _index_node(encoder, value.index, depth)
     data = [_column_node(encoder, value.iloc[:, i], depth) for i in range(value.shape[1])]
@@ -260,8 +268,13 @@ def _index_node(encoder: _Encoder, index: pd.Index, depth: int) -> Any:
         return NOT_KEPT
     name = encoder.node(index.name, depth + 1)
     if type(index) is pd.RangeIndex:
-        return {"$": "range", "start": index.start, "stop": index.stop, "step": index.step,
-                "name": name}  # fmt: skip
+        return {
+            "$": "range",
+            "start": index.start,
+            "stop": index.stop,
+            "step": index.step,
+            "name": name,
+        }
     if type(index) is not pd.Index:
         return NOT_KEPT  # MultiIndex, DatetimeIndex, CategoricalIndex, ...: fingerprinted
     values = _column_node(encoder, pd.Series(index, copy=False), depth)
@@ -280,8 +293,12 @@ def _column_node(encoder: _Encoder, column: pd.Series, depth: int) -> Any:
         codes = encoder.array(np.asarray(column.cat.codes), depth)
         if categories is NOT_KEPT or codes is NOT_KEPT:
             return NOT_KEPT
-        return {"$": "categorical", "codes": codes, "categories": categories,
-                "ordered": bool(dtype.ordered)}  # fmt: skip
+        return {
+            "$": "categorical",
+            "codes": codes,
+            "categories": categories,
+            "ordered": bool(dtype.ordered),
+        }
     return NOT_KEPT
 
 
@@ -403,15 +420,24 @@ class _Decoder:
 
     def pandas(self, tag: str, node: dict[str, Any]) -> Any:
         if tag == "range":
-            return pd.RangeIndex(int(node["start"]), int(node["stop"]), int(node["step"]),
-                                 name=self.value(node["name"]))  # fmt: skip
+            return pd.RangeIndex(
+                int(node["start"]),
+                int(node["stop"]),
+                int(node["step"]),
+                name=self.value(node["name"]),
+            )
         if tag == "index":
             values, dtype = self.column(node["values"])
             return pd.Index(values, dtype=dtype, name=self.value(node["name"]))
         if tag == "series":
             values, dtype = self.column(node["values"])
-            return pd.Series(values, dtype=dtype, index=self.value(node["index"]),
-                             name=self.value(node["name"]), copy=False)  # fmt: skip
+            return pd.Series(
+                values,
+                dtype=dtype,
+                index=self.value(node["index"]),
+                name=self.value(node["name"]),
+                copy=False,
+            )
         if tag == "frame":
             index = self.value(node["index"])
             columns = [self.column(column) for column in _list(node["data"])]
@@ -434,8 +460,9 @@ class _Decoder:
         if tag == "categorical":
             codes = self.value(node["codes"])
             categories = self.value(node["categories"])
-            values = pd.Categorical.from_codes(codes, categories=categories,
-                                               ordered=bool(node["ordered"]))  # fmt: skip
+            values = pd.Categorical.from_codes(
+                codes, categories=categories, ordered=bool(node["ordered"])
+            )
             return values, values.dtype
         if tag in ("ndarray", "objarray"):
             values = self.value(node)
