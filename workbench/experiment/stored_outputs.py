@@ -121,6 +121,17 @@ class _Encoder:
         exact = self.exact(value, depth, paid)
         return self.fingerprinted(value) if exact is NOT_KEPT else exact
 
+    def pay_for(self, keys: Any, paid: bool) -> bool:
+        """Keys and set items are kept exactly or not at all (a fingerprint cannot be looked
+        up): take their size from the budget, or say they do not fit."""
+        if paid:
+            return True
+        cost = _cost(keys, self.budget + 1)
+        if cost > self.budget:
+            return False
+        self.budget -= cost
+        return True
+
     def fingerprinted(self, value: Any) -> dict[str, Any]:
         print_ = fingerprint(value)
         return {
@@ -144,15 +155,18 @@ class _Encoder:
         inner = depth + 1
         if kind is list:
             return [self.node(item, inner, paid) for item in value]
-        if kind in (tuple, set, frozenset):
-            if kind is not tuple and not all(_plain_key(item) for item in value):
+        if kind is tuple:
+            return {"$": "tuple", "items": [self.node(item, inner, paid) for item in value]}
+        if kind in (set, frozenset):
+            if not all(_plain_key(item) for item in value) or not self.pay_for(value, paid):
                 return NOT_KEPT
-            return {"$": kind.__name__, "items": [self.node(item, inner, paid) for item in value]}
+            return {"$": kind.__name__, "items": [self.node(item, inner, True) for item in value]}
         if kind is dict:
-            if not all(_plain_key(key) for key in value):
+            keys = list(value)
+            if not all(_plain_key(key) for key in keys) or not self.pay_for(keys, paid):
                 return NOT_KEPT
             pairs = [
-                [self.node(k, inner, paid), self.node(v, inner, paid)] for k, v in value.items()
+                [self.node(k, inner, True), self.node(v, inner, paid)] for k, v in value.items()
             ]
             return {"$": "dict", "items": pairs}
         if isinstance(value, np.generic) and not value.dtype.hasobject:

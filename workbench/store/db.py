@@ -22,6 +22,7 @@ import pandas as pd
 from workbench.errors import StoreError
 from workbench.store.files import (
     BUSY_TIMEOUT_S,
+    SQLITE_FAILURES,
     as_dict,
     describe_sqlite_error,
     identity,
@@ -128,7 +129,7 @@ class RunStore:
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 self._prepare(conn)
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             conn.close()
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
         except BaseException:
@@ -166,7 +167,7 @@ class RunStore:
         the real connection."""
         try:
             conn = sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True)
-        except sqlite3.Error:
+        except SQLITE_FAILURES:
             return
         try:
             names = table_names(conn)
@@ -174,7 +175,7 @@ class RunStore:
                 self._check_meta(conn)
             elif names:
                 raise StoreError(self._foreign(names))
-        except sqlite3.Error:
+        except SQLITE_FAILURES:
             return  # read again, properly, on the real connection
         finally:
             conn.close()
@@ -194,7 +195,7 @@ class RunStore:
                 return conn
             except sqlite3.OperationalError:
                 return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
@@ -308,12 +309,12 @@ class RunStore:
             )
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
         try:
             yield Writer(conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
@@ -327,7 +328,7 @@ class RunStore:
             cursor = self.conn.execute(sql, params)
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
 
     # --- runs ----------------------------------------------------------------------------

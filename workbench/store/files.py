@@ -28,7 +28,19 @@ def table_names(conn: sqlite3.Connection) -> set[str]:
     return {str(row[0]) for row in conn.execute("SELECT name FROM sqlite_master")}
 
 
-def describe_sqlite_error(exc: sqlite3.Error, path: Path) -> str:
+# What reading or writing the file can raise: SQLite's errors, and text that is not UTF-8
+# (a damaged page) when a row is fetched.
+SQLITE_FAILURES = (sqlite3.Error, UnicodeDecodeError)
+
+
+def describe_sqlite_error(exc: Exception, path: Path) -> str:
+    """One line for what SQLite (or a damaged row's text) said, and what to do."""
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"the run store {path} is damaged: a row holds text that is not UTF-8 ({exc}); "
+            "move it away to start a new store, or point WORKBENCH_STORE (or --store) at "
+            "another file"
+        )
     name = getattr(exc, "sqlite_errorname", "")
     text = str(exc)
     if name == "SQLITE_FULL" or "disk is full" in text:

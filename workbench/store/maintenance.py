@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from workbench.errors import StoreError
 from workbench.store.db import RunStore
-from workbench.store.files import describe_sqlite_error
+from workbench.store.files import SQLITE_FAILURES, describe_sqlite_error
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|h|w|days?|hours?|weeks?)\s*$")
 _UNIT_HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
@@ -95,7 +94,7 @@ def vacuum(store: RunStore | str | os.PathLike[str] | None = None) -> int:
     try:
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sqlite3.Error as exc:
+    except SQLITE_FAILURES as exc:
         raise StoreError(describe_sqlite_error(exc, store.path)) from None
     return size_on_disk(store)
 
