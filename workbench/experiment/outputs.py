@@ -227,11 +227,11 @@ def _compare_numbers(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
             return None
         return f"{path}: {a!r} in the baseline, {b!r} in the candidate ({tol.describe()})"
     if isinstance(a, numbers.Complex) and isinstance(b, numbers.Complex):
-        x, y = complex(a), complex(b)
+        u, v = complex(a), complex(b)
         parts_equal = all(
             (math.isnan(p) and math.isnan(q))
             or math.isclose(p, q, rel_tol=tol.rtol, abs_tol=tol.atol)
-            for p, q in ((x.real, y.real), (x.imag, y.imag))
+            for p, q in ((u.real, v.real), (u.imag, v.imag))
         )
         if parts_equal:
             return None
