@@ -166,6 +166,7 @@ def read_everything(path: Path) -> None:
             store.get_run(int(run_id))
         store.baseline()
         store.experiments()
+        store.phase_events("default")
 
 
 class Template:

@@ -422,11 +422,11 @@ class RunStore:
                     f"no baseline named {name!r} in {self.path} ({hint}): record it with "
                     f"%%optimize --baseline {name}"
                 )
-        row = rows[0]
+        values = as_dict(rows[0])
         try:
-            return baseline_from_row(as_dict(row))
+            return baseline_from_row(values)
         except DamagedRow as exc:
-            raise StoreError(self._damaged(f"baseline {row['name']!r}", exc)) from None
+            raise StoreError(self._damaged(f"baseline {values.get('name', name)!r}", exc)) from None
 
     def experiments(self) -> list[ExperimentRow]:
         """Every experiment, oldest first."""
@@ -449,7 +449,12 @@ class RunStore:
     def phase_events(self, workflow: str) -> list[PhaseEvent]:
         """The state changes of one workflow, oldest first."""
         rows = self._query("SELECT * FROM phase_events WHERE workflow = ? ORDER BY id", (workflow,))
-        return [PhaseEvent(**{key: row[key] for key in row.keys()}) for row in rows]  # noqa: SIM118
+        try:
+            return [PhaseEvent(**as_dict(row)) for row in rows]  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise StoreError(
+                self._damaged(f"a workflow event of {workflow!r}", DamagedRow(str(exc)))
+            ) from None
 
     def check(self) -> str:
         """SQLite's own integrity check of the whole file: 'ok' when it is sound."""

@@ -64,6 +64,8 @@ def unpack_frame(blob: bytes) -> pd.DataFrame:
 def _field(
     row: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, null: bool = False
 ) -> Any:
+    if name not in row:
+        raise DamagedRow(f"it has no {name} column")
     value = row[name]
     if value is None and null:
         return None
