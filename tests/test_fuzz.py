@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis.extra import pandas as hpd
 
 import workbench
 from workbench import machine
@@ -338,6 +339,25 @@ values = st.recursive(
     ),
     max_leaves=12,
 )  # fmt: skip
+
+
+frames = hpd.data_frames(
+    columns=[
+        hpd.column("f", dtype=float),
+        hpd.column("i", dtype=np.int32),
+        hpd.column("s", elements=st.text(max_size=5)),
+        hpd.column("o", elements=st.one_of(st.none(), st.integers(), st.text(max_size=3))),
+    ],
+    index=st.one_of(hpd.range_indexes(max_size=5), hpd.indexes(dtype=int, max_size=5)),
+)
+
+
+@given(frame=frames, budget=st.sampled_from([None, 0]))
+def test_fuzzed_frames_round_trip_or_match_their_fingerprints(
+    frame: Any, budget: int | None
+) -> None:
+    back = decode(encode({"result": frame}, max_bytes=budget))
+    assert first_difference({"result": frame}, back, Tolerance(rtol=0.0)) is None
 
 
 @given(value=values, budget=st.sampled_from([None, 1 << 20, 64, 0]))

@@ -111,6 +111,10 @@ def test_frames_series_and_indexes_round_trip_with_their_dtypes() -> None:
     pd.testing.assert_index_equal(round_trip(index), index, exact=True)  # type: ignore[arg-type]
     duplicated = pd.DataFrame([[1, 2]], columns=["a", "a"])
     pd.testing.assert_frame_equal(round_trip(duplicated), duplicated)  # type: ignore[arg-type]
+    no_columns = pd.DataFrame(index=pd.Index([3, 4]))
+    pd.testing.assert_frame_equal(round_trip(no_columns), no_columns)  # type: ignore[arg-type]
+    multi = pd.DataFrame({"a": [1]}, index=pd.MultiIndex.from_tuples([(1, 2)]))
+    assert isinstance(round_trip(multi), Fingerprint)
 
 
 def test_dataclasses_and_plain_objects_are_stored_as_their_fields() -> None:

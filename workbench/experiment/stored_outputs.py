@@ -29,6 +29,13 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ExperimentError
+from workbench.experiment.stored_frames import (
+    NOT_KEPT,
+    as_list,
+    pandas_node,
+    pandas_value,
+    plain_key,
+)
 
 MAGIC = b"WBOUT\x01"
 MAX_STORED_BYTES = 1 << 20
@@ -37,7 +44,6 @@ MAX_DEPTH = 100  # nesting kept exactly; deeper values are fingerprinted
 MAX_SPLIT = 64  # a container over budget is split into its items only when it has this few
 MAX_NODES = 2_000_000  # values kept exactly in one blob, shared references counted each time
 _LEN = struct.Struct("<Q")
-NOT_KEPT: Any = type("NotKept", (), {"__repr__": lambda self: "NOT_KEPT"})()  # exact() gave up
 
 
 @dataclass(frozen=True)
@@ -158,12 +164,12 @@ class _Encoder:
         if kind is tuple:
             return {"$": "tuple", "items": [self.node(item, inner, paid) for item in value]}
         if kind in (set, frozenset):
-            if not all(_plain_key(item) for item in value) or not self.pay_for(value, paid):
+            if not all(plain_key(item) for item in value) or not self.pay_for(value, paid):
                 return NOT_KEPT
             return {"$": kind.__name__, "items": [self.node(item, inner, True) for item in value]}
         if kind is dict:
             keys = list(value)
-            if not all(_plain_key(key) for key in keys) or not self.pay_for(keys, paid):
+            if not all(plain_key(key) for key in keys) or not self.pay_for(keys, paid):
                 return NOT_KEPT
             pairs = [
                 [self.node(k, inner, True), self.node(v, inner, paid)] for k, v in value.items()
@@ -176,7 +182,7 @@ class _Encoder:
         if kind is np.ndarray:
             return self.array(value, depth)
         if kind in (pd.DataFrame, pd.Series) or isinstance(value, pd.Index):
-            return _pandas_node(self, value, depth)
+            return pandas_node(self, value, depth)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             names = [f.name for f in dataclasses.fields(value) if f.compare]
             fields = {name: self.node(getattr(value, name), inner, paid) for name in names}
@@ -203,13 +209,6 @@ def _npy(array: np.ndarray[Any, Any]) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
-
-
-def _plain_key(value: object) -> bool:
-    """A value that decodes to something hashable: scalars, text, bytes, tuples of those."""
-    if value is None or type(value) in (bool, int, float, complex, str, bytes):
-        return True
-    return type(value) is tuple and all(_plain_key(item) for item in value)
 
 
 def _count(value: object) -> int | None:
@@ -253,67 +252,6 @@ def _cost(value: object, limit: float) -> float:
         else:
             total += 7
     return total
-
-
-def _pandas_node(encoder: _Encoder, value: Any, depth: int) -> Any:
-    if isinstance(value, pd.Index):
-        return _index_node(encoder, value, depth)
-    if isinstance(value, pd.Series):
-        values = _column_node(encoder, value, depth)
-        index = _index_node(encoder, value.index, depth)
-        if values is NOT_KEPT or index is NOT_KEPT or not _plain_key(value.name):
-            return NOT_KEPT
-        return {
-            "$": "series",
-            "values": values,
-            "index": index,
-            "name": encoder.node(value.name, depth + 1),
-        }
-    columns = _index_node(encoder, value.columns, depth)
-    index = _index_node(encoder, value.index, depth)
-    data = [_column_node(encoder, value.iloc[:, i], depth) for i in range(value.shape[1])]
-    if any(part is NOT_KEPT for part in (columns, index, *data)):
-        return NOT_KEPT
-    return {"$": "frame", "columns": columns, "index": index, "data": data}
-
-
-def _index_node(encoder: _Encoder, index: pd.Index, depth: int) -> Any:
-    if not _plain_key(index.name):
-        return NOT_KEPT
-    name = encoder.node(index.name, depth + 1)
-    if type(index) is pd.RangeIndex:
-        return {
-            "$": "range",
-            "start": index.start,
-            "stop": index.stop,
-            "step": index.step,
-            "name": name,
-        }
-    if type(index) is not pd.Index:
-        return NOT_KEPT  # MultiIndex, DatetimeIndex, CategoricalIndex, ...: fingerprinted
-    values = _column_node(encoder, pd.Series(index, copy=False), depth)
-    return NOT_KEPT if values is NOT_KEPT else {"$": "index", "values": values, "name": name}
-
-
-def _column_node(encoder: _Encoder, column: pd.Series, depth: int) -> Any:
-    dtype = column.dtype
-    if isinstance(dtype, np.dtype):
-        return encoder.array(column.to_numpy(), depth)
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
-        items = [item if isinstance(item, str) else None for item in column]
-        return {"$": "strings", "na": "NA" if dtype.na_value is pd.NA else "nan", "items": items}
-    if isinstance(dtype, pd.CategoricalDtype):
-        categories = _index_node(encoder, dtype.categories, depth)
-        codes = encoder.array(np.asarray(column.cat.codes), depth)
-        if categories is NOT_KEPT or codes is NOT_KEPT:
-            return NOT_KEPT
-        return {
-            "$": "categorical",
-            "codes": codes,
-            "categories": categories,
-            "ordered": bool(dtype.ordered),
-        }
-    return NOT_KEPT
 
 
 def encode(outputs: dict[str, Any], *, max_bytes: int | None = MAX_STORED_BYTES) -> bytes:
@@ -406,17 +344,17 @@ class _Decoder:
             data = self.chunk(node["chunk"])
             return data if tag == "bytes" else bytearray(data)
         if tag in ("tuple", "set", "frozenset"):
-            items = [self.value(item) for item in _list(node["items"])]
+            items = [self.value(item) for item in as_list(node["items"])]
             return {"tuple": tuple, "set": set, "frozenset": frozenset}[tag](items)
         if tag == "dict":
-            return {self.value(k): self.value(v) for k, v in map(_pair, _list(node["items"]))}
+            return {self.value(k): self.value(v) for k, v in map(_pair, as_list(node["items"]))}
         if tag == "npscalar":
             return self.array(node["chunk"])[()]
         if tag == "ndarray":
             return self.array(node["chunk"])
         if tag == "objarray":
-            items = [self.value(item) for item in _list(node["items"])]
-            shape = tuple(int(n) for n in _list(node["shape"]))
+            items = [self.value(item) for item in as_list(node["items"])]
+            shape = tuple(int(n) for n in as_list(node["shape"]))
             array = np.empty(len(items), dtype=object)
             for position, item in enumerate(items):
                 array[position] = item
@@ -430,68 +368,11 @@ class _Decoder:
             )
         if tag == "fingerprint":
             return Fingerprint(str(node["type"]), str(node["summary"]), str(node["digest"]))
-        return self.pandas(tag, node)
-
-    def pandas(self, tag: str, node: dict[str, Any]) -> Any:
-        if tag == "range":
-            return pd.RangeIndex(
-                int(node["start"]),
-                int(node["stop"]),
-                int(node["step"]),
-                name=self.value(node["name"]),
-            )
-        if tag == "index":
-            values, dtype = self.column(node["values"])
-            return pd.Index(values, dtype=dtype, name=self.value(node["name"]))
-        if tag == "series":
-            values, dtype = self.column(node["values"])
-            return pd.Series(
-                values,
-                dtype=dtype,
-                index=self.value(node["index"]),
-                name=self.value(node["name"]),
-                copy=False,
-            )
-        if tag == "frame":
-            index = self.value(node["index"])
-            columns = [self.column(column) for column in _list(node["data"])]
-            frame = pd.DataFrame(
-                {i: pd.Series(v, dtype=d, copy=False) for i, (v, d) in enumerate(columns)}
-            )
-            frame.index = index
-            frame.columns = self.value(node["columns"])
-            return frame
-        raise ValueError(f"unknown node {tag!r} in the outputs tree")
-
-    def column(self, node: Any) -> tuple[Any, Any]:
-        """A column's values and the dtype to build it with."""
-        tag = node["$"] if isinstance(node, dict) else None
-        if tag == "strings":
-            na = pd.NA if node["na"] == "NA" else np.nan
-            dtype: Any = pd.StringDtype("python", na_value=na)
-            items = [na if item is None else str(item) for item in _list(node["items"])]
-            return pd.array(items, dtype=dtype), dtype
-        if tag == "categorical":
-            codes = self.value(node["codes"])
-            categories = self.value(node["categories"])
-            values = pd.Categorical.from_codes(
-                codes, categories=categories, ordered=bool(node["ordered"])
-            )
-            return values, values.dtype
-        if tag in ("ndarray", "objarray"):
-            values = self.value(node)
-            return values, values.dtype
-        raise ValueError(f"unexpected column node {tag!r}")
-
-
-def _list(value: object) -> list[Any]:
-    if type(value) is not list:
-        raise ValueError(f"expected a list in the outputs tree, found a {type(value).__name__}")
-    return value
+        return pandas_value(self, tag, node)
 
 
 def _pair(value: object) -> tuple[Any, Any]:
-    items = _list(value)
+    items = as_list(value)
     if len(items) != 2:
         raise ValueError("a dict entry is not a key and a value")
     return items[0], items[1]
