@@ -133,6 +133,7 @@ def run_sampled(
         error = exc
     finally:
         session = profiler.stop()
+        profiler.hook = None
     wall = clock() - start
     del here
     from pyinstrument.frame_info import frame_info_get_identifier
@@ -174,11 +175,13 @@ def depth_guarded(interval: float, max_stack: int) -> Any:
 
     class DepthGuardedProfiler(Profiler):
         too_deep = 0
+        hook: object = None  # pyinstrument's hook state, kept alive past its own callback
 
         def _sampler_saw_call_stack(self, call_stack: list[str], *args: Any) -> None:
             if len(call_stack) > max_stack:
                 if not self.too_deep:
                     self.too_deep = len(call_stack)
+                    self.hook = sys.getprofile()  # not freed while its callback still runs
                     sys.setprofile(None)
                 return
             super()._sampler_saw_call_stack(call_stack, *args)
