@@ -21,14 +21,12 @@ import pandas as pd
 
 from workbench.errors import StoreError
 from workbench.store.files import (
-    BUSY_TIMEOUT_S,
     SQLITE_FAILURES,
     as_dict,
     describe_sqlite_error,
     identity,
-    table_names,
-    writable,
 )
+from workbench.store.opening import open_store_file
 from workbench.store.records import (
     DamagedRow,
     ExperimentRow,
@@ -42,11 +40,7 @@ from workbench.store.records import (
     unpack_frame,
 )
 from workbench.store.schema import (
-    APP_ID,
     RUN_LIST_COLUMNS,
-    SCHEMA_SQL,
-    SCHEMA_VERSION,
-    SQLITE_HEADER,
 )
 from workbench.store.schema import resolve_path as resolve_store_path
 
@@ -100,151 +94,9 @@ class RunStore:
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        existing = self.path.is_file() and self.path.stat().st_size > 0
-        if existing:
-            self._check_header()
-            self._inspect()
-        elif self.read_only:
-            raise StoreError(f"there is no run store at {self.path} to read")
-        else:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot create the folder of the run store {self.path}: {exc.strerror or exc}"
-                ) from None
-        if not self.read_only and existing and not writable(self.path):
-            self.read_only = True
-        conn = self._connect()
-        try:
-            names = table_names(conn)
-            if "meta" in names:
-                self._check_meta(conn)
-            elif names:
-                raise StoreError(self._foreign(names))
-            elif self.read_only:
-                raise StoreError(f"{self.path} is an empty SQLite file: no runs to read")
-            if not self.read_only:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                self._prepare(conn)
-        except SQLITE_FAILURES as exc:
-            conn.close()
-            raise StoreError(describe_sqlite_error(exc, self.path)) from None
-        except BaseException:
-            conn.close()
-            raise
+        conn, self.read_only = open_store_file(self.path, self.read_only)
         self._identity = identity(self.path)
         return conn
-
-    def _foreign(self, names: set[str]) -> str:
-        return (
-            f"{self.path} is an SQLite file of another program (tables: "
-            f"{', '.join(sorted(names)[:5])}): it was left as it is; point WORKBENCH_STORE "
-            "(or --store) at a new file"
-        )
-
-    def _check_header(self) -> None:
-        try:
-            with self.path.open("rb") as handle:
-                header = handle.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise StoreError(
-                f"cannot read the run store {self.path}: {exc.strerror or exc}"
-            ) from None
-        if header != SQLITE_HEADER:
-            raise StoreError(
-                f"{self.path} is not a readable workbench run store (corrupt, or another kind "
-                "of file: it is not an SQLite file); it was left as it is: move it away to "
-                "start a new store, or point WORKBENCH_STORE (or --store) at another file"
-            )
-
-    def _inspect(self) -> None:
-        """Refuse another program's file before any connection that could write to it (or
-        create its -wal and -shm files): an ``immutable`` read of its schema. What this read
-        cannot see (tables still in another kernel's write-ahead log) is checked again on
-        the real connection."""
-        try:
-            conn = sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True)
-        except SQLITE_FAILURES:
-            return
-        try:
-            names = table_names(conn)
-            if "meta" in names:
-                self._check_meta(conn)
-            elif names:
-                raise StoreError(self._foreign(names))
-        except SQLITE_FAILURES:
-            return  # read again, properly, on the real connection
-        finally:
-            conn.close()
-
-    def _connect(self) -> sqlite3.Connection:
-        """A read-write connection, or a read-only one (``mode=ro``, then ``immutable=1``
-        where the folder cannot hold SQLite's shared-memory file)."""
-        try:
-            if not self.read_only:
-                return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            uri = self.path.as_uri()
-            try:
-                conn = sqlite3.connect(
-                    f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None
-                )
-                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-                return conn
-            except sqlite3.OperationalError:
-                return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-        except SQLITE_FAILURES as exc:
-            raise StoreError(describe_sqlite_error(exc, self.path)) from None
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Create the schema in a new file (checked again inside the transaction, in case
-        another kernel created it meanwhile)."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            names = table_names(conn)
-            if "meta" not in names:
-                if names:
-                    raise StoreError(
-                        f"{self.path} became an SQLite file of another program while it was "
-                        "opened: point WORKBENCH_STORE (or --store) at a new file"
-                    )
-                for statement in SCHEMA_SQL:
-                    conn.execute(statement)
-                conn.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?)",
-                    [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))],
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def _check_meta(self, conn: sqlite3.Connection) -> None:
-        try:
-            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except (sqlite3.Error, TypeError, ValueError):
-            meta = {}
-        if meta.get("app") != APP_ID:
-            raise StoreError(
-                f"{self.path} is not a workbench run store (its meta table names "
-                f"{meta.get('app')!r}): it was left as it is; point WORKBENCH_STORE (or "
-                "--store) at another file"
-            )
-        version_text = str(meta.get("schema_version", "0"))
-        version = int(version_text) if version_text.isdigit() else -1
-        if version < 1:
-            raise StoreError(
-                f"the run store {self.path} has a damaged schema version "
-                f"({version_text[:20]!r}): it was left as it is; move it away to start a new store"
-            )
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the run store {self.path} was written by a newer workbench (schema "
-                f"{version}; this one reads up to {SCHEMA_VERSION}): upgrade workbench "
-                "(pip install -U workbench), or point WORKBENCH_STORE at another file"
-            )
 
     def _check_file(self) -> None:
         """StoreError when the file at the path is no longer the one this store opened."""
