@@ -1,8 +1,9 @@
 """What the run store costs: per recorded %%optimize run, and listing 10,000 runs.
 
 Targets (issue [experiments-postmortem]): the store adds at most 20 ms to a %%optimize
-run on the demo; listing 10,000 runs takes at most 0.5 s. Prints its figures; asserts
-nothing.
+run on the demo; listing 10,000 runs takes at most 0.5 s. Issue [reliability-security]:
+prune gives the space back; a baseline's 200 MB result does not add 200 MB to the store
+unless asked. Prints its figures; asserts nothing.
 
 * per run: the demo is profiled once through %%optimize (its functions table has about
   1,000 rows); then the magic's recording step (findings, the run with its four tables,
@@ -24,12 +25,14 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import workbench
 from workbench import machine
 from workbench.cli import demo_rules
+from workbench.experiment.outputs import freeze
 from workbench.store.db import RunStore
 from workbench.ui.experiment_magic import record_profile
 
@@ -104,6 +107,31 @@ def main() -> None:
         f"listing {len(frame):,} runs with workbench.runs(), best of 5: {min(listings):.3f} s "
         f"(median {statistics.median(listings):.3f} s; target <= 0.5 s); "
         f"store file {size_mb:.0f} MB, filled in {fill_s:.0f} s"
+    )
+    keep = args.runs // 10
+    start = time.perf_counter()
+    pruned = workbench.prune(big, keep=keep)
+    print(
+        f"prune(keep={keep:,}) of that store, with vacuum: {time.perf_counter() - start:.1f} s, "
+        f"{pruned} (target: the space comes back)"
+    )
+    baseline_outputs()
+
+
+def baseline_outputs() -> None:
+    """A baseline whose result is a 200 MB array: what its stored outputs add to the store
+    (target: not 200 MB unless asked), and what freezing it costs."""
+    big = np.random.default_rng(0).random(25_000_000)  # 200 MB of float64, incompressible
+    start = time.perf_counter()
+    frozen = freeze({"result": big}, "baseline")
+    freeze_s = time.perf_counter() - start
+    start = time.perf_counter()
+    kept = freeze({"result": big}, "baseline", max_bytes=None)
+    kept_s = time.perf_counter() - start
+    print(
+        f"baseline result of {big.nbytes / 1e6:.0f} MB: stored outputs {len(frozen):,} bytes "
+        f"(a fingerprint; freeze {freeze_s:.2f} s), {len(kept) / 1e6:.0f} MB when asked to keep "
+        f"it (max_bytes=None; {kept_s:.2f} s); target: not 200 MB unless asked"
     )
 
 

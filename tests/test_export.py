@@ -137,3 +137,36 @@ def test_marshal_data_that_is_not_a_profile_is_refused(tmp_path: Path) -> None:
         load_pstats(path)
     with pytest.raises(ProfileError, match="cannot read profile"):
         load_pstats(tmp_path / "missing.prof")
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        ((-4, -4, 0.1, 0.1, {}), "primitive calls = -4"),
+        ((4, 4, float("nan"), 0.1, {}), "self time = nan"),
+        ((4, 4, 0.1, float("inf"), {}), "cumulative time = inf"),
+        ((4, 4, 0.1, -0.5, {}), "cumulative time = -0.5"),
+        ((4, 2.5, 0.1, 0.1, {}), r"calls = 2.5 \(not a whole number\)"),
+        ((4, 4, 10**400, 0.1, {}), r"self time = .* \(too large\)"),
+        (
+            (1, 1, 0.1, 0.1, {("g.py", 2, "g"): (1, 1, float("nan"), 0.1)}),
+            "self time = nan in the call from 'g'",
+        ),
+        ((1, 1, 0.1, 0.1, {("g.py", 2, "g"): -3}), "primitive calls = -3 in the call from 'g'"),
+    ],
+)
+def test_impossible_values_are_refused_naming_the_field(
+    tmp_path: Path, entry: tuple[Any, ...], named: str
+) -> None:
+    path = tmp_path / "edited.prof"
+    path.write_bytes(marshal.dumps({("f.py", 1, "work"): entry}))
+    with pytest.raises(ProfileError, match=rf"impossible value for 'work' \(f.py:1\): {named}"):
+        load_pstats(path)
+
+
+def test_old_dumps_with_whole_float_counts_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "old.prof"
+    path.write_bytes(marshal.dumps({("f.py", 1, "f"): (2.0, 3, 0.5, 1, {("g.py", 2, "g"): 3})}))
+    assert load_pstats(path) == {
+        ("f.py", 1, "f"): (2, 3, 0.5, 1.0, {("g.py", 2, "g"): (3, 3, 0.0, 0.0)})
+    }

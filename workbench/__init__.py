@@ -18,6 +18,7 @@ try:
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
     from workbench.store.db import RunStore, runs
+    from workbench.store.maintenance import prune, vacuum
 except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
     _MISSING: ImportError | None = missing
 
@@ -48,10 +49,12 @@ __all__ = [
     "load_ipython_extension",
     "postmortem",
     "profile",
+    "prune",
     "recommend_backend",
     "run_experiment",
     "runs",
     "unload_ipython_extension",
+    "vacuum",
     "workflow",
 ]
 __version__ = "0.1.0"

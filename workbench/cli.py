@@ -117,6 +117,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     from workbench.profiling.options import Options
     from workbench.profiling.run import compile_source, profile_steps
+    from workbench.profiling.script import as_main
     from workbench.ui.arguments import given, unquote
 
     script = Path(args.script)
@@ -131,19 +132,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
         use_pyproject=not args.no_pyproject,
         label=unquote(args.label) if args.label else script.name,
     )
-    namespace: dict[str, object] = {"__name__": "__main__", "__file__": str(script)}
     filename = str(script.resolve())
-    steps = compile_source(source, namespace, filename=filename)
-    saved_argv, saved_path = sys.argv[:], sys.path[:]
-    sys.argv = [str(script), *args.args]
-    sys.path.insert(0, str(script.resolve().parent))
-    try:
+    with as_main(script, args.args) as namespace:
+        steps = compile_source(source, namespace, filename=filename)
         report, error = profile_steps(
             steps, options, source=source, filename=filename, namespace=namespace
         )
-    finally:
-        sys.argv[:] = saved_argv
-        sys.path[:] = saved_path
     if isinstance(error, SystemExit) and error.code in (0, None):
         error = None
     written = report.save(out)

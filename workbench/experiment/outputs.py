@@ -1,15 +1,21 @@
 """Correctness: keep what a run produced, and tell whether two runs produced the same.
 
 Outputs are a mapping of names to values: ``{"result": value}`` for a cell's last
-expression, or the named variables (``--check VAR``). They are snapshotted with pickle as
-soon as the run ends, so a later run that mutates a shared object cannot change them, and
-so a baseline's outputs can be kept in the run store.
+expression, or the named variables (``--check VAR``). :func:`freeze` snapshots them as soon
+as the run ends, so a later run that mutates a shared object cannot change them. What it
+returns is two things: the bytes themselves are the *stored form*, which the run store keeps
+and which cannot run code when read back (see ``workbench.experiment.stored_outputs``:
+JSON and pickle-free ``.npy``; large or unusual values kept as fingerprints); and, for this
+process only, an exact in-memory copy, which :func:`thaw` gives back. Bytes read from a file
+are only ever decoded from the stored form: a pickle from a store is refused, never loaded.
 
 Comparison is recursive: containers element by element, floats within a tolerance
 (``rtol``/``atol``, NaN equal to NaN), NumPy arrays with ``allclose``/``array_equal``,
 pandas objects with pandas' own testing functions, dataclasses field by field, and other
-objects through their ``__eq__``. Values of different types cannot be compared: that is an
-:class:`~workbench.errors.ExperimentError`, not a silent "different".
+objects through their ``__eq__``. A stored fingerprint matches only the same bytes; a stored
+object matches an object of the same type whose compared fields match. Values of different
+types cannot be compared: that is an :class:`~workbench.errors.ExperimentError`, not a
+silent "different".
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import ExperimentError
+from workbench.experiment.stored_outputs import (
+    MAX_STORED_BYTES,
+    Fingerprint,
+    StoredObject,
+    decode,
+    encode,
+    qualified_name,
+)
 
 Outputs = dict[str, Any]
 RESULT = "result"
@@ -62,8 +76,22 @@ def collect(namespace: Mapping[str, Any], result: object, checks: Sequence[str])
     return {name: namespace[name] for name in checks}
 
 
-def freeze(outputs: Outputs, who: str) -> bytes:
-    """Pickle `outputs`, or say clearly which one cannot be kept and what to do."""
+class Frozen(bytes):
+    """What :func:`freeze` returns: the stored form (these bytes, safe to write anywhere)
+    and, in this process only, an exact copy of the values. Pickling, copying or storing it
+    keeps only the bytes."""
+
+    snapshot: bytes
+
+    def __reduce__(self) -> tuple[type[bytes], tuple[bytes]]:
+        return (bytes, (bytes(self),))
+
+
+def freeze(outputs: Outputs, who: str, *, max_bytes: int | None = MAX_STORED_BYTES) -> Frozen:
+    """Snapshot `outputs`, or say clearly which one cannot be kept and what to do.
+
+    The stored form keeps values exactly up to `max_bytes` (None: no limit) and the rest
+    as fingerprints."""
     for name, value in outputs.items():
         try:
             pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -74,21 +102,21 @@ def freeze(outputs: Outputs, who: str) -> bytes:
                 "make the cell end with plain data (lists, dicts, arrays, DataFrames), or "
                 "name such variables with --check VAR"
             ) from None
-    return pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL)
+    frozen = Frozen(encode(outputs, max_bytes=max_bytes))
+    frozen.snapshot = pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL)  # memory only
+    return frozen
 
 
 def thaw(blob: bytes) -> Outputs:
-    """Outputs pickled by :func:`freeze`."""
-    try:
-        value = pickle.loads(blob)
-    except Exception as exc:  # unpickling can raise anything a class's __setstate__ raises
-        raise ExperimentError(
-            f"stored outputs cannot be unpickled ({type(exc).__name__}: {exc}): a class they "
-            "use changed or is not importable; record the baseline again"
-        ) from None
-    if not isinstance(value, dict):
-        raise ExperimentError("stored outputs are not a mapping: record the baseline again")
-    return value
+    """The outputs :func:`freeze` kept: exactly, for what freeze returned in this process;
+    from the stored form (fingerprints and stored objects included) for bytes read back from
+    the store. Never unpickles bytes that came from outside this process."""
+    if isinstance(blob, Frozen):
+        value = pickle.loads(blob.snapshot)  # written by freeze in this process, never a file
+        if not isinstance(value, dict):
+            raise ExperimentError("frozen outputs are not a mapping")
+        return value
+    return decode(blob)
 
 
 def _label(name: str) -> str:
@@ -120,6 +148,8 @@ def _is_number(value: object) -> bool:
 def _compare(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
     if a is b:
         return None
+    if isinstance(a, Fingerprint | StoredObject) or isinstance(b, Fingerprint | StoredObject):
+        return _compare_stored(a, b, path, tol)
     if _is_number(a) and _is_number(b):
         return _compare_numbers(a, b, path, tol)
     if type(a) is not type(b):
@@ -155,6 +185,35 @@ def _compare(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
     return _compare_by_eq(a, b, path, tol)
 
 
+def _compare_stored(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
+    """A value recorded in the store (a fingerprint or a stored object) against another."""
+    if isinstance(b, Fingerprint) and not isinstance(a, Fingerprint):
+        a, b = b, a
+    if isinstance(a, Fingerprint):
+        other = b.digest if isinstance(b, Fingerprint) else None
+        if a.digest == other or (other is None and a.matches(b)):
+            return None
+        return (
+            f"{path}: not the same bytes as recorded (only a fingerprint of the {a.summary} "
+            "was stored, so where and by how much it differs is unknown, and floats within "
+            "the tolerance count as different)"
+        )
+    stored, live = (a, b) if isinstance(a, StoredObject) else (b, a)
+    if isinstance(live, StoredObject):
+        live_type, live_fields = live.type_name, live.fields
+    else:
+        live_type = qualified_name(type(live))
+        if dataclasses.is_dataclass(live) and not isinstance(live, type):
+            live_fields = {
+                f.name: getattr(live, f.name) for f in dataclasses.fields(live) if f.compare
+            }
+        else:
+            live_fields = dict(getattr(live, "__dict__", {}))
+    if stored.type_name != live_type:
+        return f"{path}: a {stored.type_name} was recorded, now a {live_type}"
+    return _compare_mappings(stored.fields, live_fields, path, tol)
+
+
 def _compare_numbers(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
     if isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral):
         return (
@@ -165,6 +224,16 @@ def _compare_numbers(a: Any, b: Any, path: str, tol: Tolerance) -> str | None:
         if (math.isnan(x) and math.isnan(y)) or math.isclose(
             x, y, rel_tol=tol.rtol, abs_tol=tol.atol
         ):
+            return None
+        return f"{path}: {a!r} in the baseline, {b!r} in the candidate ({tol.describe()})"
+    if isinstance(a, numbers.Complex) and isinstance(b, numbers.Complex):
+        u, v = complex(a), complex(b)
+        parts_equal = all(
+            (math.isnan(p) and math.isnan(q))
+            or math.isclose(p, q, rel_tol=tol.rtol, abs_tol=tol.atol)
+            for p, q in ((u.real, v.real), (u.imag, v.imag))
+        )
+        if parts_equal:
             return None
         return f"{path}: {a!r} in the baseline, {b!r} in the candidate ({tol.describe()})"
     if a == b:
@@ -181,6 +250,8 @@ def _compare_arrays(
         close = np.isclose(a, b, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
     else:
         close = np.asarray(a == b)
+        if a.dtype.kind in "mM" and b.dtype.kind in "mM":
+            close = close | (np.isnat(a) & np.isnat(b))  # NaT equals NaT, as NaN does
     if bool(np.all(close)):
         return None
     bad = np.argwhere(~close)

@@ -6,6 +6,7 @@ always switched off again and that the user's exception comes back unchanged.
 
 from __future__ import annotations
 
+import _lsprof
 import cProfile
 import sys
 import time
@@ -22,6 +23,7 @@ Clock = Callable[[], float]
 
 # cProfile records the call that switches it off; it is ours, not the user's.
 _OWN_ENTRIES = frozenset({("~", 0, "<method 'disable' of '_lsprof.Profiler' objects>")})
+_GETPROFILE: FuncKey = ("~", 0, "<built-in method sys.getprofile>")
 
 
 @dataclass
@@ -33,6 +35,11 @@ class RawProfile:
     completed: bool
     result: object = None
     error: str | None = None
+    # What cut the profile short while the code went on, as a note for the report (the code's
+    # own profiler replaced ours, sys.setprofile(None), %prun inside the cell, a stack too
+    # deep to sample); None when the profile covers the whole run. A truncated profile is
+    # not complete, even when the code itself ran to the end (`completed`).
+    truncated_by: str | None = None
 
 
 def run_steps(steps: Sequence[Step]) -> BaseException | None:
@@ -90,13 +97,60 @@ def run_profiled(
     except BaseException as exc:
         error = exc
     finally:
+        hook = sys.getprofile()  # recorded by cProfile, and taken out again below
         profiler.disable()
     wall = clock() - start
-    profiler.create_stats()
+    profiler.create_stats()  # disables again: the code's hook goes back only after this
+    truncated = hook_left_by_code(hook, profiler)
     raw_stats: dict[FuncKey, FuncStats] = profiler.stats  # type: ignore[assignment]
     stats = {key: value for key, value in raw_stats.items() if key not in _OWN_ENTRIES}
+    _drop_own_call(stats, _GETPROFILE)
     described = describe_error(error)
-    return RawProfile(stats, wall, error is None, result, described), error
+    raw = RawProfile(stats, wall, error is None, result, described, truncated_by=truncated)
+    return raw, error
+
+
+def _drop_own_call(stats: dict[FuncKey, FuncStats], key: FuncKey) -> None:
+    """Take out the call this module made from the frame that started the profiler: the
+    part of `key`'s entry that no caller edge accounts for (the code's own calls have one)."""
+    entry = stats.get(key)
+    if entry is None:
+        return
+    callers = entry[4]
+    if not callers:
+        del stats[key]
+        return
+    sums = [sum(edge[i] for edge in callers.values()) for i in range(4)]
+    stats[key] = (int(sums[0]), int(sums[1]), float(sums[2]), float(sums[3]), callers)
+
+
+def hook_left_by_code(hook: object, ours: object) -> str | None:
+    """After a cProfile run: what the code did to the profile hook (`hook`, read just before
+    ours was disabled), as a note, or None when ours ran throughout.
+
+    Before Python 3.12 cProfile and ``sys.setprofile`` share one slot per thread: a profiler
+    the code started replaced ours, and disabling ours removed it, so it is put back here,
+    running as the code left it. From 3.12 cProfile runs on ``sys.monitoring``, which the
+    code's ``sys.setprofile`` neither stops nor is stopped by.
+    """
+    if hook is ours or sys.version_info >= (3, 12):
+        return None
+    if hook is None:
+        return (
+            "the code switched the profiler off part-way (sys.setprofile(None), or a "
+            "profiler of its own, such as %prun, that has since stopped): these numbers "
+            "cover only what ran before that"
+        )
+    enable = getattr(hook, "enable", None)
+    if isinstance(hook, _lsprof.Profiler) and callable(enable):
+        enable()  # the code's own cProfile, running on as the code left it
+    else:
+        sys.setprofile(hook)  # type: ignore[arg-type]
+    return (
+        f"the code started a profiler of its own ({type(hook).__name__}), which replaced this "
+        "one part-way: these numbers cover only what ran before that; its profiler was left "
+        "running, as the code left it"
+    )
 
 
 def run_plain(steps: Sequence[Step], *, clock: Clock = time.perf_counter) -> float:

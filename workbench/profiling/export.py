@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import math
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -161,20 +162,45 @@ def load_pstats(path: str | os.PathLike[str]) -> dict[FuncKey, FuncStats]:
 
 
 def _checked(loaded: object, where: str) -> dict[FuncKey, FuncStats]:
-    """Validate the shape of loaded statistics and normalise their number types."""
-    problem = "it holds a " + type(loaded).__name__ + ", not a table of functions"
-    if isinstance(loaded, dict):
-        stats: dict[FuncKey, FuncStats] = {}
-        for key, value in loaded.items():
-            func = _key(key)
-            entry = _entry(value)
-            if func is None or entry is None:
-                problem = f"the entry {key!r} is not shaped like pstats data"
-                break
-            stats[func] = entry
-        else:
-            return stats
-    raise ProfileError(f"{where!r} is not a pstats dump: {problem}; {_redo()}")
+    """Validate the shape and values of loaded statistics and normalise their number types."""
+    if not isinstance(loaded, dict):
+        problem = f"it holds a {type(loaded).__name__}, not a table of functions"
+        raise ProfileError(f"{where!r} is not a pstats dump: {problem}; {_redo()}")
+    stats: dict[FuncKey, FuncStats] = {}
+    for key, value in loaded.items():
+        func = _key(key)
+        shaped = _shaped(value)
+        if func is None or shaped is None:
+            raise ProfileError(
+                f"{where!r} is not a pstats dump: the entry {_short(key)} is not shaped like "
+                f"pstats data; {_redo()}"
+            )
+        numbers, callers = shaped
+        bad = _bad_value(numbers) or next(
+            (
+                f"{found} in the call from {caller[2]!r}"
+                for caller, edge in callers.items()
+                if (found := _bad_value(edge))
+            ),
+            None,
+        )
+        if bad is not None:
+            raise ProfileError(
+                f"{where!r} holds an impossible value for {func[2]!r} ({func[0]}:{func[1]}): "
+                f"{bad}; counts are whole numbers >= 0 and times finite and >= 0, so the file "
+                f"was edited or damaged: {_redo()}"
+            )
+        stats[func] = (*_converted(numbers), {c: _converted(e) for c, e in callers.items()})
+    return stats
+
+
+Numbers = tuple[float, float, float, float]
+STAT_FIELDS = ("primitive calls", "calls", "self time", "cumulative time")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _key(key: object) -> FuncKey | None:
@@ -183,6 +209,7 @@ def _key(key: object) -> FuncKey | None:
         and len(key) == 3
         and isinstance(key[0], str)
         and isinstance(key[1], int)
+        and not isinstance(key[1], bool)
         and isinstance(key[2], str)
     ):
         return (key[0], key[1], key[2])
@@ -193,20 +220,39 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _entry(value: object) -> FuncStats | None:
+def _shaped(value: object) -> tuple[Numbers, dict[FuncKey, Numbers]] | None:
+    """A pstats entry's four numbers and its callers' edges, or None when it is not one."""
     if not (isinstance(value, tuple) and len(value) == 5 and isinstance(value[4], dict)):
         return None
     if not all(_number(v) for v in value[:4]):
         return None
-    callers: dict[FuncKey, EdgeStats] = {}
+    callers: dict[FuncKey, Numbers] = {}
     for caller, edge in value[4].items():
         func = _key(caller)
         if func is None:
             return None
         if _number(edge):  # the pure-Python `profile` module stores a plain call count
-            callers[func] = (int(edge), int(edge), 0.0, 0.0)
+            callers[func] = (edge, edge, 0.0, 0.0)
         elif isinstance(edge, tuple) and len(edge) == 4 and all(_number(v) for v in edge):
-            callers[func] = (int(edge[0]), int(edge[1]), float(edge[2]), float(edge[3]))
+            callers[func] = (edge[0], edge[1], edge[2], edge[3])
         else:
             return None
-    return (int(value[0]), int(value[1]), float(value[2]), float(value[3]), callers)
+    return (value[0], value[1], value[2], value[3]), callers
+
+
+def _bad_value(numbers: Numbers) -> str | None:
+    """The first count or time no profiler writes (NaN, infinite, negative, fractional count)."""
+    for index, (name, number) in enumerate(zip(STAT_FIELDS, numbers, strict=True)):
+        try:
+            as_float = float(number)
+        except OverflowError:
+            return f"{name} = {_short(number)} (too large)"
+        if not (math.isfinite(as_float) and as_float >= 0):
+            return f"{name} = {number!r}"
+        if index < 2 and number != int(number):
+            return f"{name} = {number!r} (not a whole number)"
+    return None
+
+
+def _converted(numbers: Numbers) -> EdgeStats:
+    return (int(numbers[0]), int(numbers[1]), float(numbers[2]), float(numbers[3]))

@@ -30,6 +30,7 @@ import time
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.errors import ProfileError
 from workbench.profiling.capture import (
@@ -45,6 +46,8 @@ from workbench.profiling.capture import (
 
 Stack = tuple[FuncKey, ...]
 NATIVE_FILE = "<built-in>"  # pyinstrument's file name for a C function
+# Deeper stacks make each pyinstrument sample cost about an interval (0.5 us a frame here).
+MAX_SAMPLED_DEPTH = 1000
 
 
 @dataclass
@@ -96,8 +99,12 @@ def run_sampled(
     *,
     interval: float = 0.001,
     clock: Clock = time.perf_counter,
+    max_depth: int = MAX_SAMPLED_DEPTH,
 ) -> tuple[SampledProfile, BaseException | None]:
     """Run `steps` once under pyinstrument, sampling every `interval` seconds.
+
+    Sampling stops (the profile says so in `truncated_by`) when the stack grows more than
+    `max_depth` frames below this call: see :func:`depth_guarded`.
 
     The value of the last step is the result. An exception (KeyboardInterrupt
     included) stops the run: what was sampled is still returned, marked incomplete,
@@ -108,8 +115,8 @@ def run_sampled(
     check_no_profiler()
     from pyinstrument import Profiler
 
-    profiler = Profiler(interval=interval, async_mode="disabled")
     here = inspect.currentframe()
+    profiler = depth_guarded(interval, _depth(here) + max_depth)
     result: object = None
     error: BaseException | None = None
     start = clock()
@@ -126,6 +133,7 @@ def run_sampled(
         error = exc
     finally:
         session = profiler.stop()
+        profiler.hook = None
     wall = clock() - start
     del here
     from pyinstrument.frame_info import frame_info_get_identifier
@@ -137,7 +145,48 @@ def run_sampled(
     profile = SampledProfile.from_stacks(
         stacks, counts, wall_s=wall, result=result, error=error, interval_s=interval, own_s=own
     )
+    if profiler.too_deep:
+        profile.truncated_by = (
+            f"pyinstrument stopped sampling when the stack grew more than {max_depth} frames "
+            "below the cell: each of its samples walks the whole stack, so past that depth "
+            "sampling takes longer than the code it samples; these numbers cover what ran "
+            "before. Profile deep recursion with --mode cprofile or --mode sample"
+        )
     return profile, error
+
+
+def _depth(frame: types.FrameType | None) -> int:
+    depth = 0
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def depth_guarded(interval: float, max_stack: int) -> Any:
+    """A pyinstrument Profiler that switches itself off at the first sample whose stack is
+    longer than `max_stack` frames, and says so (`too_deep`).
+
+    pyinstrument builds each sample's whole stack in Python and counts that time into the
+    next interval, so once one sample costs more than the interval every call and return
+    takes a sample: a 5,000-deep recursion then runs for minutes. Removing the hook from
+    inside the sample is what pyinstrument's own C hook does on an error."""
+    from pyinstrument import Profiler
+
+    class DepthGuardedProfiler(Profiler):
+        too_deep = 0
+        hook: object = None  # pyinstrument's hook state, kept alive past its own callback
+
+        def _sampler_saw_call_stack(self, call_stack: list[str], *args: Any) -> None:
+            if len(call_stack) > max_stack:
+                if not self.too_deep:
+                    self.too_deep = len(call_stack)
+                    self.hook = sys.getprofile()  # not freed while its callback still runs
+                    sys.setprofile(None)
+                return
+            super()._sampler_saw_call_stack(call_stack, *args)
+
+    return DepthGuardedProfiler(interval=interval, async_mode="disabled")
 
 
 def stacks_from_records(

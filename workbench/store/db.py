@@ -9,31 +9,38 @@ their own table, so listing runs never reads them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from workbench.errors import StoreError
+from workbench.store.files import (
+    SQLITE_FAILURES,
+    as_dict,
+    describe_sqlite_error,
+    identity,
+)
+from workbench.store.opening import open_store_file
 from workbench.store.records import (
+    DamagedRow,
     ExperimentRow,
     PhaseEvent,
     StoredBaseline,
     StoredRun,
     Writer,
+    baseline_from_row,
     pack_frame,
+    run_from_row,
     unpack_frame,
 )
 from workbench.store.schema import (
-    APP_ID,
     RUN_LIST_COLUMNS,
-    SCHEMA_SQL,
-    SCHEMA_VERSION,
 )
 from workbench.store.schema import resolve_path as resolve_store_path
 
@@ -53,128 +60,85 @@ __all__ = [
     "unpack_frame",
 ]
 
-BUSY_TIMEOUT_S = 30.0
-
-
-def _describe_sqlite_error(exc: sqlite3.Error, path: Path) -> str:
-    name = getattr(exc, "sqlite_errorname", "")
-    text = str(exc)
-    if name == "SQLITE_FULL" or "disk is full" in text:
-        return (
-            f"the disk holding the run store {path} is full: nothing from this write was "
-            "stored and earlier runs are intact; free some space, or point WORKBENCH_STORE "
-            "(or --store) at another disk"
-        )
-    if name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in text:
-        return (
-            f"the run store {path} stayed locked by another kernel for {BUSY_TIMEOUT_S:g} s: "
-            "nothing was written; run again when the other kernel's write has finished"
-        )
-    if (
-        name in ("SQLITE_NOTADB", "SQLITE_CORRUPT")
-        or "not a database" in text
-        or "malformed" in text
-    ):
-        return (
-            f"{path} is not a readable workbench run store (corrupt, or another kind of file: "
-            f"{text}); move it away to start a new store, or point WORKBENCH_STORE "
-            "(or --store) at another file"
-        )
-    if name == "SQLITE_READONLY" or "readonly" in text:
-        return f"the run store {path} is read-only: point WORKBENCH_STORE (or --store) at a writable file"
-    if name == "SQLITE_CANTOPEN" or "unable to open" in text:
-        return f"cannot open the run store {path}: check that its folder exists and is writable"
-    return f"run store {path}: {text}"
+BASELINE_SQL = (
+    "SELECT b.*, r.session AS session, r.git_commit AS git_commit, r.device AS device,"
+    " r.python AS python FROM baselines b LEFT JOIN runs r ON r.id = b.run_id"
+)
 
 
 class RunStore:
-    """An open run store. Use as a context manager, or call :meth:`close`."""
+    """An open run store. Use as a context manager, or call :meth:`close`.
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, start: Path | None = None):
+    A file that is not a workbench store (another program's SQLite file, a corrupt file, a
+    newer schema) is refused before anything is written to it. A store the process cannot
+    write (a read-only file, folder or file system) opens for reading, and every write is a
+    StoreError; `read_only=True` asks for that. The store remembers which file it opened:
+    when that file is deleted or replaced under it, the next read or write is a StoreError
+    (nothing is lost into the old file) and the one after opens the file now at the path.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        start: str | os.PathLike[str] | None = None,
+        read_only: bool = False,
+    ):
         self.path = resolve_store_path(path, start=start)
+        self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the folder of the run store {self.path}: {exc.strerror or exc}"
-            ) from None
+        self._identity: tuple[int, int] | None = None
+        self._stale = False
         if self.path.is_dir():
             raise StoreError(f"run store path {self.path} is a folder: give a file name")
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(_describe_sqlite_error(exc, self.path)) from None
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._prepare(conn)
-        except sqlite3.Error as exc:
-            conn.close()
-            raise StoreError(_describe_sqlite_error(exc, self.path)) from None
-        except StoreError:
-            conn.close()
-            raise
+        conn, self.read_only = open_store_file(self.path, self.read_only)
+        self._identity = identity(self.path)
         return conn
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """Create the schema in a new file, or check that an existing file is ours."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            if "meta" not in names:
-                if names:
-                    raise StoreError(
-                        f"{self.path} is an SQLite file of another program (tables: "
-                        f"{', '.join(sorted(names)[:5])}): point WORKBENCH_STORE (or --store) "
-                        "at a new file"
-                    )
-                for statement in SCHEMA_SQL:
-                    conn.execute(statement)
-                conn.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?)",
-                    [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))],
-                )
-            else:
-                self._check_meta(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def _check_meta(self, conn: sqlite3.Connection) -> None:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("app") != APP_ID:
-            raise StoreError(
-                f"{self.path} is not a workbench run store (its meta table names "
-                f"{meta.get('app')!r}): point WORKBENCH_STORE (or --store) at another file"
-            )
-        version = int(meta.get("schema_version", "0"))
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"the run store {self.path} was written by a newer workbench (schema "
-                f"{version}; this one reads up to {SCHEMA_VERSION}): upgrade workbench "
-                "(pip install -U workbench), or point WORKBENCH_STORE at another file"
-            )
+    def _check_file(self) -> None:
+        """StoreError when the file at the path is no longer the one this store opened."""
+        if self._conn is None or self._identity is None:
+            return
+        now = identity(self.path)
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        # Empty our write-ahead log first: SQLite keeps it at the path on close once the
+        # file is gone, and would lay the old pages over whatever file comes to the path.
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.close()
+        self._conn = None
+        self._stale = True
+        raise StoreError(
+            f"the run store {self.path} {what} after this kernel opened it: nothing was "
+            "read or written (writing on would have gone to the old, unreachable file); run "
+            "again: the store is opened anew from the file now at that path (a new one is "
+            "created if there is none)"
+        )
 
     @property
     def conn(self) -> sqlite3.Connection:
         """The open connection (raises once the store is closed)."""
+        if self._conn is None and self._stale:
+            self._stale = False
+            self._conn = self._open()
         if self._conn is None:
             raise StoreError(f"the run store {self.path} is closed: open it again")
+        self._check_file()
         return self._conn
 
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""
-        return self._conn is None
+        return self._conn is None and not self._stale
 
     def close(self) -> None:
         """Close the connection; the file stays."""
+        self._stale = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -189,17 +153,23 @@ class RunStore:
     def write(self) -> Iterator[Writer]:
         """One transaction: everything written in the block is stored, or nothing is."""
         conn = self.conn
+        if self.read_only:
+            raise StoreError(
+                f"the run store {self.path} is open read-only (the file, its folder or its "
+                "disk cannot be written): nothing was written; copy it somewhere writable, "
+                "or point WORKBENCH_STORE (or --store) at a writable file"
+            )
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(_describe_sqlite_error(exc, self.path)) from None
+        except SQLITE_FAILURES as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from None
         try:
             yield Writer(conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except SQLITE_FAILURES as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise StoreError(_describe_sqlite_error(exc, self.path)) from None
+            raise StoreError(describe_sqlite_error(exc, self.path)) from None
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -210,8 +180,8 @@ class RunStore:
             cursor = self.conn.execute(sql, params)
             cursor.row_factory = sqlite3.Row
             return cursor.fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(_describe_sqlite_error(exc, self.path)) from None
+        except SQLITE_FAILURES as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from None
 
     # --- runs ----------------------------------------------------------------------------
 
@@ -266,47 +236,37 @@ class RunStore:
         """One run, with its tables unless `tables` is False."""
         run_id = self.resolve_run(ref)
         row = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))[0]
-        run = StoredRun(
-            id=row["id"],
-            kind=row["kind"],
-            name=row["name"],
-            label=row["label"],
-            created_at=row["created_at"],
-            code=row["code"],
-            git_commit=row["git_commit"],
-            python=row["python"],
-            versions=json.loads(row["versions"]),
-            device=row["device"],
-            profiled_s=row["profiled_s"],
-            wall_s=row["wall_s"],
-            calls=row["calls"],
-            complete=bool(row["complete"]),
-            error=row["error"],
-            overhead=json.loads(row["overhead"]),
-            rules=json.loads(row["rules"]),
-            top_n=row["top_n"],
-            findings=json.loads(row["findings"]),
-        )
-        if tables:
-            blobs = self._query("SELECT name, data FROM run_tables WHERE run_id = ?", (run_id,))
-            run.tables = {r["name"]: unpack_frame(r["data"]) for r in blobs}
+        try:
+            run = run_from_row(as_dict(row))
+            if tables:
+                blobs = self._query("SELECT name, data FROM run_tables WHERE run_id = ?", (run_id,))
+                for blob in blobs:
+                    if not isinstance(blob["data"], bytes):
+                        raise DamagedRow(f"its {blob['name']!r} table is not a blob")
+                    run.tables[str(blob["name"])] = unpack_frame(blob["data"])
+        except DamagedRow as exc:
+            raise StoreError(self._damaged(f"run #{run_id}", exc)) from None
         return run
+
+    def _damaged(self, what: str, exc: DamagedRow) -> str:
+        return (
+            f"{what} in the run store {self.path} is damaged ({exc}): the rest of the store "
+            "is readable; leave this one out, or remove it with RunStore(path).delete_runs([id])"
+        )
 
     # --- baselines, experiments, workflow ------------------------------------------------
 
     def baseline(self, name: str | None = None) -> StoredBaseline:
         """The baseline called `name`, or the latest one recorded when `name` is None."""
         if name is None:
-            rows = self._query(
-                "SELECT * FROM baselines ORDER BY created_at DESC, run_id DESC LIMIT 1"
-            )
+            rows = self._query(f"{BASELINE_SQL} ORDER BY b.created_at DESC, b.run_id DESC LIMIT 1")
             if not rows:
                 raise StoreError(
                     f"no baseline recorded in {self.path}: record one first with "
                     "%%optimize --baseline NAME"
                 )
         else:
-            rows = self._query("SELECT * FROM baselines WHERE name = ?", (name,))
+            rows = self._query(f"{BASELINE_SQL} WHERE b.name = ?", (name,))
             if not rows:
                 known = [r["name"] for r in self._query("SELECT name FROM baselines ORDER BY name")]
                 hint = f"recorded: {', '.join(known)}" if known else "none is recorded yet"
@@ -314,16 +274,11 @@ class RunStore:
                     f"no baseline named {name!r} in {self.path} ({hint}): record it with "
                     f"%%optimize --baseline {name}"
                 )
-        row = rows[0]
-        return StoredBaseline(
-            name=row["name"],
-            run_id=row["run_id"],
-            code=row["code"],
-            checks=json.loads(row["checks"]),
-            outputs=row["outputs"],
-            fingerprints=json.loads(row["fingerprints"]),
-            created_at=row["created_at"],
-        )
+        values = as_dict(rows[0])
+        try:
+            return baseline_from_row(values)
+        except DamagedRow as exc:
+            raise StoreError(self._damaged(f"baseline {values.get('name', name)!r}", exc)) from None
 
     def experiments(self) -> list[ExperimentRow]:
         """Every experiment, oldest first."""
@@ -331,14 +286,27 @@ class RunStore:
         out = []
         for row in rows:
             values = {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row
-            values["detail"] = json.loads(values["detail"])
-            out.append(ExperimentRow(**values))
+            try:
+                detail = json.loads(values["detail"])
+                if not isinstance(detail, dict):
+                    raise DamagedRow(f"its detail holds a {type(detail).__name__}")
+                values["detail"] = detail
+                out.append(ExperimentRow(**values))
+            except (DamagedRow, ValueError, TypeError, RecursionError) as exc:
+                raise StoreError(
+                    self._damaged(f"experiment #{values.get('id')}", DamagedRow(str(exc)))
+                ) from None
         return out
 
     def phase_events(self, workflow: str) -> list[PhaseEvent]:
         """The state changes of one workflow, oldest first."""
         rows = self._query("SELECT * FROM phase_events WHERE workflow = ? ORDER BY id", (workflow,))
-        return [PhaseEvent(**{key: row[key] for key in row.keys()}) for row in rows]  # noqa: SIM118
+        try:
+            return [PhaseEvent(**as_dict(row)) for row in rows]  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise StoreError(
+                self._damaged(f"a workflow event of {workflow!r}", DamagedRow(str(exc)))
+            ) from None
 
     def check(self) -> str:
         """SQLite's own integrity check of the whole file: 'ok' when it is sound."""

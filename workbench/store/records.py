@@ -5,6 +5,7 @@ events), how report tables are packed into blobs (zlib-compressed JSON columns),
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
@@ -33,10 +34,62 @@ def pack_frame(frame: pd.DataFrame) -> bytes:
     return zlib.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 1)
 
 
+MAX_TABLE_BYTES = 256 * 1024 * 1024  # a 10,000-function run packs to a few MB
+
+
+class DamagedRow(ValueError):
+    """A stored row whose field does not hold what the store writes; db.py names the run."""
+
+
 def unpack_frame(blob: bytes) -> pd.DataFrame:
-    """The DataFrame :func:`pack_frame` stored."""
-    payload = json.loads(zlib.decompress(blob))
-    return pd.DataFrame(payload["data"], columns=payload["columns"])
+    """The DataFrame :func:`pack_frame` stored; DamagedRow when the blob is not one."""
+    try:
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(bytes(blob), MAX_TABLE_BYTES)
+        if inflate.unconsumed_tail:
+            raise DamagedRow(f"a table unpacks to more than {MAX_TABLE_BYTES >> 20} MiB")
+        payload = json.loads(text)
+        columns, data = payload["columns"], payload["data"]
+        if not (isinstance(columns, list) and isinstance(data, dict)):
+            raise DamagedRow("a table blob is not a columns/data pair")
+        if set(columns) != set(data) or not all(isinstance(v, list) for v in data.values()):
+            raise DamagedRow("a table blob's columns do not match its data")
+        return pd.DataFrame(data, columns=columns)
+    except DamagedRow:
+        raise
+    except (zlib.error, ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise DamagedRow(f"a table blob cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _field(
+    row: Mapping[str, Any], name: str, kind: type | tuple[type, ...], *, null: bool = False
+) -> Any:
+    if name not in row:
+        raise DamagedRow(f"it has no {name} column")
+    value = row[name]
+    if value is None and null:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise DamagedRow(f"its {name} holds a {type(value).__name__}")
+    return value
+
+
+def _number(row: Mapping[str, Any], name: str) -> float:
+    value = _field(row, name, (int, float))
+    if not math.isfinite(value):
+        raise DamagedRow(f"its {name} is {value!r}")
+    return float(value)
+
+
+def _json(row: Mapping[str, Any], name: str, kind: type) -> Any:
+    text = _field(row, name, str)
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedRow(f"its {name} is not JSON ({exc})") from None
+    if not isinstance(value, kind):
+        raise DamagedRow(f"its {name} holds a {type(value).__name__}, not a {kind.__name__}")
+    return value
 
 
 @dataclass
@@ -92,7 +145,11 @@ class StoredRun:
 
 @dataclass(frozen=True)
 class StoredBaseline:
-    """A named baseline: the run that recorded it, its code and its reference outputs."""
+    """A named baseline: the run that recorded it, its code and its reference outputs.
+
+    `session`, `git_commit`, `device` and `python` come from the run that recorded it: the
+    session tells whether this kernel wrote it (see ``workbench.store.provenance``).
+    """
 
     name: str
     run_id: int
@@ -101,6 +158,10 @@ class StoredBaseline:
     outputs: bytes | None
     fingerprints: dict[str, str]
     created_at: str
+    session: str | None = None
+    git_commit: str | None = None
+    device: str = ""
+    python: str = ""
 
 
 @dataclass
@@ -245,3 +306,55 @@ class Writer:
             " created_at) VALUES (?,?,?,?,?,?,?)",
             (workflow, phase, state, reason, run_id, experiment_id, utc_now()),
         )
+
+
+def run_from_row(row: Mapping[str, Any]) -> StoredRun:
+    """A runs row as a StoredRun, every field checked; DamagedRow names the first bad one."""
+    findings = _json(row, "findings", list)
+    if not all(isinstance(item, dict) for item in findings):
+        raise DamagedRow("its findings are not a list of tables")
+    versions = _json(row, "versions", dict)
+    return StoredRun(
+        id=_field(row, "id", int),
+        kind=_field(row, "kind", str),
+        name=_field(row, "name", str, null=True),
+        label=_field(row, "label", str),
+        created_at=_field(row, "created_at", str),
+        code=_field(row, "code", str, null=True),
+        git_commit=_field(row, "git_commit", str, null=True),
+        python=_field(row, "python", str),
+        versions={str(k): str(v) for k, v in versions.items()},
+        device=_field(row, "device", str),
+        profiled_s=_number(row, "profiled_s"),
+        wall_s=_number(row, "wall_s"),
+        calls=_field(row, "calls", int),
+        complete=bool(_field(row, "complete", int)),
+        error=_field(row, "error", str, null=True),
+        overhead=_json(row, "overhead", dict),
+        rules=[str(rule) for rule in _json(row, "rules", list)],
+        top_n=_field(row, "top_n", int),
+        findings=findings,
+    )
+
+
+def baseline_from_row(row: Mapping[str, Any]) -> StoredBaseline:
+    """A baselines row (joined with its run's provenance) as a StoredBaseline, checked."""
+    checks = _json(row, "checks", list)
+    fingerprints = _json(row, "fingerprints", dict)
+    if not all(isinstance(c, str) for c in checks):
+        raise DamagedRow("its checks are not variable names")
+    if not all(isinstance(v, str) for v in fingerprints.values()):
+        raise DamagedRow("its fingerprints are not text")
+    return StoredBaseline(
+        name=_field(row, "name", str),
+        run_id=_field(row, "run_id", int),
+        code=_field(row, "code", str),
+        checks=checks,
+        outputs=_field(row, "outputs", bytes, null=True),
+        fingerprints=fingerprints,
+        created_at=_field(row, "created_at", str),
+        session=_field(row, "session", str, null=True),
+        git_commit=_field(row, "git_commit", str, null=True),
+        device=_field(row, "device", str, null=True) or "",
+        python=_field(row, "python", str, null=True) or "",
+    )

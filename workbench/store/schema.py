@@ -15,6 +15,7 @@ from workbench.errors import ConfigError
 from workbench.profiling.config import pyproject_settings
 
 APP_ID = "workbench-runs"
+SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA_VERSION = 1
 ENV_VAR = "WORKBENCH_STORE"
 DEFAULT_RELATIVE = Path(".workbench") / "runs.sqlite"
@@ -110,17 +111,24 @@ SCHEMA_SQL = (
 )
 
 
-def resolve_path(path: str | os.PathLike[str] | None = None, *, start: Path | None = None) -> Path:
-    """Where the run store lives (see the module docstring for the order)."""
+def resolve_path(
+    path: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] | None = None
+) -> Path:
+    """Where the run store lives (see the module docstring for the order).
+
+    A relative path (given, or from ``WORKBENCH_STORE``) and the search for pyproject.toml
+    start from `start`, else the working folder. A session that passes the folder it began
+    in keeps its store when a cell later changes the working folder (``os.chdir``).
+    """
+    base = Path(start if start is not None else Path.cwd()).resolve()
     if path is not None and str(path).strip():
-        return Path(path).expanduser().resolve()
+        return (base / Path(path).expanduser()).resolve()
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
-        return Path(from_env).expanduser().resolve()
-    here = (start or Path.cwd()).resolve()
-    pyproject, settings = pyproject_settings(here)
+        return (base / Path(from_env).expanduser()).resolve()
+    pyproject, settings = pyproject_settings(base)
     if pyproject is None:
-        return here / DEFAULT_RELATIVE
+        return base / DEFAULT_RELATIVE
     configured = settings.get("store")
     if configured is None:
         return pyproject.parent / DEFAULT_RELATIVE

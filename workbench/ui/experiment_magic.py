@@ -162,6 +162,7 @@ class Lab:
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.session = f"{os.getpid()}-{int(time.time())}"
+        self.start_dir = os.getcwd()  # the store stays put when a cell calls os.chdir
         self._store: RunStore | None = None
         self._device: str | None = None
 
@@ -169,7 +170,7 @@ class Lab:
         """The run store for `path` (or the session's, or the default), kept open."""
         from workbench.store.db import resolve_store_path
 
-        target = resolve_store_path(unquote(path) or self.store_path)
+        target = resolve_store_path(unquote(path) or self.store_path, start=self.start_dir)
         if self._store is None or self._store.path != target or self._store.closed:
             if self._store is not None:
                 self._store.close()
