@@ -1,4 +1,4 @@
-"""Profiling depth: line hot spots, native time, GPU status, options from pyproject, presets."""
+"""Profiling depth: line hot spots, native time, GPU status, options from pyproject, --depth."""
 
 from __future__ import annotations
 
@@ -125,16 +125,16 @@ def test_unknown_pyproject_option_is_a_usage_error(
     assert "unknown option(s) topp" in str(result.error_in_exec)
 
 
-def test_presets_set_depth_and_explicit_values_win() -> None:
+def test_depths_set_the_passes_and_explicit_values_win() -> None:
     assert resolve_settings({}, {})["mode"] == "cprofile"
-    fast = resolve_settings({"profile": "fast"}, {})
+    fast = resolve_settings({"depth": "fast"}, {})
     assert fast["mode"] == "sample"
-    aggressive = resolve_settings({"profile": "aggressive"}, {})
+    aggressive = resolve_settings({"depth": "aggressive"}, {})
     assert (aggressive["lines"], aggressive["gpu"], aggressive["tree"]) == (5, True, True)
-    assert resolve_settings({"profile": "aggressive", "lines": 2}, {})["lines"] == 2
-    assert resolve_settings({}, {"profile": "aggressive"})["gpu"] is True
-    with pytest.raises(ConfigError, match="profile must be one of"):
-        resolve_settings({"profile": "turbo"}, {})
+    assert resolve_settings({"depth": "aggressive", "lines": 2}, {})["lines"] == 2
+    assert resolve_settings({}, {"depth": "aggressive"})["gpu"] is True
+    with pytest.raises(ConfigError, match="depth must be one of"):
+        resolve_settings({"depth": "turbo"}, {})
 
 
 @pytest.mark.parametrize(

@@ -84,7 +84,7 @@ def test_demo_gpu_path_runs_and_the_aggressive_preset_reports_device_time() -> N
     from workbench.demo import run_demo
 
     report = workbench.profile(
-        lambda: run_demo(n_tasks=8, use_gpu=True), rules=demo_rules(), preset="aggressive"
+        lambda: run_demo(n_tasks=8, use_gpu=True), rules=demo_rules(), depth="aggressive"
     )
     assert report.result.gpu_used
     assert report.gpu is not None and report.gpu.measured

@@ -18,7 +18,7 @@ demo_result
 
 
 def demo_rules() -> Path:
-    """The category preset for the demo, as shipped inside the package."""
+    """The demo's category rules, as shipped inside the package."""
     return Path(__file__).parent / "demo" / "categories.toml"
 
 

@@ -19,8 +19,8 @@ from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.categories import (
     FROM_CALLER,
     GENERATED_RULE,
+    Assignment,
     Ruleset,
-    Verdict,
     module_index,
     site_of,
 )
@@ -111,7 +111,7 @@ def classify_all(
 
 
 def _resolve_from_callers(
-    stats: Mapping[FuncKey, FuncStats], verdicts: dict[FuncKey, Verdict]
+    stats: Mapping[FuncKey, FuncStats], verdicts: dict[FuncKey, Assignment]
 ) -> None:
     """Generated code takes the category of the caller that spends most time in it."""
     pending = [key for key, verdict in verdicts.items() if verdict.category == FROM_CALLER]
@@ -126,14 +126,14 @@ def _resolve_from_callers(
             ]
             if known:
                 category = max(known)[1]
-                verdicts[key] = Verdict(category, f"{category} = {GENERATED_RULE}")
+                verdicts[key] = Assignment(category, f"{category} = {GENERATED_RULE}")
             else:
                 still.append(key)
         if len(still) == len(pending):
             break
         pending = still
     for key in pending:
-        verdicts[key] = Verdict("user", f"user = {GENERATED_RULE} (no caller known)")
+        verdicts[key] = Assignment("user", f"user = {GENERATED_RULE} (no caller known)")
 
 
 def inclusive_times(

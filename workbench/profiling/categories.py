@@ -160,7 +160,7 @@ class FunctionSite:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Assignment:
     """A function's category and the rule that gave it."""
 
     category: str
@@ -174,11 +174,11 @@ class Ruleset:
     rules: list[Rule] = field(default_factory=list)
     _paths: _PathKinds = field(default_factory=lambda: _PathKinds.here(), repr=False)
 
-    def classify(self, fn: FunctionSite) -> Verdict:
+    def classify(self, fn: FunctionSite) -> Assignment:
         """The category of one function: the first user rule that matches, else a built-in."""
         for rule in self.rules:
             if rule.matches(fn):
-                return Verdict(rule.label, rule.describe())
+                return Assignment(rule.label, rule.describe())
         return self._paths.builtin(fn)
 
     def describe(self) -> list[str]:
@@ -236,25 +236,25 @@ class _PathKinds:
                 return _first_part(os.sep.join(rest)) if rest else None
         return None
 
-    def builtin(self, fn: FunctionSite) -> Verdict:
+    def builtin(self, fn: FunctionSite) -> Assignment:
         if _is_gpu_module(fn.module) or _is_gpu_module(fn.owner):
-            return Verdict("GPU", BUILTIN_RULES[0])
+            return Assignment("GPU", BUILTIN_RULES[0])
         if fn.native:
-            return Verdict("native", BUILTIN_RULES[4])
+            return Assignment("native", BUILTIN_RULES[4])
         if _CELL_FILE.search(fn.path):
-            return Verdict("user", BUILTIN_RULES[1])
+            return Assignment("user", BUILTIN_RULES[1])
         if fn.path.startswith("<frozen "):
-            return Verdict("stdlib", BUILTIN_RULES[2])
+            return Assignment("stdlib", BUILTIN_RULES[2])
         if fn.path.startswith("<"):
-            return Verdict(FROM_CALLER, BUILTIN_RULES[5])
+            return Assignment(FROM_CALLER, BUILTIN_RULES[5])
         package = self.package_of(fn.path)
         if package is not None:
             if _is_gpu_module(package):
-                return Verdict("GPU", BUILTIN_RULES[0])
-            return Verdict(f"library:{package}", BUILTIN_RULES[3])
+                return Assignment("GPU", BUILTIN_RULES[0])
+            return Assignment(f"library:{package}", BUILTIN_RULES[3])
         if any(fn.path.startswith(base + os.sep) for base in self.stdlib):
-            return Verdict("stdlib", BUILTIN_RULES[2])
-        return Verdict("user", BUILTIN_RULES[1])
+            return Assignment("stdlib", BUILTIN_RULES[2])
+        return Assignment("user", BUILTIN_RULES[1])
 
 
 def _first_part(relative: str) -> str:

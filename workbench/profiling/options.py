@@ -1,8 +1,8 @@
-"""Options of a profiling run: given explicitly, else ``[tool.workbench]``, else the preset.
+"""Options of a profiling run: given explicitly, else ``[tool.workbench]``, else the depth.
 
-Presets are the analogue of the seeds' Fast / Balanced / Aggressive build profiles:
+The depths are the analogue of the seeds' Fast / Balanced / Aggressive build profiles:
 
-* ``fast``: sampling only (pyinstrument), the cheapest picture;
+* ``fast``: the stack sampler only (`--mode sample`), the cheapest picture;
 * ``balanced`` (default): cProfile and categories;
 * ``aggressive``: adds line hot spots for the top functions, GPU timing and the call tree.
 """
@@ -23,13 +23,13 @@ from workbench.profiling.report import CHART_MODES, ChartMode
 Mode = Literal["cprofile", "sample", "pyinstrument"]
 MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")
 
-PRESETS: dict[str, dict[str, Any]] = {
+DEPTHS: dict[str, dict[str, Any]] = {
     "fast": {"mode": "sample"},
     "balanced": {},
     "aggressive": {"lines": 5, "gpu": True, "tree": True},
 }
 DEFAULTS: dict[str, Any] = {
-    "profile": "balanced",
+    "depth": "balanced",
     "mode": "cprofile",
     "top": 5,
     "overhead": False,
@@ -50,21 +50,21 @@ _OTHER_KEYS = {"categories", "store"}
 def resolve_settings(
     given: Mapping[str, Any], config: Mapping[str, Any], *, source: str = "[tool.workbench]"
 ) -> dict[str, Any]:
-    """Merge: a value given explicitly (not None) wins, then the config, then the preset."""
+    """Merge: a value given explicitly (not None) wins, then the config, then the depth."""
     unknown = sorted(set(config) - set(DEFAULTS) - _OTHER_KEYS)
     if unknown:
         raise ConfigError(
             f"{source}: unknown option(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(set(DEFAULTS) | _OTHER_KEYS))}"
         )
-    preset_name = given.get("profile") or config.get("profile") or DEFAULTS["profile"]
-    if preset_name not in PRESETS:
-        raise ConfigError(f"profile must be one of {', '.join(PRESETS)}, got {preset_name!r}")
-    merged = {**DEFAULTS, **PRESETS[preset_name], "profile": preset_name}
+    depth = given.get("depth") or config.get("depth") or DEFAULTS["depth"]
+    if depth not in DEPTHS:
+        raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
+    merged = {**DEFAULTS, **DEPTHS[depth], "depth": depth}
     for key in DEFAULTS:
-        if key in config and key != "profile":
+        if key in config and key != "depth":
             merged[key] = config[key]
-        if given.get(key) is not None and key != "profile":
+        if given.get(key) is not None and key != "depth":
             merged[key] = given[key]
     return merged
 
@@ -77,7 +77,7 @@ class Options:
     rules_file: str | Path | None = None
     project_dir: str | Path | None = None
     use_pyproject: bool = True
-    profile: str = "balanced"
+    depth: str = "balanced"
     mode: Mode = "cprofile"
     top: int = 5
     overhead: bool = False
@@ -134,7 +134,7 @@ class Options:
         use_pyproject: bool = True,
         **fixed: Any,
     ) -> Options:
-        """Options from explicit values (None = not given), pyproject.toml and the preset."""
+        """Options from explicit values (None = not given), pyproject.toml and the depth."""
         config: dict[str, Any] = {}
         path = None
         if use_pyproject:

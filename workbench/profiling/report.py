@@ -52,7 +52,7 @@ class Report:
     stats: dict[FuncKey, FuncStats] = field(default_factory=dict, repr=False)
     chart: ChartMode = "inline"
     mode: str = "cprofile"
-    preset: str = "balanced"
+    depth: str = "balanced"
     extra_notes: list[str] = field(default_factory=list)
     lines: LinePass | None = None
     gpu: GpuPass | None = None

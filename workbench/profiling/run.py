@@ -110,7 +110,7 @@ def analyse(
         stats=raw.stats,
         chart=options.chart,
         mode=options.mode,
-        preset=options.profile,
+        depth=options.depth,
         counts_are_samples=sampled,
         stacks=stacks,
         tree=tree,
@@ -236,7 +236,7 @@ def profile(
     rules: str | Path | None = None,
     project_dir: str | Path | None = None,
     use_pyproject: bool = True,
-    preset: str | None = None,
+    depth: str | None = None,
     mode: str | None = None,
     top: int | None = None,
     overhead: bool | None = None,
@@ -257,7 +257,7 @@ def profile(
     (a fresh dict when omitted). `category` holds ``LABEL=PATTERN`` rules, tried
     before `rules` (a TOML file) and ``[tool.workbench.categories]`` of the nearest
     pyproject.toml. Options left as None come from ``[tool.workbench]`` of that file,
-    else from the `preset` ("fast", "balanced" (default) or "aggressive").
+    else from the `depth` ("fast", "balanced" (default) or "aggressive").
 
     The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
     pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
@@ -287,7 +287,7 @@ def profile(
     else:
         raise ConfigError(f"profile() needs a callable or source code, got {type(target).__name__}")
     given = {
-        "profile": preset,
+        "depth": depth,
         "mode": mode,
         "top": top,
         "overhead": overhead,

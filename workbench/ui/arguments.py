@@ -31,7 +31,7 @@ RUN_OPTIONS: tuple[Spec, ...] = (
     ),
     Spec(("--rules",), {"metavar": "FILE", "help": "A TOML file with a [categories] table."}),
     Spec(
-        ("--profile",),
+        ("--depth",),
         {
             "choices": ["fast", "balanced", "aggressive"],
             "help": "Analysis depth: fast (sampling only), balanced (cProfile and categories; "
@@ -123,7 +123,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def given(args: argparse.Namespace) -> dict[str, Any]:
     """The options the user gave (None where not given), for ``Options.build``."""
     return {
-        "profile": args.profile,
+        "depth": args.depth,
         "mode": args.mode,
         "top": args.top,
         "lines": args.lines,
