@@ -127,7 +127,7 @@ def _capture(
     if options.mode == "pyinstrument":
         from workbench.profiling.sampling import run_sampled
 
-        return run_sampled(steps, interval=options.interval, clock=clock)
+        return run_sampled(steps, interval=options.interval, clock=clock, timer=options.timer)
     return run_profiled(steps, timer=options.timer, clock=clock)
 
 
@@ -249,6 +249,7 @@ def profile(
     label: str | None = None,
     on_error: Literal["raise", "return"] = "raise",
     timer: Clock | None = None,
+    clock: Clock = time.perf_counter,
     call_cost_s: float | None = None,
 ) -> Report:
     """Run `target` once under a profiler and return where its time went, by category.
@@ -308,7 +309,9 @@ def profile(
         timer=timer,
         call_cost_s=call_cost_s,
     )
-    report, error = profile_steps(steps, options, source=source, filename=filename, namespace=ns)
+    report, error = profile_steps(
+        steps, options, source=source, filename=filename, namespace=ns, clock=clock
+    )
     if options.save is not None:
         report.save(options.save)
     if error is not None and on_error == "raise":
