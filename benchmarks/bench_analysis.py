@@ -54,9 +54,7 @@ def synthetic_stats(n: int, seed: int = 0) -> dict[FuncKey, FuncStats]:
 
 
 def analyse_and_render(stats: dict[FuncKey, FuncStats]) -> tuple[float, float]:
-    ruleset = build_ruleset(
-        ["DSL=*/dsl_*.py", "Framework=module:search_1", "Steps=func:^step_9"], use_pyproject=False
-    )
+    ruleset = build_ruleset(["DSL=*/dsl_*.py", "Framework=module:search_1", "Steps=func:^step_9"])
     start = time.perf_counter()
     tables = build_tables(stats, ruleset, top=5, per_call_s=1.4e-7)
     analysed = time.perf_counter() - start
@@ -67,7 +65,7 @@ def analyse_and_render(stats: dict[FuncKey, FuncStats]) -> tuple[float, float]:
         overhead=Overhead.estimated(tables.profiled_s * 1.5, calls, 1.4e-7),
         complete=True,
         error=None,
-        rules=ruleset.describe(),
+        rules=tuple(ruleset.describe()),
         top_n=5,
         stats=stats,
     )

@@ -259,7 +259,7 @@ def test_rules_file_and_pyproject_apply_after_line_rules(tmp_path: Path) -> None
     assert by_name.loc["leaf", "category"] == "FromLine"
     assert by_name.loc["mid", "category"] == "FromFile"
     assert by_name.loc["top", "category"] == "FromPyproject"
-    assert report.rules[:4] == [
+    assert list(report.rules[:4]) == [
         "FromLine = function '^leaf$' (-c)",
         "FromFile = function '^mid$' (rules.toml)",
         "FromFile = function '^leaf$' (rules.toml)",
@@ -309,7 +309,9 @@ def test_renderings_carry_the_table_and_the_chart() -> None:
     report = workbench.profile(lambda: workloads.serialise(50), category=["Leaf=func:leaf"])
     bundle = report._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/markdown", "text/plain"}
-    html = bundle["text/html"]
+    assert "<table>" in bundle["text/html"]
+    assert "plotly-graph-div" not in bundle["text/html"]  # "mime": the chart is its own output
+    html = report.to_html(chart="inline")
     assert "<table>" in html and "plotly-graph-div" in html and "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js inline: shows offline and after reopening
     assert "cdn.plot.ly" in report.to_html(chart="cdn")

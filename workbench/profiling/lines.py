@@ -29,7 +29,7 @@ _NESTED = ("<listcomp>", "<genexpr>", "<lambda>", "<dictcomp>", "<setcomp>")
 CodeKey = tuple[str, int, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LinePass:
     """What the line pass measured, and what it could not."""
 
@@ -179,9 +179,11 @@ def run_lines(
     steps: Sequence[Step],
     targets: Sequence[types.FunctionType],
     *,
+    skipped: Sequence[str] = (),
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[LinePass, BaseException | None]:
-    """Re-run `steps` with line_profiler on `targets` only."""
+    """Re-run `steps` with line_profiler on `targets` only; `skipped` says which names
+    asked for could not be profiled, and why."""
     from line_profiler import LineProfiler
 
     if sys.getprofile() is not None:
@@ -220,4 +222,5 @@ def run_lines(
             )
     lines = pd.DataFrame.from_records(rows, columns=LINE_COLUMNS)
     described = describe_error(error)
-    return LinePass(lines, [f.__qualname__ for f in targets], seconds, error=described), error
+    functions = [f.__qualname__ for f in targets]
+    return LinePass(lines, functions, seconds, list(skipped), described), error

@@ -17,8 +17,8 @@ from typing import Any, Literal
 from workbench.errors import ConfigError
 from workbench.profiling.capture import Clock
 from workbench.profiling.categories import Ruleset
-from workbench.profiling.config import build_ruleset, pyproject_settings
-from workbench.profiling.report import CHART_MODES, ChartMode
+from workbench.profiling.config import NO_PROJECT, Project, build_ruleset, read_project
+from workbench.report.html import CHART_MODES, ChartMode
 
 Mode = Literal["cprofile", "sample", "pyinstrument"]
 MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")
@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "mode": "cprofile",
     "top": 5,
     "overhead": False,
-    "chart": "inline",
+    "chart": "mime",
     "lines": 0,
     "functions": [],
     "gpu": False,
@@ -69,21 +69,21 @@ def resolve_settings(
     return merged
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
-    """Everything that shapes one profiling run, validated when built."""
+    """Everything that shapes one profiling run; built by :meth:`build`, which reads the
+    rules file, and only validated here (no file is read when an Options is made).
+    `project` is the nearest pyproject.toml as read for this run, kept for the run store's
+    location (which it gives even with ``use_pyproject=False``)."""
 
-    categories: Sequence[str] = ()
-    rules_file: str | Path | None = None
-    project_dir: str | Path | None = None
-    use_pyproject: bool = True
+    ruleset: Ruleset = field(default_factory=Ruleset)
     depth: str = "balanced"
     mode: Mode = "cprofile"
     top: int = 5
     overhead: bool = False
-    chart: ChartMode = "inline"
+    chart: ChartMode = "mime"
     lines: int = 0
-    functions: Sequence[str] = ()
+    functions: tuple[str, ...] = ()
     gpu: bool = False
     tree: bool = False
     interval: float = 0.001
@@ -92,13 +92,13 @@ class Options:
     label: str | None = None
     timer: Clock | None = None
     call_cost_s: float | None = None
-    ruleset: Ruleset = field(init=False)
+    project: Project = field(default=NO_PROJECT, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.categories, str):
-            self.categories = [self.categories]
-        if isinstance(self.functions, str):
-            self.functions = [self.functions]
+        functions = [self.functions] if isinstance(self.functions, str) else self.functions
+        if not isinstance(functions, Sequence) or not all(isinstance(f, str) for f in functions):
+            raise ConfigError(f"functions must be a list of names, got {self.functions!r}")
+        object.__setattr__(self, "functions", tuple(functions))
         for name in ("top", "lines"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -112,12 +112,6 @@ class Options:
         for name in ("overhead", "gpu", "tree", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        self.ruleset = build_ruleset(
-            self.categories,
-            self.rules_file,
-            project_dir=self.project_dir,
-            use_pyproject=self.use_pyproject,
-        )
 
     @property
     def wants_lines(self) -> bool:
@@ -130,27 +124,24 @@ class Options:
         given: Mapping[str, Any],
         *,
         categories: Sequence[str] = (),
+        project: Project | None = None,
         project_dir: str | Path | None = None,
         use_pyproject: bool = True,
         **fixed: Any,
     ) -> Options:
-        """Options from explicit values (None = not given), pyproject.toml and the depth."""
-        config: dict[str, Any] = {}
-        path = None
-        if use_pyproject:
-            path, config = pyproject_settings(Path(project_dir or Path.cwd()).resolve())
-            source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
-        else:
-            source = "[tool.workbench]"
+        """Options from explicit values (None = not given), ``[tool.workbench]`` of the
+        nearest pyproject.toml (`project`, read here when not given; its settings and
+        categories apply only with `use_pyproject`) and the depth; the category rules from
+        `categories`, the rules file and the pyproject."""
+        if project is None:
+            project = read_project(project_dir)
+        applied = project if use_pyproject else NO_PROJECT
+        path, config = applied
+        source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
         settings = resolve_settings(given, config, source=source)
         rules = settings.pop("rules")
         if given.get("rules") is None and config.get("rules") is not None and path is not None:
             rules = path.parent / str(config["rules"])  # relative to the pyproject.toml
-        return cls(
-            categories=categories,
-            rules_file=rules,
-            project_dir=project_dir,
-            use_pyproject=use_pyproject,
-            **settings,
-            **fixed,
-        )
+        lines = [categories] if isinstance(categories, str) else list(categories)
+        ruleset = build_ruleset(lines, rules, project=applied)
+        return cls(ruleset=ruleset, project=project, **settings, **fixed)

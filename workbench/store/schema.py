@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.profiling.config import pyproject_settings
@@ -110,15 +111,21 @@ SCHEMA_SQL = (
 )
 
 
-def resolve_path(path: str | os.PathLike[str] | None = None, *, start: Path | None = None) -> Path:
-    """Where the run store lives (see the module docstring for the order)."""
+def resolve_path(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    start: Path | None = None,
+    project: tuple[Path | None, dict[str, Any]] | None = None,
+) -> Path:
+    """Where the run store lives (see the module docstring for the order); `project` is the
+    nearest pyproject.toml and its [tool.workbench] table when the caller read them already."""
     if path is not None and str(path).strip():
         return Path(path).expanduser().resolve()
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
         return Path(from_env).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
-    pyproject, settings = pyproject_settings(here)
+    pyproject, settings = project if project is not None else pyproject_settings(here)
     if pyproject is None:
         return here / DEFAULT_RELATIVE
     configured = settings.get("store")

@@ -1,0 +1,689 @@
+"""The core session: runs, baselines and candidates, from plain values to finished results.
+
+A :class:`Session` holds what one kernel (or one command) keeps between runs: the user's
+namespace, how cells are compiled, the open run store, the per-call cost of cProfile on
+this interpreter, parsed sources for the findings, and the definitions each baseline
+used. Its methods take plain values (code or a callable, options, names) and return
+finished, immutable results:
+
+* :meth:`Session.profile` and :meth:`Session.baseline` return a :class:`Profiled`;
+* :meth:`Session.candidate` returns a :class:`Candidacy` holding the ExperimentResult.
+
+The magic (``workbench/ui/magics.py``) and the command line both call it; neither runs
+code any other way. Extension points: `around` runs every candidate run inside a context
+(a patch applied in place and restored), `on_round` reports each measured round, and
+every store access goes through :meth:`Session.store`.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import io
+import linecache
+import os
+import time
+import types
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from workbench import machine
+from workbench.errors import ExperimentError, WorkbenchError
+from workbench.experiment.compare import CompareResult, compare_stored
+from workbench.experiment.findings import (
+    SourceIndex,
+    dominant_category,
+    gpu_never_ran,
+    overhead_without_benefit,
+)
+from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
+from workbench.experiment.outputs import Outputs, Tolerance, collect, freeze, thaw
+from workbench.experiment.result import ExperimentResult
+from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+from workbench.profiling.breakdown import Tables
+from workbench.profiling.capture import Step, measure_call_cost
+from workbench.profiling.config import Project, read_project
+from workbench.profiling.options import Options
+from workbench.profiling.report import Report
+from workbench.profiling.run import build_report, run_passes, source_filename, steps_from_ast
+from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Code = str | Callable[[], object]
+Around = Callable[[], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Code parsed once: as written, as it runs (transformed), its file name and AST."""
+
+    code: str
+    source: str
+    filename: str
+    tree: ast.Module
+    compiler: Callable[..., types.CodeType]
+
+    def steps(self, namespace: dict[str, Any]) -> list[Step]:
+        """Callables that run the cell in `namespace`; the last expression is the result."""
+        return steps_from_ast(self.tree, self.filename, namespace, self.compiler)
+
+    @property
+    def has_result(self) -> bool:
+        """True when the cell ends with an expression."""
+        return bool(self.tree.body) and isinstance(self.tree.body[-1], ast.Expr)
+
+
+class Compiler(Protocol):
+    """Turns code into a :class:`Cell` (IPython's adapter transforms cell syntax first)."""
+
+    def parse(self, code: str) -> Cell:
+        """Parse `code`; a SyntaxError is raised unchanged."""
+        ...
+
+
+class PythonCompiler:
+    """Plain Python, registered with linecache so tracebacks and line passes show it."""
+
+    def __init__(self, filename: str | None = None) -> None:
+        self.filename = filename
+
+    def parse(self, code: str) -> Cell:
+        filename = self.filename or source_filename(code)
+        linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+        return Cell(code, code, filename, ast.parse(code, filename=filename), compile)
+
+
+@dataclass(frozen=True)
+class Profiled:
+    """A profiled run: the Report, the code's own exception (re-raise it unchanged), why
+    the run or the baseline was not recorded (show the report first), and its run id."""
+
+    report: Report
+    error: BaseException | None = None
+    problem: str | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidacy:
+    """A candidate: its profile, the exception it raised (then there is no result), and
+    the experiment's result."""
+
+    report: Report
+    error: BaseException | None
+    result: ExperimentResult | None
+
+
+def referenced_objects(code: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The functions and classes of `namespace` that `code` names directly."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return {}
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return {
+        name: namespace[name]
+        for name in sorted(names)
+        if name in namespace and isinstance(namespace[name], types.FunctionType | type)
+    }
+
+
+def fingerprint(value: Any) -> str:
+    """A digest of a function's code (or a class's name), to tell when it was redefined."""
+    code = getattr(value, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return f"{type(value).__name__}:{getattr(value, '__qualname__', '')}"
+    digest = hashlib.sha1()
+    stack = [code]
+    while stack:
+        item = stack.pop()
+        digest.update(item.co_code)
+        digest.update(repr(item.co_names).encode())
+        for const in item.co_consts:
+            if isinstance(const, types.CodeType):
+                stack.append(const)
+            else:
+                digest.update(repr(const).encode())
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def quiet_output() -> Iterator[None]:
+    """Keep the re-runs' prints out of the cell's output."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def cell_subject(
+    label: str,
+    cell: Cell,
+    make_namespace: Callable[[], dict[str, Any]],
+    checks: Sequence[str],
+    *,
+    clock: Clock = time.perf_counter,
+    around: Around | None = None,
+) -> Subject:
+    """A Subject that runs a parsed cell in a fresh namespace from `make_namespace`.
+
+    The checked variables are removed from the namespace before the first run, so a
+    version that does not set them fails the check instead of passing on stale values.
+    With `around`, every run happens inside that context.
+    """
+    context = around or contextlib.nullcontext
+
+    def first() -> tuple[float, Outputs]:
+        namespace = make_namespace()
+        for name in checks:  # the code must set them itself: no stale values
+            namespace.pop(name, None)
+        steps = cell.steps(namespace)
+        value: object = None
+        with context():
+            start = clock()
+            for step in steps:
+                value = step()
+            elapsed = clock() - start
+        return elapsed, collect(namespace, value if cell.has_result else None, checks)
+
+    def timed(number: int) -> float:
+        steps = cell.steps(make_namespace())
+        with context():
+            start = clock()
+            for _ in range(number):
+                for step in steps:
+                    step()
+            return clock() - start
+
+    return Subject(label, first, timed)
+
+
+def guarded(subject: Subject, name: str) -> Subject:
+    """The baseline Subject, with its errors said to come from the baseline's code."""
+
+    def explain(exc: Exception) -> ExperimentError:
+        return ExperimentError(
+            f"the code of baseline {name!r} raised {type(exc).__name__}: {exc} when re-run: "
+            "it must still run in this kernel (define what it uses, or record the baseline again)"
+        )
+
+    def first() -> tuple[float, Outputs]:
+        try:
+            return subject.first()
+        except WorkbenchError:
+            raise
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    def timed(number: int) -> float:
+        try:
+            return subject.timed(number)
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    return Subject(subject.label, first, timed)
+
+
+class Session:
+    """What one kernel (or one command) keeps between runs; see the module docstring."""
+
+    def __init__(
+        self,
+        namespace: dict[str, Any] | None = None,
+        *,
+        compiler: Compiler | None = None,
+        store: str | os.PathLike[str] | None = None,
+        workflow: str = DEFAULT_WORKFLOW,
+        clock: Clock = time.perf_counter,
+        call_cost_s: float | None = None,
+        on_round: RoundHook | None = None,
+    ) -> None:
+        self.namespace: dict[str, Any] = namespace if namespace is not None else {}
+        self.compiler: Compiler = compiler or PythonCompiler()
+        self.store_path = None if store is None else str(store)
+        self.workflow_name = workflow
+        self.clock = clock
+        self.call_cost_s = call_cost_s
+        self.on_round = on_round
+        self.sources = SourceIndex()
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.id = f"{os.getpid()}-{int(time.time())}"
+        self._store: RunStore | None = None
+        self._device: str | None = None
+
+    # --- what every run needs -------------------------------------------------------------
+
+    def options(
+        self,
+        given: Mapping[str, Any],
+        *,
+        categories: Sequence[str] = (),
+        use_pyproject: bool = True,
+        label: str | None = None,
+    ) -> Options:
+        """Options for one run; the nearest pyproject.toml is read once, here, and kept on
+        the options for the run store's location."""
+        return Options.build(
+            given,
+            categories=categories,
+            project=read_project(),
+            use_pyproject=use_pyproject,
+            label=label,
+        )
+
+    def call_cost(self) -> float:
+        """cProfile's cost per call on this interpreter, measured once per session."""
+        if self.call_cost_s is None:
+            self.call_cost_s = measure_call_cost()
+        return self.call_cost_s
+
+    def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
+        """The run store at `path` (else the session's, else the default), kept open."""
+        target = resolve_store_path(path or self.store_path, project=project)
+        if self._store is None or self._store.path != target or self._store.closed:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._store = RunStore(target)
+        return self._store
+
+    def use_store(self, path: str) -> Path:
+        """Record runs in `path` from now on; returns where that is."""
+        previous = self.store_path
+        self.store_path = path
+        try:
+            return self.store().path
+        except WorkbenchError:
+            self.store_path = previous
+            raise
+
+    def close(self) -> None:
+        """Close the run store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def environment(self) -> machine.Environment:
+        """Git commit, versions and the device (described once per session)."""
+        if self._device is None:
+            self._device = machine.describe_device()
+        return machine.current_environment(device=self._device)
+
+    def workflow(self, store: RunStore) -> Workflow:
+        """This session's workflow in `store`."""
+        return Workflow(store, self.workflow_name)
+
+    def findings(self, tables: Tables, store: RunStore | None) -> list[dict[str, Any]]:
+        """Findings of a profile, as stored and shown; with the store, also the categories
+        no experiment has changed."""
+        if tables.functions.empty:
+            return []
+        found = gpu_never_ran(
+            tables.functions, tables.categories, namespace=self.namespace, index=self.sources
+        )
+        if store is not None:
+            rows = store.experiments()
+            worked = {c for row in rows for c in row.detail.get("changed_categories", [])}
+            found += dominant_category(tables.categories, worked, experiments=len(rows))
+        return [f.to_dict() for f in found]
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def _steps(self, code: Code) -> tuple[list[Step], Cell | None]:
+        if isinstance(code, str):
+            cell = self.compiler.parse(code)
+            return cell.steps(self.namespace), cell
+        if callable(code):
+            return [code], None
+        raise ExperimentError(f"code must be source text or a callable, got {type(code).__name__}")
+
+    def _run(
+        self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
+    ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
+        steps, cell = self._steps(code)
+        passes = run_passes(
+            steps,
+            options,
+            source=cell.source if cell else None,
+            filename=cell.filename if cell else None,
+            namespace=self.namespace,
+            clock=self.clock,
+            call_cost_s=self.call_cost(),
+        )
+        findings = self.findings(passes.tables, store)
+        report = build_report(
+            passes, options, source=cell.source if cell else None, findings=findings, notes=notes
+        )
+        return report, passes.error, findings
+
+    def profile(
+        self,
+        code: Code,
+        options: Options,
+        *,
+        record: bool = True,
+        store: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Profiled:
+        """Run `code` once under the profiler (and the passes the options ask for) in the
+        session's namespace; with `record`, keep the run in the store."""
+        return self._profile(code, options, record=record, store=store, notes=notes)
+
+    def baseline(
+        self,
+        name: str,
+        code: str,
+        options: Options,
+        *,
+        checks: Sequence[str] = (),
+        store: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Profiled:
+        """Profile `code` and record it as the baseline `name`: its code, profile, outputs
+        (the result, or the `checks` variables) and the definitions it uses."""
+        return self._profile(
+            code, options, record=True, store=store, notes=notes, baseline=(name, list(checks))
+        )
+
+    def _profile(
+        self,
+        code: Code,
+        options: Options,
+        *,
+        record: bool,
+        store: str | None,
+        notes: Sequence[str],
+        baseline: tuple[str, list[str]] | None = None,
+    ) -> Profiled:
+        opened: RunStore | None = None
+        problem = None
+        if record:
+            try:
+                opened = self.store(store, options.project)
+            except WorkbenchError as exc:
+                problem = f"the report is shown but was not recorded: {exc}"
+        report, error, findings = self._run(code, options, notes, opened)
+        if opened is None:
+            return Profiled(report, error, problem)
+        text = code if isinstance(code, str) else None
+        outputs: bytes | None = None
+        if baseline is not None and report.complete:
+            try:
+                outputs = freeze(collect(self.namespace, report.result, baseline[1]), "baseline")
+            except WorkbenchError as exc:
+                problem = f"baseline {baseline[0]!r} was not recorded: {exc}"
+        as_baseline = baseline is not None and problem is None and report.complete
+        try:
+            with opened.write() as writer:
+                run_id = writer.add_run(
+                    report,
+                    env=self.environment(),
+                    kind="baseline" if as_baseline else "profile",
+                    name=baseline[0] if as_baseline and baseline else None,
+                    code=text,
+                    session=self.id,
+                    findings=findings,
+                )
+                if as_baseline and baseline is not None and text is not None:
+                    used = referenced_objects(text, self.namespace)
+                    writer.set_baseline(
+                        baseline[0],
+                        run_id,
+                        text,
+                        baseline[1],
+                        outputs,
+                        {n: fingerprint(v) for n, v in used.items()},
+                    )
+                    self.snapshots[baseline[0]] = used
+                self.workflow(opened).profiled(
+                    writer,
+                    label=report.label,
+                    complete=report.complete,
+                    error=report.error,
+                    run_id=run_id,
+                    findings=len(findings),
+                )
+        except WorkbenchError as exc:
+            return Profiled(report, error, f"the report is shown but was not recorded: {exc}")
+        if problem is None and baseline is not None and not report.complete:
+            problem = f"baseline {baseline[0]!r} was not recorded: the cell raised {report.error}"
+        return Profiled(report, error, problem, run_id)
+
+    # --- candidates -----------------------------------------------------------------------
+
+    def candidate(
+        self,
+        name: str,
+        code: str,
+        options: Options,
+        *,
+        against: str | None = None,
+        checks: Sequence[str] = (),
+        plan: Plan | None = None,
+        tolerance: Tolerance | None = None,
+        store: str | None = None,
+        around: Around | None = None,
+    ) -> Candidacy:
+        """Profile the candidate `code` once in the session's namespace (recorded), then
+        re-run the baseline's stored code and the candidate, interleaved, each in a fresh
+        copy of the namespace, within the plan's budget; compare outputs and profiles,
+        record the experiment and give a verdict.
+
+        Bad input (no baseline, a blocked workflow, code that does not parse) raises a
+        WorkbenchError before anything runs. With `around`, every run of the candidate
+        (the profiled one included) happens inside that context.
+        """
+        plan = plan or Plan()
+        tolerance = tolerance or Tolerance()
+        opened = self.store(store, options.project)
+        base = opened.baseline(against)
+        flow = self.workflow(opened)
+        flow.optimizing(name)
+        checks = list(checks) or list(base.checks)
+        base_cell = self._parse(base.code)
+        cand_cell = self._parse(code)
+        started = self.clock()
+        if options.label is None:
+            options = replace(options, label=f"candidate {name}")
+        try:
+            with (around or contextlib.nullcontext)():
+                passes = run_passes(
+                    cand_cell.steps(self.namespace),
+                    options,
+                    source=cand_cell.source,
+                    filename=cand_cell.filename,
+                    namespace=self.namespace,
+                    clock=self.clock,
+                    call_cost_s=self.call_cost(),
+                )
+        except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
+            flow.optimize_failed(str(exc))
+            raise
+        findings = self.findings(passes.tables, None)
+        report = build_report(passes, options, source=cand_cell.source, findings=findings)
+        with opened.write() as writer:
+            run_id = writer.add_run(
+                report,
+                env=self.environment(),
+                kind="candidate",
+                name=name,
+                code=code,
+                session=self.id,
+                findings=findings,
+            )
+            flow.optimized(writer, name=name, run_id=run_id, error=report.error)
+        if passes.error is not None:
+            return Candidacy(report, passes.error, None)
+        try:
+            result = self._measure(
+                name, base, base_cell, cand_cell, checks, plan, tolerance, started, around
+            )
+        except BaseException as exc:
+            flow.validation_failed(name=name, error=exc, run_id=run_id)
+            raise
+        return Candidacy(report, None, self._finish(result, report, base, run_id, findings, opened))
+
+    def _parse(self, code: str) -> Cell:
+        try:
+            return self.compiler.parse(code)
+        except SyntaxError as exc:
+            raise ExperimentError(f"cannot parse the code: {exc}") from None
+
+    def _measure(
+        self,
+        name: str,
+        base: StoredBaseline,
+        base_cell: Cell,
+        cand_cell: Cell,
+        checks: list[str],
+        plan: Plan,
+        tolerance: Tolerance,
+        started: float,
+        around: Around | None,
+    ) -> ExperimentResult:
+        snapshot = self.snapshots.get(base.name, {})
+        user_ns = self.namespace
+        baseline = guarded(
+            cell_subject(
+                "baseline", base_cell, lambda: {**user_ns, **snapshot}, checks, clock=self.clock
+            ),
+            base.name,
+        )
+        candidate = cell_subject(
+            "candidate", cand_cell, lambda: dict(user_ns), checks, clock=self.clock, around=around
+        )
+        notes = self.definition_notes(base)
+        reference = None
+        if base.outputs is not None and checks == list(base.checks):
+            try:
+                reference = thaw(base.outputs)
+            except ExperimentError as exc:
+                notes.append(f"The recorded outputs were not used: {exc}")
+        with quiet_output():
+            measured = measure_subjects(
+                baseline,
+                candidate,
+                plan=plan,
+                tolerance=tolerance,
+                reference=reference,
+                clock=self.clock,
+                spent_s=self.clock() - started,
+                on_round=self.on_round,
+            )
+        return ExperimentResult.of(
+            measured,
+            name=name,
+            baseline_name=base.name,
+            tolerance=tolerance,
+            checks=checks,
+            plan=plan,
+            notes=notes,
+        )
+
+    def definition_notes(self, base: StoredBaseline) -> list[str]:
+        """Say which functions the baseline uses were redefined since it was recorded."""
+        snapshot = self.snapshots.get(base.name, {})
+        notes = []
+        for name, digest in sorted(base.fingerprints.items()):
+            current = self.namespace.get(name)
+            if current is None or fingerprint(current) == digest:
+                continue
+            if name in snapshot:
+                notes.append(
+                    f"{name!r} was redefined after baseline {base.name!r} was recorded; the "
+                    "baseline re-run uses the definition recorded with it (kept in this kernel)."
+                )
+            else:
+                notes.append(
+                    f"{name!r} changed since baseline {base.name!r} was recorded in another "
+                    "kernel session: the baseline re-run uses the current definition, so it may "
+                    "not measure the old code. Record the baseline again, or keep the old "
+                    "function under another name."
+                )
+        return notes
+
+    def _finish(
+        self,
+        measured: ExperimentResult,
+        report: Report,
+        base: StoredBaseline,
+        run_id: int,
+        findings: list[dict[str, Any]],
+        opened: RunStore,
+    ) -> ExperimentResult:
+        """Compare the profiles, add the findings, record the experiment and Validate."""
+        comparison = compare_stored(opened, base.run_id, run_id)
+        status = comparison.categories["status"]
+        changed = sorted(
+            comparison.categories.loc[status.isin(["faster", "slower", "gone"]), "category"]
+        )
+        gained = measured.baseline_median - measured.candidate_median
+        scale = measured.candidate_median / report.profiled_s if report.profiled_s > 0 else 1.0
+        noise_s = comparison.noise.pct / 100.0 * measured.baseline_median
+        found = overhead_without_benefit(comparison.functions, gained, scale, noise_s)
+        previous = opened.experiments()
+        worked = {c for row in previous for c in row.detail.get("changed_categories", [])}
+        found += dominant_category(
+            report.categories, worked | set(changed), experiments=len(previous) + 1
+        )
+        result = replace(
+            measured,
+            baseline_run=base.run_id,
+            candidate_run=run_id,
+            candidate_report=report,
+            comparison=comparison,
+            findings=(*findings, *(f.to_dict() for f in found)),
+        )
+        with opened.write() as writer:
+            experiment_id = writer.add_experiment(result.to_row({"changed_categories": changed}))
+            result = replace(result, experiment_id=experiment_id)
+            self.workflow(opened).validated(writer, result)
+        return result
+
+    # --- the stored runs, the workflow, the postmortem ------------------------------------
+
+    def compare(self, a: int | str, b: int | str, *, store: str | None = None) -> CompareResult:
+        """Diff stored runs `a` and `b` (ids, -1 for the latest, names or labels)."""
+        return compare_stored(self.store(store), a, b)
+
+    def runs(self, *, store: str | None = None) -> pd.DataFrame:
+        """Every stored run, oldest first."""
+        return self.store(store).runs()
+
+    def status(self, *, store: str | None = None) -> WorkflowStatus:
+        """Where each phase of the session's workflow stands."""
+        return self.workflow(self.store(store)).status()
+
+    def resolve(self, phase: str, note: str, *, store: str | None = None) -> WorkflowStatus:
+        """Mark a failed phase resolved, with a note saying how; returns the new status."""
+        flow = self.workflow(self.store(store))
+        flow.resolved(phase, note)
+        return flow.status()
+
+    def postmortem(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        title: str = "Optimization postmortem",
+        target_pct: float | None = None,
+        redact: bool = False,
+        store: str | None = None,
+    ) -> tuple[str, Path]:
+        """Write the postmortem of the stored runs to `path`; returns its text and the
+        store it was read from."""
+        from workbench.report.postmortem import postmortem
+
+        where = self.store(store).path
+        text = postmortem(
+            path,
+            store=where,
+            workflow=self.workflow_name,
+            title=title,
+            target_pct=target_pct,
+            redact=redact,
+        )
+        return text, where
