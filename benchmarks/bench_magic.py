@@ -12,6 +12,10 @@ inside it (``report.wall_s``), on a generated module of 300 functions (a profile
 * ``import workbench`` beyond numpy and pandas, and ``%load_ext workbench`` beyond that:
   a new process per sample, medians.
 
+The new processes import compiled bytecode, as an installed package does: they run with
+``PYTHONPYCACHEPREFIX`` set to a temporary folder (and ``PYTHONDONTWRITEBYTECODE``
+unset), after one warm-up process has written it.
+
     python benchmarks/bench_magic.py [--repeats 15] [--fresh 7]
 
 Prints its figures; asserts nothing.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -168,8 +173,6 @@ def main() -> None:
         write_workload(folder)
         work = folder / "cwd"
         work.mkdir()
-        import os
-
         os.chdir(work)  # the run store goes to this temporary folder
         figures = in_process(folder, args.repeats)
         figures.update(fresh_runs(folder, args.fresh))

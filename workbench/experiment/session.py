@@ -50,6 +50,7 @@ from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
 from workbench.profiling.run import build_report, run_passes, source_filename, steps_from_ast
+from workbench.route.router import Router
 from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
 
 if TYPE_CHECKING:
@@ -254,6 +255,7 @@ class Session:
         self.id = f"{os.getpid()}-{int(time.time())}"
         self._store: RunStore | None = None
         self._device: str | None = None
+        self._router: Router | None = None
 
     # --- what every run needs -------------------------------------------------------------
 
@@ -307,6 +309,12 @@ class Session:
             self._store.close()
             self._store = None
 
+    def router(self) -> Router:
+        """The router that makes the backend recommendations, made once per session."""
+        if self._router is None:
+            self._router = Router()
+        return self._router
+
     def environment(self) -> machine.Environment:
         """Git commit, versions and the device (described once per session)."""
         if self._device is None:
@@ -353,6 +361,7 @@ class Session:
             namespace=self.namespace,
             clock=self.clock,
             call_cost_s=self.call_cost(),
+            router=self.router(),
         )
         findings = self.findings(passes.tables, store)
         report = build_report(
@@ -499,6 +508,7 @@ class Session:
                     namespace=self.namespace,
                     clock=self.clock,
                     call_cost_s=self.call_cost(),
+                    router=self.router(),
                 )
         except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
             flow.optimize_failed(str(exc))

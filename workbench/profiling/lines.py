@@ -19,7 +19,7 @@ import pandas as pd
 
 from workbench.errors import ProfileError
 from workbench.profiling.capture import Step, describe_error, run_steps
-from workbench.profiling.categories import module_index
+from workbench.profiling.categories import ModuleIndex, is_cell_file
 
 LINE_COLUMNS = ["function", "file", "line", "hits", "time_s", "pct_of_function", "source"]
 # Categories whose functions are not the user's own code.
@@ -81,9 +81,10 @@ def index_functions(
     """Map the code keys cProfile reports to function objects: the function itself, or
     for comprehensions, lambdas and inner functions, the module-level function holding them."""
     pools: list[Mapping[str, object]] = [namespace]
-    modules = module_index()
-    for path, name in modules.items():
-        if path in files and name in sys.modules:
+    modules = ModuleIndex()
+    for path in sorted(files):
+        name = None if is_cell_file(path) else modules.lookup(path)
+        if name is not None and name in sys.modules:
             pools.append(vars(sys.modules[name]))
     found: dict[CodeKey, types.FunctionType] = {}
     for pool in pools:

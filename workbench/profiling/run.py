@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.route.router import Router
 
 NATIVE_FOLDED_NOTE = (
     "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
@@ -174,13 +175,15 @@ def run_passes(
     namespace: Mapping[str, object] | None = None,
     clock: Clock = time.perf_counter,
     call_cost_s: float | None = None,
+    router: Router | None = None,
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
     The code runs once under the profiler. Only when the options ask for them, and only
     if that run completed, it runs again: plainly to measure the overhead, with
     line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
-    No two profilers are ever active together.
+    No two profilers are ever active together. `router` makes the backend recommendations
+    (a fresh ``Router()`` when not given).
     """
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
@@ -201,7 +204,9 @@ def run_passes(
     if source is not None and filename is not None:
         from workbench.route.recommend import recommendations as recommend
 
-        recommendations = recommend(source, filename, namespace or {}, analysis.tables.functions)
+        recommendations = recommend(
+            source, filename, namespace or {}, analysis.tables.functions, router
+        )
     lines = gpu = None
     if error is None and options.wants_lines:
         lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
