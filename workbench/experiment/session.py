@@ -17,31 +17,33 @@ every store access goes through :meth:`Session.store`.
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import hashlib
-import io
-import linecache
 import os
 import time
-import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from workbench import machine
 from workbench.errors import ExperimentError, WorkbenchError
+from workbench.experiment.candidate import measure_against, record_experiment
+from workbench.experiment.cells import (
+    Around,
+    Cell,
+    Compiler,
+    PythonCompiler,
+    fingerprint,
+    referenced_objects,
+)
 from workbench.experiment.compare import CompareResult, compare_stored
 from workbench.experiment.findings import (
     SourceIndex,
     dominant_category,
     gpu_never_ran,
-    overhead_without_benefit,
 )
-from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
-from workbench.experiment.outputs import Outputs, Tolerance, collect, freeze, thaw
+from workbench.experiment.measure import Clock, Plan, RoundHook
+from workbench.experiment.outputs import Tolerance, collect, freeze
 from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
@@ -49,55 +51,15 @@ from workbench.profiling.capture import Step, measure_call_cost
 from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import build_report, run_passes, source_filename, steps_from_ast
+from workbench.profiling.run import build_report, run_passes
 from workbench.route.router import Router
-from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
+from workbench.store.db import RunStore, resolve_store_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Code = str | Callable[[], object]
-Around = Callable[[], AbstractContextManager[object]]
-
-
-@dataclass(frozen=True)
-class Cell:
-    """Code parsed once: as written, as it runs (transformed), its file name and AST."""
-
-    code: str
-    source: str
-    filename: str
-    tree: ast.Module
-    compiler: Callable[..., types.CodeType]
-
-    def steps(self, namespace: dict[str, Any]) -> list[Step]:
-        """Callables that run the cell in `namespace`; the last expression is the result."""
-        return steps_from_ast(self.tree, self.filename, namespace, self.compiler)
-
-    @property
-    def has_result(self) -> bool:
-        """True when the cell ends with an expression."""
-        return bool(self.tree.body) and isinstance(self.tree.body[-1], ast.Expr)
-
-
-class Compiler(Protocol):
-    """Turns code into a :class:`Cell` (IPython's adapter transforms cell syntax first)."""
-
-    def parse(self, code: str) -> Cell:
-        """Parse `code`; a SyntaxError is raised unchanged."""
-        ...
-
-
-class PythonCompiler:
-    """Plain Python, registered with linecache so tracebacks and line passes show it."""
-
-    def __init__(self, filename: str | None = None) -> None:
-        self.filename = filename
-
-    def parse(self, code: str) -> Cell:
-        filename = self.filename or source_filename(code)
-        linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
-        return Cell(code, code, filename, ast.parse(code, filename=filename), compile)
+__all__ = ["Candidacy", "Cell", "Compiler", "Profiled", "PythonCompiler", "Session"]
 
 
 @dataclass(frozen=True)
@@ -119,114 +81,6 @@ class Candidacy:
     report: Report
     error: BaseException | None
     result: ExperimentResult | None
-
-
-def referenced_objects(code: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The functions and classes of `namespace` that `code` names directly."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return {}
-    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    return {
-        name: namespace[name]
-        for name in sorted(names)
-        if name in namespace and isinstance(namespace[name], types.FunctionType | type)
-    }
-
-
-def fingerprint(value: Any) -> str:
-    """A digest of a function's code (or a class's name), to tell when it was redefined."""
-    code = getattr(value, "__code__", None)
-    if not isinstance(code, types.CodeType):
-        return f"{type(value).__name__}:{getattr(value, '__qualname__', '')}"
-    digest = hashlib.sha1()
-    stack = [code]
-    while stack:
-        item = stack.pop()
-        digest.update(item.co_code)
-        digest.update(repr(item.co_names).encode())
-        for const in item.co_consts:
-            if isinstance(const, types.CodeType):
-                stack.append(const)
-            else:
-                digest.update(repr(const).encode())
-    return digest.hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def quiet_output() -> Iterator[None]:
-    """Keep the re-runs' prints out of the cell's output."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        yield
-
-
-def cell_subject(
-    label: str,
-    cell: Cell,
-    make_namespace: Callable[[], dict[str, Any]],
-    checks: Sequence[str],
-    *,
-    clock: Clock = time.perf_counter,
-    around: Around | None = None,
-) -> Subject:
-    """A Subject that runs a parsed cell in a fresh namespace from `make_namespace`.
-
-    The checked variables are removed from the namespace before the first run, so a
-    version that does not set them fails the check instead of passing on stale values.
-    With `around`, every run happens inside that context.
-    """
-    context = around or contextlib.nullcontext
-
-    def first() -> tuple[float, Outputs]:
-        namespace = make_namespace()
-        for name in checks:  # the code must set them itself: no stale values
-            namespace.pop(name, None)
-        steps = cell.steps(namespace)
-        value: object = None
-        with context():
-            start = clock()
-            for step in steps:
-                value = step()
-            elapsed = clock() - start
-        return elapsed, collect(namespace, value if cell.has_result else None, checks)
-
-    def timed(number: int) -> float:
-        steps = cell.steps(make_namespace())
-        with context():
-            start = clock()
-            for _ in range(number):
-                for step in steps:
-                    step()
-            return clock() - start
-
-    return Subject(label, first, timed)
-
-
-def guarded(subject: Subject, name: str) -> Subject:
-    """The baseline Subject, with its errors said to come from the baseline's code."""
-
-    def explain(exc: Exception) -> ExperimentError:
-        return ExperimentError(
-            f"the code of baseline {name!r} raised {type(exc).__name__}: {exc} when re-run: "
-            "it must still run in this kernel (define what it uses, or record the baseline again)"
-        )
-
-    def first() -> tuple[float, Outputs]:
-        try:
-            return subject.first()
-        except WorkbenchError:
-            raise
-        except Exception as exc:
-            raise explain(exc) from exc
-
-    def timed(number: int) -> float:
-        try:
-            return subject.timed(number)
-        except Exception as exc:
-            raise explain(exc) from exc
-
-    return Subject(subject.label, first, timed)
 
 
 class Session:
@@ -529,130 +383,32 @@ class Session:
         if passes.error is not None:
             return Candidacy(report, passes.error, None)
         try:
-            result = self._measure(
-                name, base, base_cell, cand_cell, checks, plan, tolerance, started, around
+            measured = measure_against(
+                name,
+                base,
+                base_cell,
+                cand_cell,
+                namespace=self.namespace,
+                snapshot=self.snapshots.get(base.name, {}),
+                checks=checks,
+                plan=plan,
+                tolerance=tolerance,
+                clock=self.clock,
+                spent_s=self.clock() - started,
+                on_round=self.on_round,
+                around=around,
             )
         except BaseException as exc:
             flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
-        return Candidacy(report, None, self._finish(result, report, base, run_id, findings, opened))
+        result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+        return Candidacy(report, None, result)
 
     def _parse(self, code: str) -> Cell:
         try:
             return self.compiler.parse(code)
         except SyntaxError as exc:
             raise ExperimentError(f"cannot parse the code: {exc}") from None
-
-    def _measure(
-        self,
-        name: str,
-        base: StoredBaseline,
-        base_cell: Cell,
-        cand_cell: Cell,
-        checks: list[str],
-        plan: Plan,
-        tolerance: Tolerance,
-        started: float,
-        around: Around | None,
-    ) -> ExperimentResult:
-        snapshot = self.snapshots.get(base.name, {})
-        user_ns = self.namespace
-        baseline = guarded(
-            cell_subject(
-                "baseline", base_cell, lambda: {**user_ns, **snapshot}, checks, clock=self.clock
-            ),
-            base.name,
-        )
-        candidate = cell_subject(
-            "candidate", cand_cell, lambda: dict(user_ns), checks, clock=self.clock, around=around
-        )
-        notes = self.definition_notes(base)
-        reference = None
-        if base.outputs is not None and checks == list(base.checks):
-            try:
-                reference = thaw(base.outputs)
-            except ExperimentError as exc:
-                notes.append(f"The recorded outputs were not used: {exc}")
-        with quiet_output():
-            measured = measure_subjects(
-                baseline,
-                candidate,
-                plan=plan,
-                tolerance=tolerance,
-                reference=reference,
-                clock=self.clock,
-                spent_s=self.clock() - started,
-                on_round=self.on_round,
-            )
-        return ExperimentResult.of(
-            measured,
-            name=name,
-            baseline_name=base.name,
-            tolerance=tolerance,
-            checks=checks,
-            plan=plan,
-            notes=notes,
-        )
-
-    def definition_notes(self, base: StoredBaseline) -> list[str]:
-        """Say which functions the baseline uses were redefined since it was recorded."""
-        snapshot = self.snapshots.get(base.name, {})
-        notes = []
-        for name, digest in sorted(base.fingerprints.items()):
-            current = self.namespace.get(name)
-            if current is None or fingerprint(current) == digest:
-                continue
-            if name in snapshot:
-                notes.append(
-                    f"{name!r} was redefined after baseline {base.name!r} was recorded; the "
-                    "baseline re-run uses the definition recorded with it (kept in this kernel)."
-                )
-            else:
-                notes.append(
-                    f"{name!r} changed since baseline {base.name!r} was recorded in another "
-                    "kernel session: the baseline re-run uses the current definition, so it may "
-                    "not measure the old code. Record the baseline again, or keep the old "
-                    "function under another name."
-                )
-        return notes
-
-    def _finish(
-        self,
-        measured: ExperimentResult,
-        report: Report,
-        base: StoredBaseline,
-        run_id: int,
-        findings: list[dict[str, Any]],
-        opened: RunStore,
-    ) -> ExperimentResult:
-        """Compare the profiles, add the findings, record the experiment and Validate."""
-        comparison = compare_stored(opened, base.run_id, run_id)
-        status = comparison.categories["status"]
-        changed = sorted(
-            comparison.categories.loc[status.isin(["faster", "slower", "gone"]), "category"]
-        )
-        gained = measured.baseline_median - measured.candidate_median
-        scale = measured.candidate_median / report.profiled_s if report.profiled_s > 0 else 1.0
-        noise_s = comparison.noise.pct / 100.0 * measured.baseline_median
-        found = overhead_without_benefit(comparison.functions, gained, scale, noise_s)
-        previous = opened.experiments()
-        worked = {c for row in previous for c in row.detail.get("changed_categories", [])}
-        found += dominant_category(
-            report.categories, worked | set(changed), experiments=len(previous) + 1
-        )
-        result = replace(
-            measured,
-            baseline_run=base.run_id,
-            candidate_run=run_id,
-            candidate_report=report,
-            comparison=comparison,
-            findings=(*findings, *(f.to_dict() for f in found)),
-        )
-        with opened.write() as writer:
-            experiment_id = writer.add_experiment(result.to_row({"changed_categories": changed}))
-            result = replace(result, experiment_id=experiment_id)
-            self.workflow(opened).validated(writer, result)
-        return result
 
     # --- the stored runs, the workflow, the postmortem ------------------------------------
 
