@@ -134,25 +134,31 @@ print(done - base, loaded - ready)
 
 
 def fresh_runs(folder: Path, samples: int) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
     firsts, imports, loads = [], [], []
-    for _ in range(samples):
+    for sample in range(samples + 1):  # the first one writes the bytecode and is not kept
         with tempfile.TemporaryDirectory() as work:
             out = subprocess.run(
                 [sys.executable, "-c", FRESH.format(folder=str(folder))],
                 cwd=work,
+                env=env,
                 capture_output=True,
                 text=True,
                 check=True,
             )
-            firsts.append(float(out.stdout.split()[-1]))
+            first = float(out.stdout.split()[-1])
             out = subprocess.run(
                 [sys.executable, "-c", IMPORTS],
                 cwd=work,
+                env=env,
                 capture_output=True,
                 text=True,
                 check=True,
             )
             imported, loaded = out.stdout.split()[-2:]
+        if sample > 0:
+            firsts.append(first)
             imports.append(float(imported))
             loads.append(float(loaded))
     return {

@@ -48,6 +48,7 @@ from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
 from workbench.profiling.capture import Step, measure_call_cost
+from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
@@ -110,6 +111,7 @@ class Session:
         self._store: RunStore | None = None
         self._device: str | None = None
         self._router: Router | None = None
+        self.modules = ModuleIndex()
 
     # --- what every run needs -------------------------------------------------------------
 
@@ -216,6 +218,7 @@ class Session:
             clock=self.clock,
             call_cost_s=self.call_cost(),
             router=self.router(),
+            modules=self.modules,
         )
         findings = self.findings(passes.tables, store)
         report = build_report(
@@ -352,6 +355,7 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
+        call_cost_s, router = self.call_cost(), self.router()
         try:
             with (around or contextlib.nullcontext)():
                 passes = run_passes(
@@ -361,8 +365,9 @@ class Session:
                     filename=cand_cell.filename,
                     namespace=self.namespace,
                     clock=self.clock,
-                    call_cost_s=self.call_cost(),
-                    router=self.router(),
+                    call_cost_s=call_cost_s,
+                    router=router,
+                    modules=self.modules,
                 )
         except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
             flow.optimize_failed(str(exc))

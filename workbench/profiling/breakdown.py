@@ -119,9 +119,9 @@ def frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
 
 
 def _classify(
-    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset
+    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset, modules: ModuleIndex | None
 ) -> tuple[dict[FuncKey, FunctionSite], dict[FuncKey, Assignment]]:
-    modules = ModuleIndex()
+    modules = modules.refresh() if modules is not None else ModuleIndex()
     path_cache: dict[str, str] = {}
     sites = {key: site_of(key, modules, path_cache) for key in stats}
     builtin: dict[tuple[str, str, bool, str], Assignment] = {}
@@ -139,10 +139,11 @@ def _classify(
 
 
 def function_rows(
-    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset
+    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset, modules: ModuleIndex | None = None
 ) -> tuple[dict[FuncKey, str], list[tuple[Any, ...]]]:
-    """Every function's category and its row of the functions table, most self time first."""
-    sites, assigned = _classify(stats, ruleset)
+    """Every function's category and its row of the functions table, most self time first.
+    `modules` is an index of the loaded modules to reuse (refreshed here)."""
+    sites, assigned = _classify(stats, ruleset, modules)
     rows = []
     for key, (pcalls, ncalls, tottime, cumtime, _callers) in stats.items():
         site, found = sites[key], assigned[key]
@@ -365,9 +366,10 @@ def build_tables(
     *,
     top: int = 5,
     per_call_s: float = 0.0,
+    modules: ModuleIndex | None = None,
 ) -> Tables:
     """Every table of a report from one set of statistics."""
-    category_of, functions = function_rows(stats, ruleset)
+    category_of, functions = function_rows(stats, ruleset, modules)
     profiled_s = math.fsum(value[2] for value in stats.values())
     calls = int(sum(value[1] for value in stats.values()))
     inclusive = inclusive_times(stats, category_of)

@@ -294,17 +294,36 @@ class ModuleIndex:
 
     A profiled file name is looked up as the module recorded it first (no system call);
     only a name that misses is compared by real path, against an index of every module's
-    real path built on the first miss.
+    real path built on the first miss. :meth:`refresh` takes in the modules imported
+    since, so one index can serve a whole session.
     """
 
     def __init__(self, modules: Iterable[object] | None = None) -> None:
         self._files: dict[str, str] = {}
-        for module in list(sys.modules.values()) if modules is None else modules:
-            path = getattr(module, "__file__", None)
-            name = getattr(module, "__name__", None)
-            if isinstance(path, str) and isinstance(name, str):
-                self._files.setdefault(path, name)
+        self._seen: dict[str, object] = {}
         self._real: dict[str, str] | None = None
+        if modules is None:
+            self.refresh()
+        else:
+            for module in modules:
+                self._add(module)
+
+    def _add(self, module: object) -> None:
+        path = getattr(module, "__file__", None)
+        name = getattr(module, "__name__", None)
+        if isinstance(path, str) and isinstance(name, str):
+            self._files.setdefault(path, name)
+            if self._real is not None:
+                self._real.setdefault(os.path.realpath(path), name)
+
+    def refresh(self) -> ModuleIndex:
+        """Take in the modules of ``sys.modules`` not seen before; returns the index."""
+        seen = self._seen
+        for name, module in list(sys.modules.items()):
+            if seen.get(name) is not module:
+                seen[name] = module
+                self._add(module)
+        return self
 
     def lookup(self, path: str) -> str | None:
         """The dotted name of the module whose file is `path`, or None."""

@@ -73,8 +73,8 @@ def resolve_settings(
 class Options:
     """Everything that shapes one profiling run; built by :meth:`build`, which reads the
     rules file, and only validated here (no file is read when an Options is made).
-    `project` is the nearest pyproject.toml as read for this run, kept for the run store's
-    location (which it gives even with ``use_pyproject=False``)."""
+    `project` is the nearest pyproject.toml as read for this run (None: not read), kept for
+    the run store's location (which it gives even with ``use_pyproject=False``)."""
 
     ruleset: Ruleset = field(default_factory=Ruleset)
     depth: str = "balanced"
@@ -92,7 +92,7 @@ class Options:
     label: str | None = None
     timer: Clock | None = None
     call_cost_s: float | None = None
-    project: Project = field(default=NO_PROJECT, repr=False)
+    project: Project | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         functions = [self.functions] if isinstance(self.functions, str) else self.functions

@@ -29,6 +29,7 @@ from workbench.profiling.capture import (
     run_plain,
     run_profiled,
 )
+from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.options import Options
 from workbench.profiling.overhead import Overhead
 from workbench.profiling.report import Report
@@ -101,10 +102,16 @@ class Analysis:
 
 
 def analyse(
-    raw: RawProfile, options: Options, *, plain_s: float | None, call_cost_s: float | None
+    raw: RawProfile,
+    options: Options,
+    *,
+    plain_s: float | None,
+    call_cost_s: float | None,
+    modules: ModuleIndex | None = None,
 ) -> Analysis:
     """Tables, overhead and tree of one capture. `call_cost_s` is the per-call cost for
-    an estimate; measured here when neither it nor the options give one."""
+    an estimate; measured here when neither it nor the options give one. `modules` is an
+    index of the loaded modules to reuse."""
     sampled = bool(getattr(raw, "counts_are_samples", False))
     stacks = getattr(raw, "stacks", None)
     calls = 0 if sampled else sum(value[1] for value in raw.stats.values())
@@ -118,7 +125,11 @@ def analyse(
             per_call = measure_call_cost()
         overhead = Overhead.estimated(raw.wall_s, calls, per_call)
     tables = build_tables(
-        raw.stats, options.ruleset, top=options.top, per_call_s=overhead.per_call_s
+        raw.stats,
+        options.ruleset,
+        top=options.top,
+        per_call_s=overhead.per_call_s,
+        modules=modules,
     )
     tree = None
     if options.tree:
@@ -176,6 +187,7 @@ def run_passes(
     clock: Clock = time.perf_counter,
     call_cost_s: float | None = None,
     router: Router | None = None,
+    modules: ModuleIndex | None = None,
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
@@ -183,7 +195,8 @@ def run_passes(
     if that run completed, it runs again: plainly to measure the overhead, with
     line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
     No two profilers are ever active together. `router` makes the backend recommendations
-    (a fresh ``Router()`` when not given).
+    (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
+    reuse (a session keeps one).
     """
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
@@ -197,7 +210,7 @@ def run_passes(
                 f"The plain run for --overhead raised {type(exc).__name__}: {exc}; "
                 "the profiled run had completed, so the overhead is estimated."
             )
-    analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s)
+    analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s, modules=modules)
     if getattr(raw, "native_folded", False):
         notes.append(NATIVE_FOLDED_NOTE)
     recommendations = None
