@@ -276,3 +276,29 @@ def test_stack_sampling_mode_folds_native_time_and_says_so(shell: InteractiveShe
     assert "native" not in set(report.categories["category"])
     assert "hot" in set(report.functions["name"])
     assert "no native category" in joined(outputs, "text/plain")
+
+
+def test_measured_gpu_time_is_laid_out_by_every_renderer() -> None:
+    # No GPU here: the tables a GPU pass returns, with the numbers an H200 gave, are laid
+    # out the way a measured pass would be (the pass itself runs in tests/test_gpu.py).
+    import dataclasses
+
+    import pandas as pd
+
+    from workbench.profiling.gpu_pass import DEVICE_COLUMNS, LINE_COLUMNS, GpuPass
+
+    devices = pd.DataFrame(
+        [(0, "NVIDIA H200", 3, 0.0137, 0.0151, 1, 16_777_216, 0.0028, 1, 16_777_216, 0.006)],
+        columns=DEVICE_COLUMNS,
+    )
+    lines = pd.DataFrame(
+        [("hot", workloads.__file__, 5, 0, 5, 0.0137, 0.0002)], columns=LINE_COLUMNS
+    )
+    measured = GpuPass("GPU time measured on 1 device(s)", devices, lines, 12, 0.5)
+    report = dataclasses.replace(workbench.profile(workloads.top), gpu=measured)
+    text, markdown, html = report.to_text(), report.to_markdown(), report.to_html()
+    for rendering in (text, markdown, html):
+        assert "GPU time per device (CUDA events)" in rendering
+        assert "GPU time by source line" in rendering
+        assert "16,777,216 in 1" in rendering and "0.0137" in rendering
+    assert "| 0 | NVIDIA H200 | 3 | 0.0137 |" in markdown
