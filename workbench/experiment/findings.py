@@ -255,8 +255,9 @@ def gpu_never_ran(
     category_of = functions["category"].tolist()
     module_of = functions["module"].tolist()
     ran = set(zip(file_of, functions["line"].tolist(), functions["name"].tolist(), strict=True))
-    gpu_cats = categories[categories["category"].map(lambda c: bool(GPU_CATEGORY.search(str(c))))]
-    gpu_names = set(gpu_cats["category"])
+    names = categories["category"].tolist()
+    names_calls = list(zip(names, categories["calls"].tolist(), strict=True))
+    gpu_names = {c for c, _ in names_calls if GPU_CATEGORY.search(str(c))}
     gpu_files: set[str] = set()
     project: set[str] = set()
     for file, category, module in zip(file_of, category_of, module_of, strict=True):
@@ -277,14 +278,15 @@ def gpu_never_ran(
         gpu_functions += cell_functions
     idle = [fn for fn in gpu_functions if (fn.file, fn.line, fn.name) not in ran]
     executed = [fn for fn in gpu_functions if (fn.file, fn.line, fn.name) in ran]
-    gpu_calls = int(gpu_cats["calls"].sum()) if len(gpu_cats) else 0
-    gpu_pct = float(gpu_cats["pct"].sum()) if len(gpu_cats) else 0.0
     zero_counters = {k: v for k, v in (counters or {}).items() if GPU_CATEGORY.search(k) and v == 0}
     other_ops = sum(v for k, v in (counters or {}).items() if not GPU_CATEGORY.search(k))
-    builtin_gpu = categories[categories["category"] == "GPU"]
-    idle_modules = modules if builtin_gpu.empty or int(builtin_gpu["calls"].sum()) == 0 else []
+    builtin_calls = [int(n) for c, n in names_calls if c == "GPU"]
+    idle_modules = modules if not builtin_calls or sum(builtin_calls) == 0 else []
     if not idle and not idle_modules and not zero_counters:
         return []
+    gpu_cats = categories[categories["category"].isin(gpu_names)]
+    gpu_calls = int(gpu_cats["calls"].sum()) if len(gpu_cats) else 0
+    gpu_pct = float(gpu_cats["pct"].sum()) if len(gpu_cats) else 0.0
     parts = []
     if idle:
         names = ", ".join(fn.where() for fn in sorted(idle, key=lambda f: (f.file, f.line))[:8])
