@@ -255,8 +255,8 @@ def gpu_never_ran(
     category_of = functions["category"].tolist()
     module_of = functions["module"].tolist()
     ran = set(zip(file_of, functions["line"].tolist(), functions["name"].tolist(), strict=True))
-    names = categories["category"].tolist()
-    names_calls = list(zip(names, categories["calls"].tolist(), strict=True))
+    category_names = categories["category"].tolist()
+    names_calls = list(zip(category_names, categories["calls"].tolist(), strict=True))
     gpu_names = {c for c, _ in names_calls if GPU_CATEGORY.search(str(c))}
     gpu_files: set[str] = set()
     project: set[str] = set()
