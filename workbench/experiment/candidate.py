@@ -1,35 +1,107 @@
 """A candidate measured against its stored baseline, and the experiment recorded.
 
 The session (:mod:`workbench.experiment.session`) profiles the candidate; these two steps
-follow: :func:`measure_against` re-runs both versions interleaved in fresh copies of the
-namespace and decides; :func:`record_experiment` compares the two profiles, adds the
-findings and records the experiment with its Validate event, returning the finished
+follow: :func:`measure_against` re-runs both versions interleaved, each a subject
+(:func:`cell_subject`) running its parsed cell in a fresh copy of the namespace, and
+decides; :func:`record_experiment` compares the two profiles, adds the findings and
+records the experiment with its Validate event, returning the finished
 :class:`~workbench.experiment.result.ExperimentResult`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import io
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workbench.errors import ExperimentError
-from workbench.experiment.cells import (
-    Around,
-    Cell,
-    cell_subject,
-    fingerprint,
-    guarded,
-    quiet_output,
-)
+from workbench.errors import ExperimentError, WorkbenchError
+from workbench.experiment.cells import Around, Cell, fingerprint
 from workbench.experiment.compare import compare_stored
 from workbench.experiment.findings import dominant_category, overhead_without_benefit
-from workbench.experiment.measure import Clock, Plan, RoundHook, measure_subjects
-from workbench.experiment.outputs import Tolerance, thaw
+from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
+from workbench.experiment.outputs import Outputs, Tolerance, collect, thaw
 from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import Workflow
 from workbench.profiling.report import Report
 from workbench.store.db import RunStore, StoredBaseline
+
+
+@contextlib.contextmanager
+def quiet_output() -> Iterator[None]:
+    """Keep the re-runs' prints out of the cell's output."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def cell_subject(
+    label: str,
+    cell: Cell,
+    make_namespace: Callable[[], dict[str, Any]],
+    checks: Sequence[str],
+    *,
+    clock: Clock = time.perf_counter,
+    around: Around | None = None,
+) -> Subject:
+    """A Subject that runs a parsed cell in a fresh namespace from `make_namespace`.
+
+    The checked variables are removed from the namespace before the first run, so a
+    version that does not set them fails the check instead of passing on stale values.
+    With `around`, every run happens inside that context.
+    """
+    context = around or contextlib.nullcontext
+
+    def first() -> tuple[float, Outputs]:
+        namespace = make_namespace()
+        for name in checks:  # the code must set them itself: no stale values
+            namespace.pop(name, None)
+        steps = cell.steps(namespace)
+        value: object = None
+        with context():
+            start = clock()
+            for step in steps:
+                value = step()
+            elapsed = clock() - start
+        return elapsed, collect(namespace, value if cell.has_result else None, checks)
+
+    def timed(number: int) -> float:
+        steps = cell.steps(make_namespace())
+        with context():
+            start = clock()
+            for _ in range(number):
+                for step in steps:
+                    step()
+            return clock() - start
+
+    return Subject(label, first, timed)
+
+
+def guarded(subject: Subject, name: str) -> Subject:
+    """The baseline Subject, with its errors said to come from the baseline's code."""
+
+    def explain(exc: Exception) -> ExperimentError:
+        return ExperimentError(
+            f"the code of baseline {name!r} raised {type(exc).__name__}: {exc} when re-run: "
+            "it must still run in this kernel (define what it uses, or record the baseline again)"
+        )
+
+    def first() -> tuple[float, Outputs]:
+        try:
+            return subject.first()
+        except WorkbenchError:
+            raise
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    def timed(number: int) -> float:
+        try:
+            return subject.timed(number)
+        except Exception as exc:
+            raise explain(exc) from exc
+
+    return Subject(subject.label, first, timed)
 
 
 def definition_notes(

@@ -1,25 +1,19 @@
-"""Cells and the subjects an experiment times: code parsed once, compiled the way the
-caller compiles (plain Python here, IPython's cell syntax in the magic's adapter), and
-run in fresh copies of a namespace.
+"""Cells: code parsed once and compiled the way the caller compiles (plain Python here,
+IPython's cell syntax in the magic's adapter), and what a baseline keeps of the
+definitions it uses.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
-import io
 import linecache
-import time
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from workbench.errors import ExperimentError, WorkbenchError
-from workbench.experiment.measure import Clock, Subject
-from workbench.experiment.outputs import Outputs, collect
 from workbench.profiling.capture import Step
 from workbench.profiling.run import source_filename, steps_from_ast
 
@@ -97,78 +91,3 @@ def fingerprint(value: Any) -> str:
             else:
                 digest.update(repr(const).encode())
     return digest.hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def quiet_output() -> Iterator[None]:
-    """Keep the re-runs' prints out of the cell's output."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        yield
-
-
-def cell_subject(
-    label: str,
-    cell: Cell,
-    make_namespace: Callable[[], dict[str, Any]],
-    checks: Sequence[str],
-    *,
-    clock: Clock = time.perf_counter,
-    around: Around | None = None,
-) -> Subject:
-    """A Subject that runs a parsed cell in a fresh namespace from `make_namespace`.
-
-    The checked variables are removed from the namespace before the first run, so a
-    version that does not set them fails the check instead of passing on stale values.
-    With `around`, every run happens inside that context.
-    """
-    context = around or contextlib.nullcontext
-
-    def first() -> tuple[float, Outputs]:
-        namespace = make_namespace()
-        for name in checks:  # the code must set them itself: no stale values
-            namespace.pop(name, None)
-        steps = cell.steps(namespace)
-        value: object = None
-        with context():
-            start = clock()
-            for step in steps:
-                value = step()
-            elapsed = clock() - start
-        return elapsed, collect(namespace, value if cell.has_result else None, checks)
-
-    def timed(number: int) -> float:
-        steps = cell.steps(make_namespace())
-        with context():
-            start = clock()
-            for _ in range(number):
-                for step in steps:
-                    step()
-            return clock() - start
-
-    return Subject(label, first, timed)
-
-
-def guarded(subject: Subject, name: str) -> Subject:
-    """The baseline Subject, with its errors said to come from the baseline's code."""
-
-    def explain(exc: Exception) -> ExperimentError:
-        return ExperimentError(
-            f"the code of baseline {name!r} raised {type(exc).__name__}: {exc} when re-run: "
-            "it must still run in this kernel (define what it uses, or record the baseline again)"
-        )
-
-    def first() -> tuple[float, Outputs]:
-        try:
-            return subject.first()
-        except WorkbenchError:
-            raise
-        except Exception as exc:
-            raise explain(exc) from exc
-
-    def timed(number: int) -> float:
-        try:
-            return subject.timed(number)
-        except Exception as exc:
-            raise explain(exc) from exc
-
-    return Subject(subject.label, first, timed)

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import machine
 from workbench.errors import ExperimentError, WorkbenchError
-from workbench.experiment.candidate import measure_against, record_experiment
 from workbench.experiment.cells import (
     Around,
     Cell,
@@ -36,18 +35,15 @@ from workbench.experiment.cells import (
     fingerprint,
     referenced_objects,
 )
-from workbench.experiment.compare import CompareResult, compare_stored
 from workbench.experiment.findings import (
     SourceIndex,
     dominant_category,
     gpu_never_ran,
 )
-from workbench.experiment.measure import Clock, Plan, RoundHook
-from workbench.experiment.outputs import Tolerance, collect, freeze
-from workbench.experiment.result import ExperimentResult
+from workbench.experiment.outputs import collect, freeze
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
-from workbench.profiling.capture import Step, measure_call_cost
+from workbench.profiling.capture import Clock, Step, measure_call_cost
 from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
@@ -58,6 +54,11 @@ from workbench.store.db import RunStore, resolve_store_path
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from workbench.experiment.compare import CompareResult
+    from workbench.experiment.measure import Plan, RoundHook
+    from workbench.experiment.outputs import Tolerance
+    from workbench.experiment.result import ExperimentResult
 
 Code = str | Callable[[], object]
 __all__ = ["Candidacy", "Cell", "Compiler", "Profiled", "PythonCompiler", "Session"]
@@ -343,6 +344,11 @@ class Session:
         WorkbenchError before anything runs. With `around`, every run of the candidate
         (the profiled one included) happens inside that context.
         """
+        # The experiment's modules are imported when a candidate first runs, not at %load_ext.
+        from workbench.experiment.candidate import measure_against, record_experiment
+        from workbench.experiment.measure import Plan
+        from workbench.experiment.outputs import Tolerance
+
         plan = plan or Plan()
         tolerance = tolerance or Tolerance()
         opened = self.store(store, options.project)
@@ -419,6 +425,8 @@ class Session:
 
     def compare(self, a: int | str, b: int | str, *, store: str | None = None) -> CompareResult:
         """Diff stored runs `a` and `b` (ids, -1 for the latest, names or labels)."""
+        from workbench.experiment.compare import compare_stored
+
         return compare_stored(self.store(store), a, b)
 
     def runs(self, *, store: str | None = None) -> pd.DataFrame:

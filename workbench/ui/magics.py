@@ -20,8 +20,6 @@ from IPython.display import display
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from workbench.errors import WorkbenchError
-from workbench.experiment.measure import Plan
-from workbench.experiment.outputs import Tolerance
 from workbench.experiment.session import Candidacy, Cell, Profiled, Session
 from workbench.profiling.options import Options
 from workbench.ui import line_actions
@@ -137,6 +135,9 @@ class OptimizeMagics(Magics):
             store = unquote(args.store)
             outcome: Profiled | Candidacy
             if args.candidate:
+                from workbench.experiment.measure import Plan
+                from workbench.experiment.outputs import Tolerance
+
                 outcome = self.session.candidate(
                     args.candidate,
                     code,
