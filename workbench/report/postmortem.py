@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,7 +32,7 @@ class Story:
     criteria: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Facts:
     """Everything the postmortem cites, loaded from the store once."""
 
@@ -288,8 +288,9 @@ def postmortem(
         flow = Workflow(opened, workflow)
         if not force:
             flow.may_report()
-        facts = load_facts(opened, workflow, run)
-        facts.writing = Path(path).name if path is not None else None
+        facts = replace(
+            load_facts(opened, workflow, run), writing=Path(path).name if path else None
+        )
         story = Story(what_happened, what_was_built, root_cause, lessons, list(criteria))
         text = render(facts, story, title=title, target_pct=target_pct, redact=redact, date=date)
         if path is not None:

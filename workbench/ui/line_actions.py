@@ -84,7 +84,7 @@ def _run(magics: Any, args: Any, action: str) -> Any:
     return Written(path, text, where.name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Written:
     """A postmortem just written: shows where; `text` holds the markdown."""
 
