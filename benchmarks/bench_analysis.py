@@ -19,6 +19,7 @@ from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.config import build_ruleset
 from workbench.profiling.overhead import Overhead
 from workbench.profiling.report import Report
+from workbench.report.bundle import outputs
 
 N_FUNCTIONS = 10_000
 
@@ -54,9 +55,7 @@ def synthetic_stats(n: int, seed: int = 0) -> dict[FuncKey, FuncStats]:
 
 
 def analyse_and_render(stats: dict[FuncKey, FuncStats]) -> tuple[float, float]:
-    ruleset = build_ruleset(
-        ["DSL=*/dsl_*.py", "Framework=module:search_1", "Steps=func:^step_9"], use_pyproject=False
-    )
+    ruleset = build_ruleset(["DSL=*/dsl_*.py", "Framework=module:search_1", "Steps=func:^step_9"])
     start = time.perf_counter()
     tables = build_tables(stats, ruleset, top=5, per_call_s=1.4e-7)
     analysed = time.perf_counter() - start
@@ -67,18 +66,18 @@ def analyse_and_render(stats: dict[FuncKey, FuncStats]) -> tuple[float, float]:
         overhead=Overhead.estimated(tables.profiled_s * 1.5, calls, 1.4e-7),
         complete=True,
         error=None,
-        rules=ruleset.describe(),
+        rules=tuple(ruleset.describe()),
         top_n=5,
         stats=stats,
     )
-    report._repr_mimebundle_()
+    outputs(report.document, "mime")  # what a notebook shows: text parts and the chart
     total = time.perf_counter() - start
     return analysed, total
 
 
 def main() -> None:
     stats = synthetic_stats(N_FUNCTIONS)
-    cold = analyse_and_render(stats)[1]  # includes importing plotly.io
+    cold = analyse_and_render(stats)[1]  # first use of pandas' and our code paths
     runs = [analyse_and_render(stats) for _ in range(5)]
     analysis = statistics.median(r[0] for r in runs)
     total = statistics.median(r[1] for r in runs)
@@ -87,8 +86,11 @@ def main() -> None:
     )
     print(f"functions: {len(stats):,}")
     print(f"analysis (classify + tables), median of 5: {analysis:.3f} s")
-    print(f"analysis + rendering (HTML with chart, markdown, text), median of 5: {total:.3f} s")
-    print(f"first call in this process (plotly import included): {cold:.3f} s")
+    print(
+        "analysis + rendering (the notebook outputs: text, markdown and HTML of the tables, "
+        f"the chart as plotly JSON), median of 5: {total:.3f} s"
+    )
+    print(f"first call in this process: {cold:.3f} s")
     print(f"target: <= 0.500 s -> {'met' if total <= 0.5 else 'NOT met'}")
 
 

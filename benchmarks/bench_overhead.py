@@ -81,7 +81,8 @@ def main() -> None:
         f" = {statistics.median(shares):.2f}% of profiled time (target <= 5%)"
     )
     print(
-        f"first run in a fresh kernel (imports plotly, measures the per-call cost): "
+        f"first run in this process (measures the per-call cost; bench_magic.py times a "
+        f"fresh kernel): "
         f"{cold_added * 1e3:.1f} ms = {100 * cold_added / cold_report.profiled_s:.2f}%"
     )
 

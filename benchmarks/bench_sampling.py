@@ -125,7 +125,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    ruleset = build_ruleset(rules_file=RULES, use_pyproject=False)
+    ruleset = build_ruleset(rules_file=RULES)
     steps: list[Callable[[], object]] = [lambda: run_demo(n_tasks=args.tasks)]
     run_plain(steps)  # warm imports and caches
     per_call = measure_call_cost()

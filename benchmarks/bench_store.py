@@ -23,7 +23,6 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 from IPython.core.interactiveshell import InteractiveShell
@@ -33,13 +32,27 @@ import workbench
 from workbench import machine
 from workbench.cli import demo_rules
 from workbench.experiment.outputs import freeze
+from workbench.experiment.session import Session
+from workbench.profiling.report import Report
 from workbench.store.db import RunStore
-from workbench.ui.experiment_magic import record_profile
 
 
-def args_for_record(store: Path) -> SimpleNamespace:
-    """The magic's parsed options for a plain recorded run."""
-    return SimpleNamespace(no_store=False, baseline=None, store=str(store), check=[])
+def record(session: Session, report: Report, code: str, store: Path) -> None:
+    """What the session does to record a profiled run: findings, the run, its events."""
+    opened = session.store(str(store))
+    findings = session.findings(report.tables, opened)
+    with opened.write() as writer:
+        run_id = writer.add_run(
+            report, env=session.environment(), code=code, session=session.id, findings=findings
+        )
+        session.workflow(opened).profiled(
+            writer,
+            label=report.label,
+            complete=report.complete,
+            error=report.error,
+            run_id=run_id,
+            findings=len(findings),
+        )
 
 
 def main() -> None:
@@ -57,16 +70,16 @@ def main() -> None:
     with capture_output():
         shell.run_cell(f"%%optimize -q --no-store -o r --rules {demo_rules()}\n{code}")
     report = shell.user_ns["r"]
-    magics = shell.magics_manager.registry["OptimizeMagics"]
-    record_args = args_for_record(folder / "per_run.sqlite")
-    record_profile(magics, record_args, report, code)  # opens the store, parses sources once
+    session = shell.magics_manager.registry["OptimizeMagics"].session
+    per_run = folder / "per_run.sqlite"
+    record(session, report, code, per_run)  # opens the store, parses sources once
 
     whole, writes = [], []
     env = machine.current_environment(device="bench")
     with RunStore(folder / "write_only.sqlite") as store:
         for _ in range(args.repeats):
             start = time.perf_counter()
-            record_profile(magics, record_args, report, code)
+            record(session, report, code, per_run)
             whole.append(time.perf_counter() - start)
             start = time.perf_counter()
             with store.write() as writer:

@@ -179,10 +179,15 @@ KAGGLE = [
         "print('on Kaggle' if wk.on_kaggle() else 'not on Kaggle', '- artefacts go to', out)\n"
         "print(wk.gpu_summary())"
     ),
-    new_markdown_cell("## 1. Profile: where the time goes, by category"),
+    new_markdown_cell(
+        "## 1. Profile: where the time goes, by category\n\n`--chart inline` embeds plotly.js "
+        "in the report's HTML. On Kaggle plotly itself draws with HTML (its `kaggle` "
+        "renderer), not with plotly's own output type, which the default `--chart mime` uses "
+        "and JupyterLab, Notebook 7 and VS Code draw."
+    ),
     new_code_cell("%load_ext workbench\nfrom workbench.demo import run_demo"),
     new_code_cell(
-        "%%optimize -o r --baseline kaggle-v1 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
+        "%%optimize -o r --chart inline --baseline kaggle-v1 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"
         "result = run_demo(n_tasks=SIZE)\n"
         "result"
     ),

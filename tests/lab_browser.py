@@ -225,15 +225,14 @@ def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_T
     )
     page.goto(server.notebook_url(name), timeout=ms)
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=ms)
+    accept_kernel_dialog(page)
     page.wait_for_selector(IDLE, timeout=ms)  # the kernel has started
     current_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     current_tab.filter(has_text=name).wait_for(timeout=ms)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()  # the notebook has the focus
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    run_menu(page, "Run All Cells")
     try:
-        state = page.wait_for_function(RUN_STATE, timeout=ms).json_value()
-        page.wait_for_selector(IDLE, timeout=ms)
+        state = wait_for_run(page, ms)
     except Exception:
         save_screenshot(page, f"failed-{Path(name).stem}")
         raise
@@ -242,6 +241,57 @@ def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_T
     if state != "done" or tracebacks:
         save_screenshot(page, f"failed-{Path(name).stem}")
         raise AssertionError(f"{name} stopped with an error in the browser:\n{tracebacks}")
+
+
+def accept_kernel_dialog(page: Any, wait_ms: float = 3000) -> None:
+    """Lab asks which kernel to start when the page loads before its kernel specs (seen on
+    a loaded machine despite the session started beforehand): take the one it offers."""
+    button = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")
+    with suppress(Exception):
+        button.wait_for(state="visible", timeout=wait_ms)
+        button.click()
+
+
+def run_menu(page: Any, item: str) -> None:
+    """Click Run > `item` in the menu bar."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+# True when the kernel is idle, no cell runs, and some code cell never ran: the run stopped
+# without an error (seen once on a loaded machine: the queued cells were never sent).
+STALLED = """() => {
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
+  const idle = document.querySelector(panel + ".jp-Notebook-ExecutionIndicator[data-status='idle']");
+  const prompts = [...document.querySelectorAll(panel + '.jp-CodeCell .jp-InputArea-prompt')]
+    .map(p => p.textContent);
+  return Boolean(idle) && !prompts.some(t => t.includes('*')) && prompts.some(t => /\\[ \\]/.test(t));
+}"""
+
+
+def wait_for_run(page: Any, ms: float) -> str:
+    """Wait until the run is done or stopped by an error; a run that stalls with cells never
+    sent is resumed once from the first of them. Returns RUN_STATE's answer."""
+    deadline = time.monotonic() + ms / 1000
+    resumed = False
+    while True:
+        state = page.evaluate(RUN_STATE)
+        if state:
+            page.wait_for_selector(IDLE, timeout=ms)
+            return str(state)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the notebook did not finish within {ms / 1000:g} s")
+        if not resumed and page.evaluate(STALLED):
+            page.wait_for_timeout(5000)  # give a slow kernel time to pick the queue up
+            if page.evaluate(STALLED) and not page.evaluate(RUN_STATE):
+                first = page.locator(
+                    ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell",
+                    has=page.locator(".jp-InputArea-prompt", has_text="[ ]"),
+                ).first
+                first.locator(".jp-InputArea-prompt").click()
+                run_menu(page, "Run Selected Cell and All Below")
+                resumed = True
+        page.wait_for_timeout(500)
 
 
 def move_slider(page: Any, css_class: str, presses: int = 3) -> str:

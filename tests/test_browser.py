@@ -79,10 +79,12 @@ def test_quickstart_runs_in_jupyterlab_and_draws_the_plotly_chart(
     name = copy_notebook(NOTEBOOKS / "quickstart.ipynb", server.root)
     open_and_run(page, server, name)
     # The report's chart is drawn by plotly.js in the page: an SVG, not just a script tag.
-    charts = page.locator(".jp-OutputArea-output .js-plotly-plot .main-svg")
+    # It is an output of plotly's mimetype, which JupyterLab's plotly renderer draws (the
+    # output element itself is the plot).
+    charts = page.locator(".jp-OutputArea .js-plotly-plot .main-svg")
     charts.first.wait_for(state="attached", timeout=60_000)
     assert charts.count() >= 1
-    bars = page.locator(".jp-OutputArea-output .js-plotly-plot .main-svg .trace.bars")
+    bars = page.locator(".jp-OutputArea .js-plotly-plot .main-svg .trace.bars")
     assert bars.count() >= 1
     tables = page.locator(".jp-OutputArea-output table")
     assert "Framework" in " ".join(tables.all_text_contents())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sampled_workloads as wl
+from conftest import Tick
 
 from workbench.errors import ProfileError
 from workbench.profiling.capture import FuncKey, FuncStats, run_profiled
@@ -114,11 +115,31 @@ def test_a_split_scaled_to_the_measured_added_time_adds_up_to_it() -> None:
     assert cost.scaled_to(stats, 0.0) == cost
 
 
-def test_measure_call_split_finds_both_parts() -> None:
-    cost = measure_call_split(calls=5_000, repeats=2)
-    assert cost.callee_s > 0 and cost.caller_s > 0
-    assert cost.native_callee_s > 0
-    assert cost.callee_s + cost.caller_s < 5e-6  # far below a microsecond per call here
+class Script:
+    """A fake clock that returns the given readings in order."""
+
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+
+    def __call__(self) -> float:
+        return self.readings.pop(0)
+
+
+def test_measure_call_split_divides_the_added_time_between_callee_and_caller(
+    tick: Tick,
+) -> None:
+    # The loops take 1 s plainly and 1 s + 3 ms per call profiled (the scripted clock, read
+    # at the start and end of each loop); cProfile's own clock (`tick`) advances 1 ms per
+    # reading, so it charges each call 1 ms of self time: 1 ms to the callee, 2 ms to the loop.
+    calls = 100
+    loop = [0.0, 1.0, 2.0, 2.0 + 1.0 + calls * 0.003]  # plain start, end; profiled start, end
+    clock = Script(*loop, *loop)  # the Python calls, then the C calls
+    cost = measure_call_split(calls=calls, repeats=1, clock=clock, timer=tick)
+    assert clock.readings == []
+    assert cost.callee_s == pytest.approx(0.001, rel=1e-9)
+    assert cost.caller_s == pytest.approx(0.002, rel=1e-9)
+    assert cost.native_callee_s == pytest.approx(0.001, rel=1e-9)
+    assert cost.native_caller_s == pytest.approx(0.002, rel=1e-9)
     other = cProfile.Profile()
     other.enable()
     try:

@@ -1,4 +1,4 @@
-"""Profiling depth: line hot spots, native time, GPU status, options from pyproject, presets."""
+"""Profiling depth: line hot spots, native time, GPU status, options from pyproject, --depth."""
 
 from __future__ import annotations
 
@@ -27,11 +27,19 @@ def cold():
 """
 
 
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
 def run(shell: InteractiveShell, source: str) -> list[dict[str, str]]:
     with capture_output() as cap:
         result = shell.run_cell(source)
     assert result.error_in_exec is None, result.error_in_exec
     return [out.data for out in cap.outputs]
+
+
+def joined(outputs: list[dict[str, str]], mime: str) -> str:
+    """One representation of every output of a cell, in order."""
+    return "".join(out[mime] for out in outputs if mime in out)
 
 
 def test_line_pass_counts_hits_per_line_of_the_chosen_function(shell: InteractiveShell) -> None:
@@ -42,8 +50,8 @@ def test_line_pass_counts_hits_per_line_of_the_chosen_function(shell: Interactiv
     assert lines.loc[4, "hits"] == 500
     assert lines.loc[4, "source"].strip() == "total += i * i"
     assert set(shell.user_ns["r"].lines.lines["function"]) == {"hot"}
-    assert "Hottest lines" in outputs[0]["text/html"]
-    assert "re-run with line_profiler on 1 function(s)" in outputs[0]["text/plain"]
+    assert "Hottest lines" in joined(outputs, "text/html")
+    assert "re-run with line_profiler on 1 function(s)" in joined(outputs, "text/plain")
 
 
 def test_line_pass_picks_the_top_user_functions_by_self_time(shell: InteractiveShell) -> None:
@@ -71,7 +79,7 @@ def test_bad_function_names_are_reported_and_the_rest_still_profiled(
 ) -> None:
     shell.run_cell(LOOPS + "value = 3")
     outputs = run(shell, "%%optimize -o r -f hot -f value -f nope -f len\nhot(50)\n")
-    text = outputs[0]["text/plain"]
+    text = joined(outputs, "text/plain")
     assert "-f value: not a Python function (it is a int); skipped" in text
     assert "-f nope: no such name in the namespace" in text
     assert "-f len: not a Python function (it is a builtin_function_or_method); skipped" in text
@@ -125,16 +133,16 @@ def test_unknown_pyproject_option_is_a_usage_error(
     assert "unknown option(s) topp" in str(result.error_in_exec)
 
 
-def test_presets_set_depth_and_explicit_values_win() -> None:
+def test_depths_set_the_passes_and_explicit_values_win() -> None:
     assert resolve_settings({}, {})["mode"] == "cprofile"
-    fast = resolve_settings({"profile": "fast"}, {})
+    fast = resolve_settings({"depth": "fast"}, {})
     assert fast["mode"] == "sample"
-    aggressive = resolve_settings({"profile": "aggressive"}, {})
+    aggressive = resolve_settings({"depth": "aggressive"}, {})
     assert (aggressive["lines"], aggressive["gpu"], aggressive["tree"]) == (5, True, True)
-    assert resolve_settings({"profile": "aggressive", "lines": 2}, {})["lines"] == 2
-    assert resolve_settings({}, {"profile": "aggressive"})["gpu"] is True
-    with pytest.raises(ConfigError, match="profile must be one of"):
-        resolve_settings({"profile": "turbo"}, {})
+    assert resolve_settings({"depth": "aggressive", "lines": 2}, {})["lines"] == 2
+    assert resolve_settings({}, {"depth": "aggressive"})["gpu"] is True
+    with pytest.raises(ConfigError, match="depth must be one of"):
+        resolve_settings({"depth": "turbo"}, {})
 
 
 @pytest.mark.parametrize(
@@ -205,10 +213,11 @@ def test_tree_option_adds_an_icicle_and_a_text_tree(shell: InteractiveShell) -> 
     outputs = run(shell, "%%optimize -o r --tree\nhot(20000)\ncold()\n")
     report = shell.user_ns["r"]
     assert report.tree is not None and report.tree[0].label == "Total"
-    html = outputs[0]["text/html"]
-    assert '"type":"icicle"' in html.replace(" ", "")
-    assert html.count("Plotly.newPlot") == 2
-    assert "Total:" in outputs[0]["text/plain"] and "hot" in outputs[0]["text/plain"]
+    charts = [out[PLOTLY] for out in outputs if PLOTLY in out]
+    assert [chart["data"][0]["type"] for chart in charts] == ["bar", "icicle"]  # type: ignore[index]
+    assert report.to_html(chart="inline").count("Plotly.newPlot") == 2
+    text = joined(outputs, "text/plain")
+    assert "Total:" in text and "hot" in text
     assert "```\nTotal:" in report.to_markdown()
 
 
@@ -256,7 +265,7 @@ def test_recommendations_use_live_sizes_after_the_cell_ran(shell: InteractiveShe
     assert table.loc[1, "residency"] == "host"
     assert table.loc[2, "size"] == 20000  # c exists only after the cell ran
     assert "GPU" not in set(table["backend"])  # no CuPy here
-    assert "Backend recommendations" in outputs[0]["text/html"]
+    assert "Backend recommendations" in joined(outputs, "text/html")
 
 
 def test_stack_sampling_mode_folds_native_time_and_says_so(shell: InteractiveShell) -> None:
@@ -266,4 +275,30 @@ def test_stack_sampling_mode_folds_native_time_and_says_so(shell: InteractiveShe
     assert report.counts_are_samples
     assert "native" not in set(report.categories["category"])
     assert "hot" in set(report.functions["name"])
-    assert "no native category" in outputs[0]["text/plain"]
+    assert "no native category" in joined(outputs, "text/plain")
+
+
+def test_measured_gpu_time_is_laid_out_by_every_renderer() -> None:
+    # No GPU here: the tables a GPU pass returns, with the numbers an H200 gave, are laid
+    # out the way a measured pass would be (the pass itself runs in tests/test_gpu.py).
+    import dataclasses
+
+    import pandas as pd
+
+    from workbench.profiling.gpu_pass import DEVICE_COLUMNS, LINE_COLUMNS, GpuPass
+
+    devices = pd.DataFrame(
+        [(0, "NVIDIA H200", 3, 0.0137, 0.0151, 1, 16_777_216, 0.0028, 1, 16_777_216, 0.006)],
+        columns=DEVICE_COLUMNS,
+    )
+    lines = pd.DataFrame(
+        [("hot", workloads.__file__, 5, 0, 5, 0.0137, 0.0002)], columns=LINE_COLUMNS
+    )
+    measured = GpuPass("GPU time measured on 1 device(s)", devices, lines, 12, 0.5)
+    report = dataclasses.replace(workbench.profile(workloads.top), gpu=measured)
+    text, markdown, html = report.to_text(), report.to_markdown(), report.to_html()
+    for rendering in (text, markdown, html):
+        assert "GPU time per device (CUDA events)" in rendering
+        assert "GPU time by source line" in rendering
+        assert "16,777,216 in 1" in rendering and "0.0137" in rendering
+    assert "| 0 | NVIDIA H200 | 3 | 0.0137 |" in markdown

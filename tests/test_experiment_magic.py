@@ -11,7 +11,7 @@ from IPython.utils.capture import capture_output
 
 import workbench
 from workbench.experiment.compare import CompareResult
-from workbench.experiment.measure import ExperimentResult
+from workbench.experiment.result import ExperimentResult
 from workbench.store.db import RunStore
 
 WORK = """\
@@ -105,7 +105,7 @@ def test_named_variables_are_compared_with_check(lab: InteractiveShell) -> None:
     run(lab, "%%optimize -q --baseline base --check total\ntotal = work(3000)\n")
     run(lab, "%%optimize -q --candidate closed --budget 0.5 -o e\ntotal = fast(3000)\n")
     exp = lab.user_ns["e"]
-    assert exp.checks == ["total"] and exp.correctness == "equal"
+    assert exp.checks == ("total",) and exp.correctness == "equal"
     result, _, _ = run(lab, "%%optimize -q --candidate nothing --budget 0.5\nother = 1\n")
     assert "--check names 'total', which the code did not set" in str(error_of(result))
 
@@ -176,7 +176,7 @@ def test_corrupt_store_shows_the_report_then_says_so(
     bad = isolated_cwd / "bad.sqlite"
     bad.write_bytes(b"garbage" * 200)
     result, outputs, _ = run(lab, f"%%optimize --store {bad} -o r\nwork(100)\n")
-    assert len(outputs) == 1  # the report is shown
+    assert len(outputs) == 3  # the report is shown: text, chart, text
     assert lab.user_ns["r"].calls > 100
     assert "not recorded" in str(error_of(result)) and "corrupt" in str(error_of(result))
     assert bad.read_bytes() == b"garbage" * 200

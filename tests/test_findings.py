@@ -64,11 +64,11 @@ def test_cell_function_driving_the_gpu_is_reported_until_it_runs(shell: Interact
     shell.run_cell("import numpy as cp\ndef to_device(x):\n    return cp.asarray(x)\n")
     with capture_output():
         shell.run_cell("%%optimize -q -o r\nsum(range(10))\n")
-    notes = " ".join(shell.user_ns["r"].extra_notes)
+    notes = " ".join(shell.user_ns["r"].notes())
     assert "GPU code never executed" in notes and "to_device" in notes
     with capture_output():
         shell.run_cell("%%optimize -q -o r2\nto_device([1, 2])\n")
-    assert "to_device" not in " ".join(shell.user_ns["r2"].extra_notes)
+    assert "to_device" not in " ".join(shell.user_ns["r2"].notes())
 
 
 def test_zero_gpu_counters_from_a_router_are_reported() -> None:

@@ -78,13 +78,13 @@ def test_operators_on_device_arrays_passed_in_are_timed() -> None:
     assert timed["device_s"].sum() > 0
 
 
-def test_demo_gpu_path_runs_and_the_aggressive_preset_reports_device_time() -> None:
+def test_demo_gpu_path_runs_and_the_aggressive_depth_reports_device_time() -> None:
     import workbench
     from workbench.cli import demo_rules
     from workbench.demo import run_demo
 
     report = workbench.profile(
-        lambda: run_demo(n_tasks=8, use_gpu=True), rules=demo_rules(), preset="aggressive"
+        lambda: run_demo(n_tasks=8, use_gpu=True), rules=demo_rules(), depth="aggressive"
     )
     assert report.result.gpu_used
     assert report.gpu is not None and report.gpu.measured

@@ -26,19 +26,30 @@ def run(shell: InteractiveShell, source: str) -> tuple[object, list[dict[str, st
     return result, [out.data for out in cap.outputs], cap.stdout
 
 
-def test_cell_magic_displays_one_bundle_with_table_chart_and_fallbacks(
+def test_cell_magic_shows_the_tables_then_the_chart_as_plotly_json_then_the_rest(
     shell: InteractiveShell,
 ) -> None:
     shell.run_cell(CELL_WORK)
     result, outputs, stdout = run(shell, "%%optimize\nwork(2000)\n")
     assert result.success  # type: ignore[attr-defined]
-    assert len(outputs) == 1
-    bundle = outputs[0]
-    assert {"text/html", "text/markdown", "text/plain"} <= set(bundle)
-    assert "<table>" in bundle["text/html"]
-    assert "Plotly.newPlot" in bundle["text/html"]
-    assert "| Category |" in bundle["text/markdown"]
+    tables, chart, rest = outputs
+    assert {"text/html", "text/markdown", "text/plain"} <= set(tables)
+    assert "<table>" in tables["text/html"] and "| Category |" in tables["text/markdown"]
+    assert "Plotly.newPlot" not in tables["text/html"] + rest["text/html"]  # no plotly.js
+    figure = chart["application/vnd.plotly.v1+json"]
+    assert [trace["name"] for trace in figure["data"]] == ["self", "inclusive"]
+    assert figure["data"][0]["y"][-1] == "user"  # the biggest category on top
+    assert "Potential wins" in rest["text/html"] and "Potential wins" not in tables["text/html"]
     assert stdout == ""  # nothing goes to a pager or stdout
+
+
+def test_chart_inline_is_one_self_contained_bundle(shell: InteractiveShell) -> None:
+    shell.run_cell(CELL_WORK)
+    _, outputs, _ = run(shell, "%%optimize --chart inline\nwork(2000)\n")
+    (bundle,) = outputs
+    assert {"text/html", "text/markdown", "text/plain"} == set(bundle)
+    assert "<table>" in bundle["text/html"] and "Plotly.newPlot" in bundle["text/html"]
+    assert len(bundle["text/html"]) > 3_000_000  # plotly.js is in it
 
 
 def test_output_variable_holds_the_report_whose_self_times_sum_to_the_total(
@@ -121,7 +132,7 @@ def test_exception_shows_an_incomplete_report_and_is_reraised(shell: Interactive
     result, outputs, _ = run(shell, "%%optimize -o r\nwork(10)\nraise ValueError('boom')\n")
     error = result.error_in_exec  # type: ignore[attr-defined]
     assert isinstance(error, ValueError) and str(error) == "boom"
-    assert len(outputs) == 1
+    assert len(outputs) == 3  # text, chart, text
     assert "INCOMPLETE: the code stopped with ValueError: boom" in outputs[0]["text/plain"]
     report = shell.user_ns["r"]
     assert not report.complete

@@ -14,6 +14,7 @@ from conftest import Tick
 
 import workbench
 from workbench.errors import ConfigError, ProfileError
+from workbench.profiling.capture import measure_call_cost
 
 WORKLOADS = Path(workloads.__file__).name
 
@@ -123,11 +124,33 @@ def test_overhead_flag_runs_a_plain_pass_and_labels_it_measured() -> None:
     assert "measured" in report.to_text()
 
 
-def test_overhead_is_estimated_and_labelled_as_an_estimate_otherwise() -> None:
-    report = workbench.profile(lambda: workloads.serialise(200))
+def test_overhead_is_estimated_and_labelled_as_an_estimate_otherwise(tick: Tick) -> None:
+    report = workbench.profile(workloads.top, timer=tick, clock=Tick(), call_cost_s=0.0001)
     assert report.overhead.method == "estimated"
-    assert report.overhead.per_call_s > 0
-    assert "estimate" in report.overhead.sentence()
+    assert report.overhead.per_call_s == 0.0001
+    assert report.overhead.profiled_wall_s == 0.001  # two readings of the fake clock
+    assert report.calls == 9
+    assert report.overhead.plain_s == max(0.001 - 9 * 0.0001, 0.0)
+    assert "estimate: 9 calls x 100000 ns measured per call" in report.overhead.sentence()
+
+
+class Script:
+    """A fake clock that returns the given readings in order."""
+
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+
+    def __call__(self) -> float:
+        return self.readings.pop(0)
+
+
+def test_call_cost_is_the_best_paired_difference_per_call() -> None:
+    # Per repeat: plain start and end, then profiled start and end.
+    clock = Script(0.0, 1.0, 2.0, 3.25, 4.0, 5.0, 6.0, 7.5, 8.0, 9.0, 10.0, 11.125)
+    assert measure_call_cost(calls=1000, repeats=3, clock=clock) == 0.125 / 1000
+    assert clock.readings == []
+    slower_plain = Script(0.0, 2.0, 2.0, 3.0)  # profiled faster than plain: no cost, not negative
+    assert measure_call_cost(calls=10, repeats=1, clock=slower_plain) == 0.0
 
 
 def test_exception_is_reraised_unchanged_and_no_profiler_is_left() -> None:
@@ -236,7 +259,7 @@ def test_rules_file_and_pyproject_apply_after_line_rules(tmp_path: Path) -> None
     assert by_name.loc["leaf", "category"] == "FromLine"
     assert by_name.loc["mid", "category"] == "FromFile"
     assert by_name.loc["top", "category"] == "FromPyproject"
-    assert report.rules[:4] == [
+    assert list(report.rules[:4]) == [
         "FromLine = function '^leaf$' (-c)",
         "FromFile = function '^mid$' (rules.toml)",
         "FromFile = function '^leaf$' (rules.toml)",
@@ -286,7 +309,9 @@ def test_renderings_carry_the_table_and_the_chart() -> None:
     report = workbench.profile(lambda: workloads.serialise(50), category=["Leaf=func:leaf"])
     bundle = report._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/markdown", "text/plain"}
-    html = bundle["text/html"]
+    assert "<table>" in bundle["text/html"]
+    assert "plotly-graph-div" not in bundle["text/html"]  # "mime": the chart is its own output
+    html = report.to_html(chart="inline")
     assert "<table>" in html and "plotly-graph-div" in html and "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js inline: shows offline and after reopening
     assert "cdn.plot.ly" in report.to_html(chart="cdn")

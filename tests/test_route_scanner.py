@@ -166,9 +166,7 @@ def test_safe_value_never_calls_properties_or_getattr() -> None:
 
 def _profiled(source: str, filename: str) -> tuple[dict[str, object], pd.DataFrame]:
     namespace: dict[str, object] = {"__builtins__": builtins}
-    report, error = profile_steps(
-        compile_source(source, namespace, filename), Options(use_pyproject=False)
-    )
+    report, error = profile_steps(compile_source(source, namespace, filename), Options())
     assert error is None
     return namespace, report.functions
 

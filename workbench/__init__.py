@@ -1,38 +1,49 @@
 """workbench: profile a notebook cell by category, then optimise with evidence.
 
 ``%load_ext workbench`` registers ``%%optimize`` / ``%optimize``; ``workbench.profile``
-does the same without IPython.
+does the same without IPython. The names below are imported on first use, so
+``import workbench`` itself loads nothing heavy (no IPython, plotly, scipy, ...).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
+if TYPE_CHECKING:
     from workbench.errors import ConfigError, ProfileError, WorkbenchError
     from workbench.experiment.api import experiments, run_experiment, workflow
     from workbench.experiment.compare import compare
-    from workbench.experiment.measure import ExperimentResult
+    from workbench.experiment.result import ExperimentResult
     from workbench.profiling.report import Report
     from workbench.profiling.run import load, profile
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
     from workbench.store.db import RunStore, runs
     from workbench.store.maintenance import prune, vacuum
-except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
-    _MISSING: ImportError | None = missing
 
-    def __getattr__(name: str) -> Any:
-        if name not in __all__ or _MISSING is None:
-            raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-        raise ImportError(
-            f"workbench.{name} needs {_MISSING.name or 'a missing package'} "
-            f"({_MISSING}): install workbench with its dependencies (pip install workbench); "
-            "only `workbench calibrate` runs with NumPy alone"
-        )
-else:
-    _MISSING = None
-
+# Where each public name is defined; `__getattr__` imports it when first asked for.
+_HOMES = {
+    "BackendSelector": "workbench.route",
+    "ConfigError": "workbench.errors",
+    "ExperimentResult": "workbench.experiment.result",
+    "ProfileError": "workbench.errors",
+    "Report": "workbench.profiling.report",
+    "Router": "workbench.route",
+    "RunStore": "workbench.store.db",
+    "WorkbenchError": "workbench.errors",
+    "compare": "workbench.experiment.compare",
+    "experiments": "workbench.experiment.api",
+    "load": "workbench.profiling.run",
+    "postmortem": "workbench.report.postmortem",
+    "profile": "workbench.profiling.run",
+    "prune": "workbench.store.maintenance",
+    "recommend_backend": "workbench.route",
+    "run_experiment": "workbench.experiment.api",
+    "runs": "workbench.store.db",
+    "vacuum": "workbench.store.maintenance",
+    "workflow": "workbench.experiment.api",
+}
 
 __all__ = [
     "BackendSelector",
@@ -58,6 +69,25 @@ __all__ = [
     "workflow",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(home)
+    except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
+        raise ImportError(
+            f"workbench.{name} needs {missing.name or 'a missing package'} "
+            f"({missing}): install workbench with its dependencies (pip install workbench); "
+            "only `workbench calibrate` runs with NumPy alone"
+        ) from missing
+    return getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.experiment.session import Session
+    from workbench.profiling.options import Options
 
 DEMO_CELL = """\
 from workbench.demo import run_demo
@@ -18,7 +22,7 @@ demo_result
 
 
 def demo_rules() -> Path:
-    """The category preset for the demo, as shipped inside the package."""
+    """The demo's category rules, as shipped inside the package."""
     return Path(__file__).parent / "demo" / "categories.toml"
 
 
@@ -31,47 +35,64 @@ demo_result
 """
 
 
+def demo_session(args: argparse.Namespace) -> tuple[Session, Options]:
+    """The session the demo's cells run in, and the options of its baseline."""
+    from workbench.experiment.session import Session
+
+    session = Session({})
+    given = {
+        "rules": str(demo_rules()),
+        "chart": args.chart,
+        "top": args.top,
+        "overhead": True if args.overhead else None,
+    }
+    return session, session.options(given, label=f"ARC demo, {args.tasks} tasks")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole loop on the embedded ARC demo, headless: profile (the baseline),
     calibrate and route, an experiment with one change, and the postmortem."""
-    from workbench.ui.headless import run_cell_magic
-
     if args.tasks < 1:
         raise WorkbenchError(f"--tasks must be at least 1, got {args.tasks}")
     out = Path(args.out)
-    label = shlex.quote(f"ARC demo, {args.tasks} tasks")
-    line = (
-        f"--rules {shlex.quote(str(demo_rules()))} --chart {args.chart} --top {args.top} "
-        f"--label {label}"
-    )
-    if args.overhead:
-        line += " --overhead"
-    print(f"1/5 profile: %%optimize --baseline demo on run_demo(n_tasks={args.tasks})")
-    report, error = run_cell_magic(f"{line} --baseline demo", DEMO_CELL.format(tasks=args.tasks))
+    session, options = demo_session(args)
+    try:
+        return _demo(args, out, session, options)
+    finally:
+        session.close()
+
+
+def _demo(args: argparse.Namespace, out: Path, session: Session, options: Options) -> int:
+    print(f"1/5 profile: the baseline 'demo', run_demo(n_tasks={args.tasks})")
+    outcome = session.baseline("demo", DEMO_CELL.format(tasks=args.tasks), options)
+    report = outcome.report
     written = report.save(out)
     print(report.to_text())
     summary = getattr(report.result, "summary", None)
     print(f"\ndemo: {summary() if callable(summary) else repr(report.result)}")
-    if error is not None:
+    if outcome.error is not None:
+        error = outcome.error
         print(f"error: the demo raised {type(error).__name__}: {error}", file=sys.stderr)
         return 1
+    if outcome.problem is not None:
+        raise WorkbenchError(outcome.problem)
     if not args.profile_only:
-        written.update(_loop(args, out))
+        written.update(_loop(args, out, session))
     print(f"\nArtefacts in {out.resolve()}/:")
     for path in sorted(set(written.values())):
         print(f"  {path.name}")
     return 0
 
 
-def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
+def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Path]:
     """Steps 2 to 5 of the demo: calibrate, route, experiment, postmortem."""
     import numpy as np
 
     from workbench.calibrate import calibrate, fit, log_sizes
     from workbench.calibrate.text import thresholds_text
+    from workbench.experiment.measure import Plan
     from workbench.report.postmortem import postmortem
     from workbench.route import Router
-    from workbench.ui.headless import run_cell_magic
 
     print(f"\n2/5 calibrate: add, sum, matmul, standard_scale here, {args.calibrate_budget:g} s")
     cal = calibrate(
@@ -97,17 +118,20 @@ def _loop(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     print(
         f"\n4/5 experiment: memoize dsl.objects, measured against the baseline ({args.budget:g} s)"
     )
-    experiment, error = run_cell_magic(
-        f"--rules {shlex.quote(str(demo_rules()))} --candidate demo-memo --budget {args.budget}",
+    options = session.options({"rules": str(demo_rules())})
+    candidacy = session.candidate(
+        "demo-memo",
         CANDIDATE_CELL.format(tasks=args.tasks),
-        output="_experiment",
+        options,
+        plan=Plan(budget_s=args.budget),
     )
-    if error is not None:
+    if candidacy.error is not None:
+        error = candidacy.error
         raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
-    print(repr(experiment))
+    print(repr(candidacy.result))
     print("\n5/5 postmortem: written from the run store")
     path = out / "postmortem.md"
-    postmortem(path, target_pct=5, force=True)
+    postmortem(path, store=session.store().path, target_pct=5, force=True)
     return {"machine-profile": profile_path, "postmortem": path}
 
 

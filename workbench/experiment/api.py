@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pandas as pd
 
-from workbench.experiment.measure import Clock, ExperimentResult, Plan, Subject, measure_subjects
+from workbench.experiment.measure import Clock, Plan, Subject, measure_subjects
 from workbench.experiment.outputs import RESULT, Outputs, Tolerance
+from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.store.db import ExperimentRow, RunStore
 
@@ -58,26 +59,21 @@ def run_experiment(
     """
     plan = Plan(budget_s=budget_s, confidence=confidence, min_speedup=min_speedup)
     tolerance = Tolerance(rtol, atol)
-    result = measure_subjects(
+    measured = measure_subjects(
         callable_subject("baseline", baseline, clock),
         callable_subject("candidate", candidate, clock),
-        name=name,
-        baseline_name=baseline_name,
         plan=plan,
         tolerance=tolerance,
         clock=clock,
     )
-    if record:
-        with RunStore(store) as opened, opened.write() as writer:
-            result.experiment_id = writer.add_experiment(result.to_row())
-            state = "Completed" if result.verdict == "keep" else "Failed"
-            writer.add_phase_event(
-                workflow,
-                "Validate",
-                state,
-                f"{result.verdict}: {result.reason}",
-                experiment_id=result.experiment_id,
-            )
+    result = ExperimentResult.of(
+        measured, name=name, baseline_name=baseline_name, tolerance=tolerance, checks=(), plan=plan
+    )
+    if not record:
+        return result
+    with RunStore(store) as opened, opened.write() as writer:
+        result = replace(result, experiment_id=writer.add_experiment(result.to_row()))
+        Workflow(opened, workflow).validated(writer, result)
     return result
 
 

@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench.report import sections
+from workbench.report.bundle import bundle
+from workbench.report.tables import Document, Paragraph
 from workbench.store.db import RunStore, StoredRun
 
 DEFAULT_NOISE_PCT = 5.0
@@ -192,7 +195,7 @@ def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
     return frame.loc[order].reset_index(drop=True)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class CompareResult:
     """Two runs side by side: `categories` and `functions` DataFrames, and the noise used."""
 
@@ -216,16 +219,23 @@ class CompareResult:
             f"threshold {self.noise.pct:.1f}%: {self.noise.source})."
         )
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from workbench.report import verdict
+    def document(self, top: int = 15) -> Document:
+        """The headline, the categories and the `top` functions that changed most."""
+        blocks = (
+            Paragraph(self.headline()),
+            sections.compared_categories(self.categories),
+            sections.compared_functions(self.functions, top),
+        )
+        return Document(f"Compare: A = {self.a.title()}, B = {self.b.title()}", blocks, level=3)
 
-        return verdict.compare_bundle(self)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return bundle(self.document())
 
     def to_markdown(self, top: int = 15) -> str:
         """The comparison as markdown."""
-        from workbench.report import verdict
+        from workbench.report import markdown
 
-        return verdict.compare_markdown(self, top=top)
+        return markdown.render(self.document(top))
 
 
 def compare_stored(store: RunStore, a: int | str, b: int | str) -> CompareResult:

@@ -34,6 +34,7 @@ GPU_TOKEN = re.compile(r"gpu|cuda|cupy|^_?cp$", re.IGNORECASE)
 GPU_CATEGORY = re.compile(r"gpu|cuda|cupy", re.IGNORECASE)
 _CELL_FILE = re.compile(r"^<ipython-input-|^<workbench-cell-|[/\\](ipykernel|xpython)_\d+[/\\]")
 DOMINANT_PCT = 50.0
+_NOT_USER = ("stdlib", "native", "library:")
 
 
 @dataclass(frozen=True)
@@ -250,22 +251,24 @@ def gpu_never_ran(
 ) -> list[Finding]:
     """GPU code defined or imported but never executed in this run (see the module doc)."""
     index = index or SourceIndex()
-    ran = {
-        (f, int(line), n)
-        for f, line, n in zip(functions["file"], functions["line"], functions["name"], strict=True)
-    }
-    gpu_cats = categories[categories["category"].map(lambda c: bool(GPU_CATEGORY.search(str(c))))]
-    user_like = ~functions["category"].astype(str).str.match(r"^(stdlib|native|library:)")
-    in_gpu_cat = functions["category"].isin(set(gpu_cats["category"]))
-    candidates = functions[(user_like | in_gpu_cat) & functions["file"].map(lambda f: f != "~")]
-    gpu_files = set(candidates.loc[in_gpu_cat, "file"])
-    files = sorted(
-        {
-            f
-            for f, m in zip(candidates["file"], candidates["module"], strict=True)
-            if _project_file(f, m)
-        }
-    )
+    file_of = functions["file"].tolist()
+    category_of = functions["category"].tolist()
+    module_of = functions["module"].tolist()
+    ran = set(zip(file_of, functions["line"].tolist(), functions["name"].tolist(), strict=True))
+    category_names = categories["category"].tolist()
+    names_calls = list(zip(category_names, categories["calls"].tolist(), strict=True))
+    gpu_names = {c for c, _ in names_calls if GPU_CATEGORY.search(str(c))}
+    gpu_files: set[str] = set()
+    project: set[str] = set()
+    for file, category, module in zip(file_of, category_of, module_of, strict=True):
+        in_gpu_cat = category in gpu_names
+        if file == "~" or not (in_gpu_cat or not category.startswith(_NOT_USER)):
+            continue
+        if in_gpu_cat:
+            gpu_files.add(file)
+        if _project_file(file, module):
+            project.add(file)
+    files = sorted(project)
     gpu_functions = [
         fn for path in files for fn in index.gpu_functions(path, gpu_category=path in gpu_files)
     ]
@@ -275,14 +278,15 @@ def gpu_never_ran(
         gpu_functions += cell_functions
     idle = [fn for fn in gpu_functions if (fn.file, fn.line, fn.name) not in ran]
     executed = [fn for fn in gpu_functions if (fn.file, fn.line, fn.name) in ran]
-    gpu_calls = int(gpu_cats["calls"].sum()) if len(gpu_cats) else 0
-    gpu_pct = float(gpu_cats["pct"].sum()) if len(gpu_cats) else 0.0
     zero_counters = {k: v for k, v in (counters or {}).items() if GPU_CATEGORY.search(k) and v == 0}
     other_ops = sum(v for k, v in (counters or {}).items() if not GPU_CATEGORY.search(k))
-    builtin_gpu = categories[categories["category"] == "GPU"]
-    idle_modules = modules if builtin_gpu.empty or int(builtin_gpu["calls"].sum()) == 0 else []
+    builtin_calls = [int(n) for c, n in names_calls if c == "GPU"]
+    idle_modules = modules if not builtin_calls or sum(builtin_calls) == 0 else []
     if not idle and not idle_modules and not zero_counters:
         return []
+    gpu_cats = categories[categories["category"].isin(gpu_names)]
+    gpu_calls = int(gpu_cats["calls"].sum()) if len(gpu_cats) else 0
+    gpu_pct = float(gpu_cats["pct"].sum()) if len(gpu_cats) else 0.0
     parts = []
     if idle:
         names = ", ".join(fn.where() for fn in sorted(idle, key=lambda f: (f.file, f.line))[:8])

@@ -19,22 +19,16 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-import numpy as np
+from typing import Literal
 
 from workbench.errors import ExperimentError
 from workbench.experiment.outputs import Outputs, Tolerance, first_difference, freeze, thaw
 from workbench.experiment.speedup import Speedup, speedup_interval
 
-if TYPE_CHECKING:
-    from workbench.experiment.compare import CompareResult
-    from workbench.profiling.report import Report
-    from workbench.store.db import ExperimentRow
-
 Verdict = Literal["keep", "revert", "broken"]
 Correctness = Literal["equal", "differ", "not compared"]
 Clock = Callable[[], float]
+RoundHook = Callable[[int, int], None]  # (rounds done, rounds planned)
 
 
 @dataclass(frozen=True)
@@ -112,9 +106,11 @@ def measure(
     *,
     clock: Clock = time.perf_counter,
     spent_s: float = 0.0,
+    on_round: RoundHook | None = None,
 ) -> Timings:
     """Interleaved rounds (ABBA). Stops at the planned rounds, at 1.5x the budget once
-    `min_rounds` are done, or at KeyboardInterrupt (kept as `interrupted`)."""
+    `min_rounds` are done, or at KeyboardInterrupt (kept as `interrupted`).
+    `on_round(done, planned)` is called after each round."""
     started = clock()
     timings = Timings(number_b=plan_number(first_b, plan), number_c=plan_number(first_c, plan))
     round_s = timings.number_b * first_b + timings.number_c * first_c
@@ -135,6 +131,8 @@ def measure(
                 time_b = baseline.timed(timings.number_b)
             timings.baseline.append(time_b / timings.number_b)
             timings.candidate.append(time_c / timings.number_c)
+            if on_round is not None:
+                on_round(index + 1, rounds)
             used = spent_s + clock() - started
             if used > 1.5 * plan.budget_s and plan.min_rounds <= index + 1 < rounds:
                 timings.notes.append(
@@ -169,114 +167,35 @@ def decide(
     )
 
 
-@dataclass
-class ExperimentResult:
-    """What an experiment measured and decided. Renders as a verdict in a notebook."""
+@dataclass(frozen=True)
+class Measurement:
+    """What the interleaved rounds measured and decided, before it is recorded."""
 
-    name: str
-    baseline_name: str
     verdict: Verdict
     reason: str
     speedup: Speedup
     timings: Timings
     correctness: Correctness
     difference: str | None
-    tolerance: Tolerance
-    checks: list[str]
-    plan: Plan
-    notes: list[str] = field(default_factory=list)
-    baseline_run: int | None = None
-    candidate_run: int | None = None
-    experiment_id: int | None = None
-    candidate_report: Report | None = field(default=None, repr=False)
-    comparison: CompareResult | None = field(default=None, repr=False)
-    findings: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    @property
-    def baseline_median(self) -> float:
-        """Median seconds of one baseline run."""
-        return float(np.median(self.timings.baseline))
-
-    @property
-    def candidate_median(self) -> float:
-        """Median seconds of one candidate run."""
-        return float(np.median(self.timings.candidate))
-
-    def headline(self) -> str:
-        """One line: the verdict, the names and why."""
-        return f"{self.verdict.upper()}: candidate {self.name!r} vs baseline {self.baseline_name!r}: {self.reason}"
-
-    def to_row(self) -> ExperimentRow:
-        """The store's row for this experiment."""
-        from workbench.store.db import ExperimentRow
-
-        return ExperimentRow(
-            name=self.name,
-            baseline=self.baseline_name,
-            baseline_run=self.baseline_run,
-            candidate_run=self.candidate_run,
-            verdict=self.verdict,
-            reason=self.reason,
-            speedup=self.speedup.point,
-            ci_low=self.speedup.low,
-            ci_high=None if math.isinf(self.speedup.high) else self.speedup.high,
-            confidence=self.speedup.confidence,
-            baseline_median=self.baseline_median,
-            candidate_median=self.candidate_median,
-            rounds=self.speedup.rounds,
-            correctness=self.correctness,
-            detail={
-                "baseline_times": self.timings.baseline,
-                "candidate_times": self.timings.candidate,
-                "exact_low": self.speedup.exact_low,
-                "exact_high": None
-                if math.isinf(self.speedup.exact_high)
-                else self.speedup.exact_high,
-                "number_b": self.timings.number_b,
-                "number_c": self.timings.number_c,
-                "elapsed_s": self.timings.elapsed_s,
-                "interrupted": self.timings.interrupted,
-                "budget_s": self.plan.budget_s,
-                "difference": self.difference,
-                "tolerance": self.tolerance.describe(),
-                "checks": self.checks,
-                "notes": self.notes,
-                "findings": self.findings,
-            },
-        )
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from workbench.report import verdict
-
-        return verdict.bundle(self)
-
-    def to_markdown(self) -> str:
-        """The verdict as markdown."""
-        from workbench.report import verdict
-
-        return verdict.markdown(self)
-
-    def __repr__(self) -> str:
-        return f"<ExperimentResult {self.headline()}>"
+    notes: tuple[str, ...]
 
 
 def measure_subjects(
     baseline: Subject,
     candidate: Subject,
     *,
-    name: str,
-    baseline_name: str,
     plan: Plan,
     tolerance: Tolerance,
-    checks: list[str] | None = None,
     reference: Outputs | None = None,
     clock: Clock = time.perf_counter,
     spent_s: float = 0.0,
-) -> ExperimentResult:
+    on_round: RoundHook | None = None,
+) -> Measurement:
     """First runs (outputs compared), then interleaved rounds, statistics and the verdict.
 
     `reference` is the baseline's outputs as recorded earlier; when the baseline's fresh
-    outputs differ from them, a note says so. `spent_s` is budget already used.
+    outputs differ from them, a note says so. `spent_s` is budget already used;
+    `on_round(done, planned)` is called after each round (for progress bars).
     """
     started = clock()
     first_b, out_b = baseline.first()
@@ -305,6 +224,7 @@ def measure_subjects(
         plan,
         clock=clock,
         spent_s=spent_s + clock() - started,
+        on_round=on_round,
     )
     speed = speedup_interval(
         timings.baseline,
@@ -314,17 +234,6 @@ def measure_subjects(
         seed=plan.seed,
     )
     verdict, reason = decide(speed, correctness, difference, plan)
-    return ExperimentResult(
-        name=name,
-        baseline_name=baseline_name,
-        verdict=verdict,
-        reason=reason,
-        speedup=speed,
-        timings=timings,
-        correctness=correctness,
-        difference=difference,
-        tolerance=tolerance,
-        checks=list(checks or []),
-        plan=plan,
-        notes=notes + timings.notes,
+    return Measurement(
+        verdict, reason, speed, timings, correctness, difference, (*notes, *timings.notes)
     )

@@ -4,24 +4,31 @@ Self times partition the profiled time: every function's self time (cProfile's
 `tottime`) is counted in exactly one category, so the category self times add up to
 the profiled total. Inclusive time (time with the category anywhere on the stack)
 overlaps between categories and sums past 100%.
+
+The rows are sorted and aggregated in plain Python, and each table becomes a DataFrame
+once, at the end: a profile of a few hundred functions is analysed in a few milliseconds.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.categories import (
     FROM_CALLER,
     GENERATED_RULE,
+    Assignment,
+    FunctionSite,
+    ModuleIndex,
     Ruleset,
-    Verdict,
-    module_index,
     site_of,
 )
 
@@ -54,6 +61,21 @@ CATEGORY_COLUMNS = [
 TOP_COLUMNS = ["category", "rank", "name", "file", "line", "ncalls", "tottime", "cumtime", "pct"]
 CUTS = (25, 50, 75, 100)
 WIN_COLUMNS = ["category", "self_s", "pct", *[f"cut_{c}" for c in CUTS]]
+NATIVE_COLUMNS = [
+    "package",
+    "native_s",
+    "python_s",
+    "native_calls",
+    "native_pct",
+    "native_us_per_call",
+    "advice",
+]
+# Native calls shorter than this (microseconds) mean the time is in calling, not computing.
+SHORT_NATIVE_CALL_US = 5.0
+
+# Positions in a functions row.
+_CATEGORY, _NAME, _FILE, _LINE, _MODULE, _NCALLS = 0, 1, 2, 3, 4, 5
+_TOTTIME, _CUMTIME, _NATIVE, _OWNER, _RULE = 7, 8, 11, 12, 13
 
 
 @dataclass(frozen=True)
@@ -74,22 +96,60 @@ def _safe_div(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else 0.0
 
 
-def classify_all(
-    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset
-) -> tuple[dict[FuncKey, str], pd.DataFrame]:
-    """Give every function its category; return the category map and the functions table."""
-    modules = module_index()
+def _dtype(column: str) -> str:
+    if column in {"category", "name", "file", "module", "owner", "rule", "package", "advice"}:
+        return "object"
+    if column in {"line", "ncalls", "pcalls", "calls", "functions", "rank", "native_calls"}:
+        return "int64"
+    if column == "native":
+        return "bool"
+    return "float64"
+
+
+def frame(rows: Sequence[Sequence[Any]], columns: list[str]) -> pd.DataFrame:
+    """A DataFrame of `rows`, with the column types even when there are none (text
+    columns are left to pandas, which makes them its string type)."""
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in columns})
+    data: dict[str, Any] = {}
+    for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+        kind = _dtype(column)
+        data[column] = list(values) if kind == "object" else np.array(values, dtype=kind)
+    return pd.DataFrame(data, columns=columns, copy=False)
+
+
+def _classify(
+    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset, modules: ModuleIndex | None
+) -> tuple[dict[FuncKey, FunctionSite], dict[FuncKey, Assignment]]:
+    modules = modules.refresh() if modules is not None else ModuleIndex()
     path_cache: dict[str, str] = {}
     sites = {key: site_of(key, modules, path_cache) for key in stats}
-    verdicts = {key: ruleset.classify(site) for key, site in sites.items()}
-    _resolve_from_callers(stats, verdicts)
-    category_of = {key: verdict.category for key, verdict in verdicts.items()}
+    builtin: dict[tuple[str, str, bool, str], Assignment] = {}
+    assigned: dict[FuncKey, Assignment] = {}
+    for key, site in sites.items():
+        found = ruleset.user_rule(site)
+        if found is None:
+            memo = (site.path, site.module, site.native, site.owner)
+            found = builtin.get(memo)
+            if found is None:
+                found = builtin[memo] = ruleset.builtin(site)
+        assigned[key] = found
+    _resolve_from_callers(stats, assigned)
+    return sites, assigned
+
+
+def function_rows(
+    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset, modules: ModuleIndex | None = None
+) -> tuple[dict[FuncKey, str], list[tuple[Any, ...]]]:
+    """Every function's category and its row of the functions table, most self time first.
+    `modules` is an index of the loaded modules to reuse (refreshed here)."""
+    sites, assigned = _classify(stats, ruleset, modules)
     rows = []
     for key, (pcalls, ncalls, tottime, cumtime, _callers) in stats.items():
-        site, verdict = sites[key], verdicts[key]
+        site, found = sites[key], assigned[key]
         rows.append(
             (
-                verdict.category,
+                found.category,
                 site.name,
                 site.path,
                 site.line,
@@ -102,38 +162,46 @@ def classify_all(
                 _safe_div(cumtime, pcalls),
                 site.native,
                 site.owner,
-                verdict.rule,
+                found.rule,
             )
         )
-    frame = pd.DataFrame.from_records(rows, columns=FUNCTION_COLUMNS)
-    frame = frame.sort_values(["tottime", "name"], ascending=[False, True], kind="stable")
-    return category_of, frame.reset_index(drop=True)
+    rows.sort(key=lambda r: r[_NAME])
+    rows.sort(key=lambda r: r[_TOTTIME], reverse=True)
+    return {key: found.category for key, found in assigned.items()}, rows
+
+
+def classify_all(
+    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset
+) -> tuple[dict[FuncKey, str], pd.DataFrame]:
+    """Give every function its category; return the category map and the functions table."""
+    category_of, rows = function_rows(stats, ruleset)
+    return category_of, frame(rows, FUNCTION_COLUMNS)
 
 
 def _resolve_from_callers(
-    stats: Mapping[FuncKey, FuncStats], verdicts: dict[FuncKey, Verdict]
+    stats: Mapping[FuncKey, FuncStats], assigned: dict[FuncKey, Assignment]
 ) -> None:
     """Generated code takes the category of the caller that spends most time in it."""
-    pending = [key for key, verdict in verdicts.items() if verdict.category == FROM_CALLER]
+    pending = [key for key, found in assigned.items() if found.category == FROM_CALLER]
     for _ in range(4):  # chains of generated code are short
         still = []
         for key in pending:
             callers = stats[key][4]
             known = [
-                (edge[3], verdicts[caller].category)
+                (edge[3], assigned[caller].category)
                 for caller, edge in callers.items()
-                if caller in verdicts and verdicts[caller].category != FROM_CALLER
+                if caller in assigned and assigned[caller].category != FROM_CALLER
             ]
             if known:
                 category = max(known)[1]
-                verdicts[key] = Verdict(category, f"{category} = {GENERATED_RULE}")
+                assigned[key] = Assignment(category, f"{category} = {GENERATED_RULE}")
             else:
                 still.append(key)
         if len(still) == len(pending):
             break
         pending = still
     for key in pending:
-        verdicts[key] = Verdict("user", f"user = {GENERATED_RULE} (no caller known)")
+        assigned[key] = Assignment("user", f"user = {GENERATED_RULE} (no caller known)")
 
 
 def inclusive_times(
@@ -157,57 +225,67 @@ def inclusive_times(
     return inclusive
 
 
-def category_table(
-    functions: pd.DataFrame,
+def category_rows(
+    functions: Iterable[Sequence[Any]],
     inclusive: Mapping[str, float],
     profiled_s: float,
     per_call_s: float,
-) -> pd.DataFrame:
-    """One row per category, sorted by self time."""
-    if functions.empty:
-        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in CATEGORY_COLUMNS})
-    grouped = functions.groupby("category", sort=False).agg(
-        self_s=("tottime", "sum"),
-        calls=("ncalls", "sum"),
-        functions=("name", "size"),
-        rule=("rule", lambda rules: "; ".join(dict.fromkeys(rules))),
-    )
-    table = grouped.reset_index()
-    table["inclusive_s"] = [
-        min(max(inclusive.get(c, 0.0), s), max(profiled_s, s))
-        for c, s in zip(table["category"], table["self_s"], strict=True)
-    ]
-    table["pct"] = [100.0 * _safe_div(s, profiled_s) for s in table["self_s"]]
-    table["est_overhead_s"] = table["calls"] * per_call_s
-    table = table.sort_values(["self_s", "category"], ascending=[False, True], kind="stable")
-    return table[CATEGORY_COLUMNS].reset_index(drop=True)
+) -> list[tuple[Any, ...]]:
+    """One row per category, most self time first: the categories table."""
+    selfs: dict[str, list[float]] = {}
+    calls: dict[str, int] = defaultdict(int)
+    rules: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in functions:
+        category = row[_CATEGORY]
+        selfs.setdefault(category, []).append(row[_TOTTIME])
+        calls[category] += row[_NCALLS]
+        rules[category][row[_RULE]] = None
+    rows = []
+    for category, times in selfs.items():
+        self_s = math.fsum(times)
+        rows.append(
+            (
+                category,
+                self_s,
+                min(max(inclusive.get(category, 0.0), self_s), max(profiled_s, self_s)),
+                100.0 * _safe_div(self_s, profiled_s),
+                calls[category],
+                len(times),
+                calls[category] * per_call_s,
+                "; ".join(rules[category]),
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    rows.sort(key=lambda r: r[1], reverse=True)
+    return rows
 
 
-def top_functions(
-    functions: pd.DataFrame, categories: pd.DataFrame, n: int, profiled_s: float
-) -> pd.DataFrame:
+def top_rows(
+    functions: Iterable[Sequence[Any]], order: Sequence[str], n: int, profiled_s: float
+) -> list[tuple[Any, ...]]:
     """The `n` functions with the most self time in each category, biggest category first."""
-    if functions.empty or n <= 0:
-        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in TOP_COLUMNS})
-    top = functions.groupby("category", sort=False, group_keys=False).head(n).copy()
-    top["rank"] = top.groupby("category").cumcount() + 1
-    order = {name: i for i, name in enumerate(categories["category"])}
-    top["_order"] = top["category"].map(order)
-    top = top.sort_values(["_order", "rank"], kind="stable")
-    top["pct"] = [100.0 * _safe_div(t, profiled_s) for t in top["tottime"]]
-    return top[TOP_COLUMNS].reset_index(drop=True)
-
-
-def amdahl_wins(categories: pd.DataFrame, profiled_s: float) -> pd.DataFrame:
-    """Overall speedup if a category's self time were cut by 25, 50, 75 or 100%.
-
-    Amdahl's law: with a share p of the time cut by a fraction r, the whole runs
-    1 / (1 - p r) times faster. A category holding all the time and cut to zero gives inf.
-    """
-    wins = categories[["category", "self_s", "pct"]].copy()
-    for cut in CUTS:
-        wins[f"cut_{cut}"] = [_speedup(_safe_div(s, profiled_s), cut / 100) for s in wins["self_s"]]
-    return wins[WIN_COLUMNS].reset_index(drop=True)
+    if n <= 0:
+        return []
+    chosen: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    for row in functions:  # most self time first already
+        group = chosen[row[_CATEGORY]]
+        if len(group) < n:
+            group.append(row)
+    return [
+        (
+            category,
+            rank,
+            row[_NAME],
+            row[_FILE],
+            row[_LINE],
+            row[_NCALLS],
+            row[_TOTTIME],
+            row[_CUMTIME],
+            100.0 * _safe_div(row[_TOTTIME], profiled_s),
+        )
+        for category in order
+        for rank, row in enumerate(chosen.get(category, []), 1)
+    ]
 
 
 def _speedup(share: float, cut: float) -> float:
@@ -215,54 +293,21 @@ def _speedup(share: float, cut: float) -> float:
     return 1.0 / remaining if remaining > 1e-12 else float("inf")
 
 
-def _dtype(column: str) -> str:
-    if column in {"category", "name", "file", "module", "owner", "rule", "package", "advice"}:
-        return "object"
-    if column in {"line", "ncalls", "pcalls", "calls", "functions", "rank", "native_calls"}:
-        return "int64"
-    if column == "native":
-        return "bool"
-    return "float64"
+def win_rows(categories: Iterable[Sequence[Any]], profiled_s: float) -> list[tuple[Any, ...]]:
+    """Overall speedup if a category's self time were cut by 25, 50, 75 or 100%.
 
-
-def build_tables(
-    stats: Mapping[FuncKey, FuncStats],
-    ruleset: Ruleset,
-    *,
-    top: int = 5,
-    per_call_s: float = 0.0,
-) -> Tables:
-    """Every table of a report from one set of statistics."""
-    category_of, functions = classify_all(stats, ruleset)
-    if functions.empty:
-        functions = pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in FUNCTION_COLUMNS})
-    profiled_s = float(sum(value[2] for value in stats.values()))
-    calls = int(sum(value[1] for value in stats.values()))
-    inclusive = inclusive_times(stats, category_of)
-    categories = category_table(functions, inclusive, profiled_s, per_call_s)
-    return Tables(
-        functions=functions,
-        categories=categories,
-        top=top_functions(functions, categories, top, profiled_s),
-        wins=amdahl_wins(categories, profiled_s),
-        native=native_table(functions, profiled_s),
-        profiled_s=profiled_s,
-        calls=calls,
-        category_of=category_of,
-    )
-
-
-NATIVE_COLUMNS = [
-    "package",
-    "native_s",
-    "python_s",
-    "native_calls",
-    "native_pct",
-    "native_us_per_call",
-    "advice",
-]
-# Native calls shorter than this (microseconds) mean the time is in calling, not computing.
-SHORT_NATIVE_CALL_US = 5.0
+    Amdahl's law: with a share p of the time cut by a fraction r, the whole runs
+    1 / (1 - p r) times faster. A category holding all the time and cut to zero gives inf.
+    """
+    return [
+        (
+            row[0],
+            row[1],
+            row[3],
+            *(_speedup(_safe_div(row[1], profiled_s), cut / 100) for cut in CUTS),
+        )
+        for row in categories
+    ]
 
 
 def _package(module: str) -> str:
@@ -272,23 +317,26 @@ def _package(module: str) -> str:
     return top
 
 
-def native_table(functions: pd.DataFrame, profiled_s: float) -> pd.DataFrame:
+def native_rows(functions: Iterable[Sequence[Any]], profiled_s: float) -> list[tuple[Any, ...]]:
     """C-level time per owning package beside the Python time of the same package.
 
     cProfile records C functions such as ``<method 'sum' of 'numpy.ndarray' objects>``;
     their owner tells numpy's native time from the Python code around it.
     """
-    native = functions[functions["native"]]
-    if native.empty:
-        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in NATIVE_COLUMNS})
-    packages = native["owner"].map(_package)
-    grouped = native.assign(package=packages).groupby("package", sort=False)
-    python = functions[~functions["native"]]
-    python_by_package = python.groupby(python["module"].map(_package))["tottime"].sum()
+    native: dict[str, list[float]] = {}
+    native_calls: dict[str, int] = defaultdict(int)
+    python: dict[str, list[float]] = defaultdict(list)
+    for row in functions:
+        if row[_NATIVE]:
+            package = _package(row[_OWNER])
+            native.setdefault(package, []).append(row[_TOTTIME])
+            native_calls[package] += row[_NCALLS]
+        else:
+            python[_package(row[_MODULE])].append(row[_TOTTIME])
     rows = []
-    for package, group in grouped:
-        native_s = float(group["tottime"].sum())
-        calls = int(group["ncalls"].sum())
+    for package, times in native.items():
+        native_s = math.fsum(times)
+        calls = native_calls[package]
         per_call_us = 1e6 * _safe_div(native_s, calls)
         if calls >= 1000 and per_call_us < SHORT_NATIVE_CALL_US:
             advice = "many short native calls: optimise the call pattern (batch, vectorise), not the body"
@@ -298,16 +346,42 @@ def native_table(functions: pd.DataFrame, profiled_s: float) -> pd.DataFrame:
             advice = ""
         rows.append(
             (
-                str(package),
+                package,
                 native_s,
-                float(python_by_package.get(package, 0.0)),
+                math.fsum(python.get(package, [])),
                 calls,
                 100.0 * _safe_div(native_s, profiled_s),
                 per_call_us,
                 advice,
             )
         )
-    table = pd.DataFrame.from_records(rows, columns=NATIVE_COLUMNS)
-    return table.sort_values(["native_s", "package"], ascending=[False, True]).reset_index(
-        drop=True
+    rows.sort(key=lambda r: r[0])
+    rows.sort(key=lambda r: r[1], reverse=True)
+    return rows
+
+
+def build_tables(
+    stats: Mapping[FuncKey, FuncStats],
+    ruleset: Ruleset,
+    *,
+    top: int = 5,
+    per_call_s: float = 0.0,
+    modules: ModuleIndex | None = None,
+) -> Tables:
+    """Every table of a report from one set of statistics."""
+    category_of, functions = function_rows(stats, ruleset, modules)
+    profiled_s = math.fsum(value[2] for value in stats.values())
+    calls = int(sum(value[1] for value in stats.values()))
+    inclusive = inclusive_times(stats, category_of)
+    categories = category_rows(functions, inclusive, profiled_s, per_call_s)
+    order = [row[0] for row in categories]
+    return Tables(
+        functions=frame(functions, FUNCTION_COLUMNS),
+        categories=frame(categories, CATEGORY_COLUMNS),
+        top=frame(top_rows(functions, order, top, profiled_s), TOP_COLUMNS),
+        wins=frame(win_rows(categories, profiled_s), WIN_COLUMNS),
+        native=frame(native_rows(functions, profiled_s), NATIVE_COLUMNS),
+        profiled_s=profiled_s,
+        calls=calls,
+        category_of=category_of,
     )

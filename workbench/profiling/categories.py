@@ -160,7 +160,7 @@ class FunctionSite:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Assignment:
     """A function's category and the rule that gave it."""
 
     category: str
@@ -174,11 +174,20 @@ class Ruleset:
     rules: list[Rule] = field(default_factory=list)
     _paths: _PathKinds = field(default_factory=lambda: _PathKinds.here(), repr=False)
 
-    def classify(self, fn: FunctionSite) -> Verdict:
+    def classify(self, fn: FunctionSite) -> Assignment:
         """The category of one function: the first user rule that matches, else a built-in."""
+        return self.user_rule(fn) or self.builtin(fn)
+
+    def user_rule(self, fn: FunctionSite) -> Assignment | None:
+        """The first user rule that claims the function, or None."""
         for rule in self.rules:
             if rule.matches(fn):
-                return Verdict(rule.label, rule.describe())
+                return Assignment(rule.label, rule.describe())
+        return None
+
+    def builtin(self, fn: FunctionSite) -> Assignment:
+        """The built-in category of a function no user rule claims (it depends on the
+        function's file, module, owner and whether it is native, not on its name)."""
         return self._paths.builtin(fn)
 
     def describe(self) -> list[str]:
@@ -236,25 +245,25 @@ class _PathKinds:
                 return _first_part(os.sep.join(rest)) if rest else None
         return None
 
-    def builtin(self, fn: FunctionSite) -> Verdict:
+    def builtin(self, fn: FunctionSite) -> Assignment:
         if _is_gpu_module(fn.module) or _is_gpu_module(fn.owner):
-            return Verdict("GPU", BUILTIN_RULES[0])
+            return Assignment("GPU", BUILTIN_RULES[0])
         if fn.native:
-            return Verdict("native", BUILTIN_RULES[4])
+            return Assignment("native", BUILTIN_RULES[4])
         if _CELL_FILE.search(fn.path):
-            return Verdict("user", BUILTIN_RULES[1])
+            return Assignment("user", BUILTIN_RULES[1])
         if fn.path.startswith("<frozen "):
-            return Verdict("stdlib", BUILTIN_RULES[2])
+            return Assignment("stdlib", BUILTIN_RULES[2])
         if fn.path.startswith("<"):
-            return Verdict(FROM_CALLER, BUILTIN_RULES[5])
+            return Assignment(FROM_CALLER, BUILTIN_RULES[5])
         package = self.package_of(fn.path)
         if package is not None:
             if _is_gpu_module(package):
-                return Verdict("GPU", BUILTIN_RULES[0])
-            return Verdict(f"library:{package}", BUILTIN_RULES[3])
+                return Assignment("GPU", BUILTIN_RULES[0])
+            return Assignment(f"library:{package}", BUILTIN_RULES[3])
         if any(fn.path.startswith(base + os.sep) for base in self.stdlib):
-            return Verdict("stdlib", BUILTIN_RULES[2])
-        return Verdict("user", BUILTIN_RULES[1])
+            return Assignment("stdlib", BUILTIN_RULES[2])
+        return Assignment("user", BUILTIN_RULES[1])
 
 
 def _first_part(relative: str) -> str:
@@ -280,20 +289,60 @@ def native_owner(name: str) -> str:
     return "builtins"
 
 
-def module_index(modules: Iterable[object] | None = None) -> dict[str, str]:
-    """Map each loaded module's real file path to its dotted name."""
-    index: dict[str, str] = {}
-    for module in list(sys.modules.values()) if modules is None else modules:
+class ModuleIndex:
+    """Which loaded module a source file belongs to.
+
+    A profiled file name is looked up as the module recorded it first (no system call);
+    only a name that misses is compared by real path, against an index of every module's
+    real path built on the first miss. :meth:`refresh` takes in the modules imported
+    since, so one index can serve a whole session.
+    """
+
+    def __init__(self, modules: Iterable[object] | None = None) -> None:
+        self._files: dict[str, str] = {}
+        self._seen: dict[str, object] = {}
+        self._real: dict[str, str] | None = None
+        if modules is None:
+            self.refresh()
+        else:
+            for module in modules:
+                self._add(module)
+
+    def _add(self, module: object) -> None:
         path = getattr(module, "__file__", None)
         name = getattr(module, "__name__", None)
         if isinstance(path, str) and isinstance(name, str):
-            index.setdefault(os.path.realpath(path), name)
-    return index
+            self._files.setdefault(path, name)
+            if self._real is not None:
+                self._real.setdefault(os.path.realpath(path), name)
+
+    def refresh(self) -> ModuleIndex:
+        """Take in the modules of ``sys.modules`` not seen before; returns the index."""
+        seen = self._seen
+        for name, module in list(sys.modules.items()):
+            if seen.get(name) is not module:
+                seen[name] = module
+                self._add(module)
+        return self
+
+    def lookup(self, path: str) -> str | None:
+        """The dotted name of the module whose file is `path`, or None."""
+        found = self._files.get(path)
+        if found is not None:
+            return found
+        if self._real is None:
+            self._real = {}
+            for file, name in self._files.items():
+                self._real.setdefault(os.path.realpath(file), name)
+        return self._real.get(os.path.realpath(path))
 
 
-def site_of(
-    key: tuple[str, int, str], modules: Mapping[str, str], cache: dict[str, str]
-) -> FunctionSite:
+def is_cell_file(path: str) -> bool:
+    """True for the file names shells give to code typed into a cell."""
+    return _CELL_FILE.search(path) is not None
+
+
+def site_of(key: tuple[str, int, str], modules: ModuleIndex, cache: dict[str, str]) -> FunctionSite:
     """Describe a pstats key (file, line, name) for the rules."""
     path, line, name = key
     if path == "~":
@@ -301,7 +350,11 @@ def site_of(
         return FunctionSite("~", line, name, owner, True, owner)
     module = cache.get(path)
     if module is None:
-        real = os.path.realpath(path) if not path.startswith("<") else path
-        module = modules.get(real, "__main__" if _CELL_FILE.search(path) else "")
+        if path.startswith("<"):
+            module = "__main__" if is_cell_file(path) else ""
+        elif is_cell_file(path):
+            module = "__main__"
+        else:
+            module = modules.lookup(path) or ""
         cache[path] = module
     return FunctionSite(path, line, name, module, False, module.split(".", 1)[0])

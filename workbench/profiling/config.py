@@ -1,4 +1,6 @@
-"""Where category rules come from: the magic line, a rules file, the nearest pyproject.toml."""
+"""Where category rules and settings come from: the magic line, a rules file, and the
+nearest pyproject.toml, which is read once per run (:func:`read_project`) and handed to
+everything that needs it (the options, the rules, the run store's location)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+# The nearest pyproject.toml (None when there is none) and its [tool.workbench] table.
+Project = tuple[Path | None, dict[str, Any]]
+NO_PROJECT: Project = (None, {})
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -51,7 +57,7 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def pyproject_settings(start: Path) -> tuple[Path | None, dict[str, Any]]:
+def pyproject_settings(start: Path) -> Project:
     """The ``[tool.workbench]`` table of the nearest pyproject.toml, or an empty one."""
     path = find_pyproject(start)
     if path is None:
@@ -62,22 +68,26 @@ def pyproject_settings(start: Path) -> tuple[Path | None, dict[str, Any]]:
     return path, settings
 
 
+def read_project(project_dir: str | Path | None = None) -> Project:
+    """The nearest pyproject.toml in or above `project_dir` (default: the working folder)
+    and its ``[tool.workbench]`` table."""
+    return pyproject_settings(Path(project_dir or Path.cwd()).resolve())
+
+
 def build_ruleset(
     line_rules: Iterable[str] = (),
     rules_file: str | Path | None = None,
     *,
-    project_dir: str | Path | None = None,
-    use_pyproject: bool = True,
+    project: Project = NO_PROJECT,
 ) -> Ruleset:
     """Collect rules in priority order: magic line, then rules file, then pyproject.toml."""
     rules = [parse_rule(text) for text in line_rules]
     if rules_file is not None:
         rules.extend(rules_from_file(Path(rules_file).expanduser()))
-    if use_pyproject:
-        path, settings = pyproject_settings(Path(project_dir or Path.cwd()).resolve())
-        table = settings.get("categories")
-        if path is not None and table is not None:
-            if not isinstance(table, Mapping):
-                raise ConfigError(f"{path}: [tool.workbench.categories] must be a table")
-            rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+    path, settings = project
+    table = settings.get("categories")
+    if path is not None and table is not None:
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{path}: [tool.workbench.categories] must be a table")
+        rules.extend(rules_from_mapping(table, source="pyproject.toml"))
     return Ruleset(rules)

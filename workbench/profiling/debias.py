@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from workbench.errors import ProfileError
-from workbench.profiling.capture import EdgeStats, FuncKey, FuncStats, check_no_profiler
+from workbench.profiling.capture import Clock, EdgeStats, FuncKey, FuncStats, check_no_profiler
 
 NATIVE_FILE = "~"  # cProfile's file name for a C function
 
@@ -107,22 +107,27 @@ def _native_calls(calls: int) -> None:
 
 
 def _split(
-    run: Callable[[int], None], callee: str, calls: int, repeats: int
+    run: Callable[[int], None],
+    callee: str,
+    calls: int,
+    repeats: int,
+    clock: Clock,
+    timer: Clock | None,
 ) -> tuple[float, float]:
     """Best of `repeats`: (callee part, caller part) of the added time per call."""
     best = (float("inf"), 0.0, 0.0)
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         run(calls)
-        plain = time.perf_counter() - start
-        profiler = cProfile.Profile()
-        start = time.perf_counter()
+        plain = clock() - start
+        profiler = cProfile.Profile(timer) if timer is not None else cProfile.Profile()
+        start = clock()
         profiler.enable()
         try:
             run(calls)
         finally:
             profiler.disable()
-        added = max(time.perf_counter() - start - plain, 0.0) / calls
+        added = max(clock() - start - plain, 0.0) / calls
         profiler.create_stats()
         stats: dict[FuncKey, FuncStats] = profiler.stats  # type: ignore[assignment]
         timed = [value[2] for key, value in stats.items() if key[2] == callee]
@@ -134,20 +139,27 @@ def _split(
     return best[1], best[2]
 
 
-def measure_call_split(*, calls: int = 20_000, repeats: int = 3) -> CallCost:
+def measure_call_split(
+    *,
+    calls: int = 20_000,
+    repeats: int = 3,
+    clock: Clock = time.perf_counter,
+    timer: Clock | None = None,
+) -> CallCost:
     """What cProfile adds per call on this interpreter, callee and caller parts.
 
     For a Python call (an empty function) and a C call (``abs(0)``): a loop of `calls`
     calls runs plainly and under cProfile; the added time per call is split into what
     cProfile charged to the callee (its measured self time per call, whose true cost is
     a few nanoseconds) and the rest, charged to the loop. Best of `repeats`; about 30 ms.
+    `clock` times the loops; `timer` is cProfile's own clock (both fakes in tests).
     """
     if calls < 1 or repeats < 1:
         raise ProfileError("measure_call_split needs calls >= 1 and repeats >= 1")
     check_no_profiler()
-    callee, caller = _split(_python_calls, "_noop", calls, repeats)
+    callee, caller = _split(_python_calls, "_noop", calls, repeats, clock, timer)
     native_callee, native_caller = _split(
-        _native_calls, "<built-in method builtins.abs>", calls, repeats
+        _native_calls, "<built-in method builtins.abs>", calls, repeats, clock, timer
     )
     return CallCost(callee, caller, native_callee, native_caller)
 

@@ -73,9 +73,9 @@ def speedscope_document(
         samples.append(sample)
         weights.append(float(seconds))
     if exporter is None:
-        from workbench import __version__
+        from workbench.machine import library_versions
 
-        exporter = f"workbench {__version__}"
+        exporter = f"workbench {library_versions().get('workbench', 'unknown')}"
     profile = {
         "type": "sampled",
         "name": name,

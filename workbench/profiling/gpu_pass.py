@@ -47,7 +47,7 @@ _D2H = {"asnumpy"}
 _TEXT = {"name", "function", "file"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class GpuPass:
     """Per-device and per-line GPU time from one bracketed pass."""
 

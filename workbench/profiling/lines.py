@@ -19,7 +19,7 @@ import pandas as pd
 
 from workbench.errors import ProfileError
 from workbench.profiling.capture import Step, describe_error, run_steps
-from workbench.profiling.categories import module_index
+from workbench.profiling.categories import ModuleIndex, is_cell_file
 
 LINE_COLUMNS = ["function", "file", "line", "hits", "time_s", "pct_of_function", "source"]
 # Categories whose functions are not the user's own code.
@@ -29,7 +29,7 @@ _NESTED = ("<listcomp>", "<genexpr>", "<lambda>", "<dictcomp>", "<setcomp>")
 CodeKey = tuple[str, int, str]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LinePass:
     """What the line pass measured, and what it could not."""
 
@@ -81,9 +81,10 @@ def index_functions(
     """Map the code keys cProfile reports to function objects: the function itself, or
     for comprehensions, lambdas and inner functions, the module-level function holding them."""
     pools: list[Mapping[str, object]] = [namespace]
-    modules = module_index()
-    for path, name in modules.items():
-        if path in files and name in sys.modules:
+    modules = ModuleIndex()
+    for path in sorted(files):
+        name = None if is_cell_file(path) else modules.lookup(path)
+        if name is not None and name in sys.modules:
             pools.append(vars(sys.modules[name]))
     found: dict[CodeKey, types.FunctionType] = {}
     for pool in pools:
@@ -179,9 +180,11 @@ def run_lines(
     steps: Sequence[Step],
     targets: Sequence[types.FunctionType],
     *,
+    skipped: Sequence[str] = (),
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[LinePass, BaseException | None]:
-    """Re-run `steps` with line_profiler on `targets` only."""
+    """Re-run `steps` with line_profiler on `targets` only; `skipped` says which names
+    asked for could not be profiled, and why."""
     from line_profiler import LineProfiler
 
     if sys.getprofile() is not None:
@@ -220,4 +223,5 @@ def run_lines(
             )
     lines = pd.DataFrame.from_records(rows, columns=LINE_COLUMNS)
     described = describe_error(error)
-    return LinePass(lines, [f.__qualname__ for f in targets], seconds, error=described), error
+    functions = [f.__qualname__ for f in targets]
+    return LinePass(lines, functions, seconds, list(skipped), described), error

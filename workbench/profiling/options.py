@@ -1,8 +1,8 @@
-"""Options of a profiling run: given explicitly, else ``[tool.workbench]``, else the preset.
+"""Options of a profiling run: given explicitly, else ``[tool.workbench]``, else the depth.
 
-Presets are the analogue of the seeds' Fast / Balanced / Aggressive build profiles:
+The depths are the analogue of the seeds' Fast / Balanced / Aggressive build profiles:
 
-* ``fast``: sampling only (pyinstrument), the cheapest picture;
+* ``fast``: the stack sampler only (`--mode sample`), the cheapest picture;
 * ``balanced`` (default): cProfile and categories;
 * ``aggressive``: adds line hot spots for the top functions, GPU timing and the call tree.
 """
@@ -17,23 +17,23 @@ from typing import Any, Literal
 from workbench.errors import ConfigError
 from workbench.profiling.capture import Clock
 from workbench.profiling.categories import Ruleset
-from workbench.profiling.config import build_ruleset, pyproject_settings
-from workbench.profiling.report import CHART_MODES, ChartMode
+from workbench.profiling.config import NO_PROJECT, Project, build_ruleset, read_project
+from workbench.report.html import CHART_MODES, ChartMode
 
 Mode = Literal["cprofile", "sample", "pyinstrument"]
 MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")
 
-PRESETS: dict[str, dict[str, Any]] = {
+DEPTHS: dict[str, dict[str, Any]] = {
     "fast": {"mode": "sample"},
     "balanced": {},
     "aggressive": {"lines": 5, "gpu": True, "tree": True},
 }
 DEFAULTS: dict[str, Any] = {
-    "profile": "balanced",
+    "depth": "balanced",
     "mode": "cprofile",
     "top": 5,
     "overhead": False,
-    "chart": "inline",
+    "chart": "mime",
     "lines": 0,
     "functions": [],
     "gpu": False,
@@ -50,40 +50,40 @@ _OTHER_KEYS = {"categories", "store"}
 def resolve_settings(
     given: Mapping[str, Any], config: Mapping[str, Any], *, source: str = "[tool.workbench]"
 ) -> dict[str, Any]:
-    """Merge: a value given explicitly (not None) wins, then the config, then the preset."""
+    """Merge: a value given explicitly (not None) wins, then the config, then the depth."""
     unknown = sorted(set(config) - set(DEFAULTS) - _OTHER_KEYS)
     if unknown:
         raise ConfigError(
             f"{source}: unknown option(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(set(DEFAULTS) | _OTHER_KEYS))}"
         )
-    preset_name = given.get("profile") or config.get("profile") or DEFAULTS["profile"]
-    if preset_name not in PRESETS:
-        raise ConfigError(f"profile must be one of {', '.join(PRESETS)}, got {preset_name!r}")
-    merged = {**DEFAULTS, **PRESETS[preset_name], "profile": preset_name}
+    depth = given.get("depth") or config.get("depth") or DEFAULTS["depth"]
+    if depth not in DEPTHS:
+        raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
+    merged = {**DEFAULTS, **DEPTHS[depth], "depth": depth}
     for key in DEFAULTS:
-        if key in config and key != "profile":
+        if key in config and key != "depth":
             merged[key] = config[key]
-        if given.get(key) is not None and key != "profile":
+        if given.get(key) is not None and key != "depth":
             merged[key] = given[key]
     return merged
 
 
-@dataclass
+@dataclass(frozen=True)
 class Options:
-    """Everything that shapes one profiling run, validated when built."""
+    """Everything that shapes one profiling run; built by :meth:`build`, which reads the
+    rules file, and only validated here (no file is read when an Options is made).
+    `project` is the nearest pyproject.toml as read for this run (None: not read), kept for
+    the run store's location (which it gives even with ``use_pyproject=False``)."""
 
-    categories: Sequence[str] = ()
-    rules_file: str | Path | None = None
-    project_dir: str | Path | None = None
-    use_pyproject: bool = True
-    profile: str = "balanced"
+    ruleset: Ruleset = field(default_factory=Ruleset)
+    depth: str = "balanced"
     mode: Mode = "cprofile"
     top: int = 5
     overhead: bool = False
-    chart: ChartMode = "inline"
+    chart: ChartMode = "mime"
     lines: int = 0
-    functions: Sequence[str] = ()
+    functions: tuple[str, ...] = ()
     gpu: bool = False
     tree: bool = False
     interval: float = 0.001
@@ -92,13 +92,13 @@ class Options:
     label: str | None = None
     timer: Clock | None = None
     call_cost_s: float | None = None
-    ruleset: Ruleset = field(init=False)
+    project: Project | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.categories, str):
-            self.categories = [self.categories]
-        if isinstance(self.functions, str):
-            self.functions = [self.functions]
+        functions = [self.functions] if isinstance(self.functions, str) else self.functions
+        if not isinstance(functions, Sequence) or not all(isinstance(f, str) for f in functions):
+            raise ConfigError(f"functions must be a list of names, got {self.functions!r}")
+        object.__setattr__(self, "functions", tuple(functions))
         for name in ("top", "lines"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -112,12 +112,6 @@ class Options:
         for name in ("overhead", "gpu", "tree", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        self.ruleset = build_ruleset(
-            self.categories,
-            self.rules_file,
-            project_dir=self.project_dir,
-            use_pyproject=self.use_pyproject,
-        )
 
     @property
     def wants_lines(self) -> bool:
@@ -130,27 +124,24 @@ class Options:
         given: Mapping[str, Any],
         *,
         categories: Sequence[str] = (),
+        project: Project | None = None,
         project_dir: str | Path | None = None,
         use_pyproject: bool = True,
         **fixed: Any,
     ) -> Options:
-        """Options from explicit values (None = not given), pyproject.toml and the preset."""
-        config: dict[str, Any] = {}
-        path = None
-        if use_pyproject:
-            path, config = pyproject_settings(Path(project_dir or Path.cwd()).resolve())
-            source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
-        else:
-            source = "[tool.workbench]"
+        """Options from explicit values (None = not given), ``[tool.workbench]`` of the
+        nearest pyproject.toml (`project`, read here when not given; its settings and
+        categories apply only with `use_pyproject`) and the depth; the category rules from
+        `categories`, the rules file and the pyproject."""
+        if project is None:
+            project = read_project(project_dir)
+        applied = project if use_pyproject else NO_PROJECT
+        path, config = applied
+        source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
         settings = resolve_settings(given, config, source=source)
         rules = settings.pop("rules")
         if given.get("rules") is None and config.get("rules") is not None and path is not None:
             rules = path.parent / str(config["rules"])  # relative to the pyproject.toml
-        return cls(
-            categories=categories,
-            rules_file=rules,
-            project_dir=project_dir,
-            use_pyproject=use_pyproject,
-            **settings,
-            **fixed,
-        )
+        lines = [categories] if isinstance(categories, str) else list(categories)
+        ruleset = build_ruleset(lines, rules, project=applied)
+        return cls(ruleset=ruleset, project=project, **settings, **fixed)

@@ -1,12 +1,19 @@
-"""The Report: one object users keep, holding DataFrames; renderers live beside it."""
+"""The Report: one immutable object users keep, holding DataFrames.
+
+It is built once, from what each pass returned (:func:`workbench.profiling.run.build_report`),
+and never changes afterwards. What it shows is one :class:`~workbench.report.tables.Document`
+built from its tables; the renderers in :mod:`workbench.report` lay that out as HTML,
+markdown or text.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -14,17 +21,15 @@ from workbench.profiling.breakdown import Tables
 from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.overhead import Overhead
 from workbench.report import format as fmt
+from workbench.report import sections
+from workbench.report.figures import category_figure, icicle_figure
+from workbench.report.html import ChartMode
+from workbench.report.tables import Block, Chart, Document, Listing, Paragraph, Preformatted
 
 if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
-
-ChartMode = Literal["inline", "cdn", "none"]
-CHART_MODES: tuple[ChartMode, ...] = ("inline", "cdn", "none")
-
-# The display lists top functions only for categories at or above this share of self time.
-TOP_MIN_PCT = 1.0
 
 INCLUSIVE_NOTE = (
     "Self time partitions the profiled time: the self column adds up to the total. "
@@ -33,11 +38,13 @@ INCLUSIVE_NOTE = (
 )
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Report:
     """Where the time of one profiled run went, by category and by function.
 
     `categories`, `functions`, `top` and `wins` are pandas DataFrames; slice them.
+    `remarks` are the passes' own notes, `findings` what the workbench found (as stored
+    with the run); both are shown among the notes.
     """
 
     label: str
@@ -45,15 +52,16 @@ class Report:
     overhead: Overhead
     complete: bool
     error: str | None
-    rules: list[str]
+    rules: tuple[str, ...]
     top_n: int
     source: str | None = None
     result: object = field(default=None, repr=False)
-    stats: dict[FuncKey, FuncStats] = field(default_factory=dict, repr=False)
-    chart: ChartMode = "inline"
+    stats: Mapping[FuncKey, FuncStats] = field(default_factory=dict, repr=False)
+    chart: ChartMode = "mime"
     mode: str = "cprofile"
-    preset: str = "balanced"
-    extra_notes: list[str] = field(default_factory=list)
+    depth: str = "balanced"
+    remarks: tuple[str, ...] = ()
+    findings: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     lines: LinePass | None = None
     gpu: GpuPass | None = None
     counts_are_samples: bool = False
@@ -106,7 +114,7 @@ class Report:
         """True when nothing measurable ran."""
         return self.tables.functions.empty or self.profiled_s <= 0
 
-    def top_shown(self, min_pct: float = TOP_MIN_PCT) -> tuple[pd.DataFrame, int]:
+    def top_shown(self, min_pct: float = sections.TOP_MIN_PCT) -> tuple[pd.DataFrame, int]:
         """Top functions of the categories holding at least `min_pct` of self time (always
         the biggest), and how many smaller categories were left out of the display."""
         big = self.categories[self.categories["pct"] >= min_pct]["category"]
@@ -135,7 +143,8 @@ class Report:
             notes.append(
                 f"INCOMPLETE: the code stopped with {self.error}; these numbers cover what ran before it."
             )
-        notes.extend(self.extra_notes)
+        notes.extend(self.remarks)
+        notes.extend(f"Finding: {f['title']}. {f['detail']}" for f in self.findings)
         notes.append(self.overhead.sentence())
         warning = self.overhead.warning()
         if warning:
@@ -144,47 +153,113 @@ class Report:
             notes.append(INCLUSIVE_NOTE)
         return notes
 
+    @cached_property
+    def document(self) -> Document:
+        """Everything the report shows, built once; every rendering lays this out."""
+        blocks: list[Block] = [Paragraph(self.headline())]
+        blocks += [
+            Paragraph(n, "warn" if n.startswith(("Warning", "INCOMPLETE")) else "note")
+            for n in self.notes()
+        ]
+        if not self.empty:
+            shown, hidden = self.top_shown()
+            blocks += [
+                sections.categories(
+                    self.categories,
+                    profiled_s=self.profiled_s,
+                    calls=self.calls,
+                    functions=len(self.functions),
+                ),
+                Chart(category_figure(self.categories, f"Where the time goes: {self.label}")),
+                sections.top_functions(
+                    shown,
+                    title=f"Top {self.top_n} functions by self time, per category",
+                    hidden=hidden,
+                ),
+                sections.wins(self.wins),
+            ]
+            blocks += self._deeper_blocks()
+        blocks.append(Listing("Category rules, in the order tried", self.rules, collapsed=True))
+        return Document(f"Where the time goes: {self.label}", tuple(blocks))
+
+    def _deeper_blocks(self) -> list[Block]:
+        """The call tree, native time, hot lines, recommendations and GPU time, when present."""
+        blocks: list[Block] = []
+        if self.tree is not None:
+            from workbench.profiling.tree import text_tree
+
+            kind = (
+                "exact, from sampled stacks"
+                if self.stacks is not None
+                else (
+                    "approximate: cProfile keeps only caller edges, so a function's time is "
+                    "split among its callers in proportion"
+                )
+            )
+            order = list(self.categories["category"])
+            blocks += [
+                Chart(icicle_figure(self.tree, f"Call tree: {self.label}", order=order)),
+                Preformatted(f"Call tree ({kind})", text_tree(self.tree)),
+            ]
+        if not self.native.empty:
+            blocks.append(sections.native(self.native))
+        if self.lines is not None and not self.lines.lines.empty:
+            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
+        if self.recommendations is not None and not self.recommendations.empty:
+            blocks.append(sections.recommendations(self.recommendations))
+        if self.gpu is not None:
+            if self.gpu.measured:
+                blocks += [
+                    sections.gpu_devices(self.gpu.devices),
+                    sections.gpu_lines(self.gpu.lines),
+                ]
+            blocks.append(Paragraph(f"GPU: {self.gpu.status}.", "note"))
+        return blocks
+
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
-    ) -> dict[str, str]:
-        from workbench.report import html, markdown, text
+    ) -> dict[str, Any]:
+        from workbench.report.bundle import bundle
 
-        bundle = {
-            "text/plain": text.render(self),
-            "text/markdown": markdown.render(self),
-            "text/html": html.render(self, chart=self.chart),
-        }
+        out = bundle(self.document, self.chart)
         if include is not None:
-            bundle = {k: v for k, v in bundle.items() if k in set(include)}
+            out = {k: v for k, v in out.items() if k in set(include)}
         if exclude is not None:
-            bundle = {k: v for k, v in bundle.items() if k not in set(exclude)}
-        return bundle
+            out = {k: v for k, v in out.items() if k not in set(exclude)}
+        return out
+
+    def _ipython_display_(self) -> None:
+        """In a notebook: the report, with each chart as its own output in ``"mime"`` mode."""
+        from IPython.display import display
+
+        from workbench.report.bundle import outputs
+
+        for part in outputs(self.document, self.chart):
+            display(part, raw=True)  # type: ignore[no-untyped-call]
 
     def to_markdown(self) -> str:
         """The report as GitHub-flavoured markdown."""
         from workbench.report import markdown
 
-        return markdown.render(self)
+        return markdown.render(self.document)
 
     def to_html(self, chart: ChartMode | None = None) -> str:
-        """The report as an HTML fragment; `chart` says how plotly.js is included."""
+        """The report as an HTML fragment; `chart` says how charts are included."""
         from workbench.report import html
 
-        return html.render(self, chart=chart or self.chart)
+        return html.render(self.document, chart or self.chart)
 
     def to_text(self) -> str:
         """The report as plain text."""
         from workbench.report import text
 
-        return text.render(self)
+        return text.render(self.document)
 
     def figure(self) -> Any:
         """The category chart as a plotly Figure."""
         import plotly.graph_objects as go
 
-        from workbench.report import figures
-
-        return go.Figure(figures.category_figure(self))
+        return go.Figure(category_figure(self.categories, f"Where the time goes: {self.label}"))
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"
@@ -205,7 +280,7 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         written = {
             "markdown": write_atomic(out / "report.md", self.to_markdown().encode()),
-            "html": write_atomic(out / "report.html", html.page(self, chart="inline").encode()),
+            "html": write_atomic(out / "report.html", html.page(self.document).encode()),
         }
         for name in ("categories", "functions", "top", "wins", "native"):
             frame: pd.DataFrame = getattr(self, name)

@@ -1,18 +1,26 @@
-"""`profile()`: run code once under cProfile and return a Report. No IPython needed."""
+"""`profile()`: run code once under a profiler and return a Report. No IPython needed.
+
+A run is a sequence of passes, each returning what it measured (:func:`run_passes`):
+the capture (cProfile or a sampler), then only when asked and only after a complete
+capture, a plain run for the overhead, the line pass and the GPU pass. The Report is
+built once from those values (:func:`build_report`) and does not change afterwards.
+"""
 
 from __future__ import annotations
 
 import ast
 import hashlib
 import linecache
+import sys
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.errors import ConfigError
-from workbench.profiling.breakdown import build_tables
+from workbench.profiling.breakdown import Tables, build_tables
 from workbench.profiling.capture import (
     Clock,
     RawProfile,
@@ -21,9 +29,25 @@ from workbench.profiling.capture import (
     run_plain,
     run_profiled,
 )
+from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.options import Options
 from workbench.profiling.overhead import Overhead
-from workbench.profiling.report import ChartMode, Report
+from workbench.profiling.report import Report
+from workbench.report.html import ChartMode
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.profiling.gpu_pass import GpuPass
+    from workbench.profiling.lines import LinePass
+    from workbench.profiling.tree import TreeNode
+    from workbench.route.router import Router
+
+NATIVE_FOLDED_NOTE = (
+    "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
+    "counts as self time of the Python function that called them, so there is no "
+    "native category. Use --mode pyinstrument or cprofile to see native time."
+)
 
 
 def source_filename(source: str) -> str:
@@ -68,14 +92,26 @@ def steps_from_ast(
     return steps
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The tables of one capture, its overhead and (with ``tree``) the call tree."""
+
+    tables: Tables
+    overhead: Overhead
+    tree: list[TreeNode] | None
+
+
 def analyse(
     raw: RawProfile,
     options: Options,
     *,
     plain_s: float | None,
-    source: str | None,
-) -> Report:
-    """Build the Report from one capture."""
+    call_cost_s: float | None,
+    modules: ModuleIndex | None = None,
+) -> Analysis:
+    """Tables, overhead and tree of one capture. `call_cost_s` is the per-call cost for
+    an estimate; measured here when neither it nor the options give one. `modules` is an
+    index of the loaded modules to reuse."""
     sampled = bool(getattr(raw, "counts_are_samples", False))
     stacks = getattr(raw, "stacks", None)
     calls = 0 if sampled else sum(value[1] for value in raw.stats.values())
@@ -84,10 +120,16 @@ def analyse(
     elif sampled:
         overhead = Overhead.sampled(raw.wall_s)
     else:
-        per_call = options.call_cost_s if options.call_cost_s is not None else measure_call_cost()
+        per_call = call_cost_s if call_cost_s is not None else options.call_cost_s
+        if per_call is None:
+            per_call = measure_call_cost()
         overhead = Overhead.estimated(raw.wall_s, calls, per_call)
     tables = build_tables(
-        raw.stats, options.ruleset, top=options.top, per_call_s=overhead.per_call_s
+        raw.stats,
+        options.ruleset,
+        top=options.top,
+        per_call_s=overhead.per_call_s,
+        modules=modules,
     )
     tree = None
     if options.tree:
@@ -97,24 +139,28 @@ def analyse(
             tree = tree_from_stacks(stacks, tables.category_of)
         else:
             tree = tree_from_stats(raw.stats, tables.category_of)
-    return Report(
-        label=options.label or "cell",
-        tables=tables,
-        overhead=overhead,
-        complete=raw.completed,
-        error=raw.error,
-        rules=options.ruleset.describe(),
-        top_n=options.top,
-        source=source,
-        result=raw.result,
-        stats=raw.stats,
-        chart=options.chart,
-        mode=options.mode,
-        preset=options.profile,
-        counts_are_samples=sampled,
-        stacks=stacks,
-        tree=tree,
-    )
+    return Analysis(tables, overhead, tree)
+
+
+@dataclass(frozen=True)
+class Passes:
+    """What one profiling run measured, pass by pass, before it becomes a Report.
+
+    `error` is the exception the code raised (in whichever pass), handed back unchanged.
+    """
+
+    raw: RawProfile
+    analysis: Analysis
+    notes: tuple[str, ...]
+    lines: LinePass | None
+    gpu: GpuPass | None
+    recommendations: pd.DataFrame | None
+    error: BaseException | None
+
+    @property
+    def tables(self) -> Tables:
+        """The capture's tables."""
+        return self.analysis.tables
 
 
 def _capture(
@@ -127,11 +173,11 @@ def _capture(
     if options.mode == "pyinstrument":
         from workbench.profiling.sampling import run_sampled
 
-        return run_sampled(steps, interval=options.interval, clock=clock)
+        return run_sampled(steps, interval=options.interval, clock=clock, timer=options.timer)
     return run_profiled(steps, timer=options.timer, clock=clock)
 
 
-def profile_steps(
+def run_passes(
     steps: Sequence[Step],
     options: Options,
     *,
@@ -139,13 +185,18 @@ def profile_steps(
     filename: str | None = None,
     namespace: Mapping[str, object] | None = None,
     clock: Clock = time.perf_counter,
-) -> tuple[Report, BaseException | None]:
-    """Profile prepared steps; returns the report and the exception the code raised, if any.
+    call_cost_s: float | None = None,
+    router: Router | None = None,
+    modules: ModuleIndex | None = None,
+) -> Passes:
+    """Run every pass the options ask for; each pass is its own run of the code.
 
     The code runs once under the profiler. Only when the options ask for them, and only
     if that run completed, it runs again: plainly to measure the overhead, with
     line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
-    Each pass is its own run; no two profilers are ever active together.
+    No two profilers are ever active together. `router` makes the backend recommendations
+    (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
+    reuse (a session keeps one).
     """
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
@@ -159,73 +210,118 @@ def profile_steps(
                 f"The plain run for --overhead raised {type(exc).__name__}: {exc}; "
                 "the profiled run had completed, so the overhead is estimated."
             )
-    report = analyse(raw, options, plain_s=plain_s, source=source)
-    report.extra_notes.extend(notes)
+    analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s, modules=modules)
     if getattr(raw, "native_folded", False):
-        report.extra_notes.append(
-            "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
-            "counts as self time of the Python function that called them, so there is no "
-            "native category. Use --mode pyinstrument or cprofile to see native time."
-        )
+        notes.append(NATIVE_FOLDED_NOTE)
+    recommendations = None
     if source is not None and filename is not None:
-        from workbench.route.recommend import recommendations
+        from workbench.route.recommend import recommendations as recommend
 
-        report.recommendations = recommendations(
-            source, filename, namespace or {}, report.functions
+        recommendations = recommend(
+            source, filename, namespace or {}, analysis.tables.functions, router
         )
-    if error is not None:
-        return report, error
-    if options.wants_lines:
-        error = _line_pass(report, steps, options, namespace or {})
-    if options.gpu and error is None:
-        error = _gpu_pass(report, steps, namespace or {})
-    return report, error
+    lines = gpu = None
+    if error is None and options.wants_lines:
+        lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
+        notes += line_notes
+    if error is None and options.gpu:
+        gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
+        notes += gpu_notes
+    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
 
 
-def _line_pass(
-    report: Report, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
-) -> BaseException | None:
+def line_pass(
+    tables: Tables, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
+) -> tuple[LinePass | None, list[str], BaseException | None]:
+    """The line pass over ``-f`` names and the top ``--lines N`` user functions: what it
+    measured, its notes, and the exception the code raised."""
     from workbench.profiling.lines import choose_functions, resolve_names, run_lines
 
     targets, problems = resolve_names(list(options.functions), namespace)
     if options.lines:
-        chosen = choose_functions(report.functions, namespace, options.lines)
+        chosen = choose_functions(tables.functions, namespace, options.lines)
         targets += [f for f in chosen if f not in targets]
-    report.extra_notes.extend(problems)
     if not targets:
-        report.extra_notes.append("Line pass skipped: no Python function of yours to profile.")
-        return None
-    passed, error = run_lines(steps, targets)
-    passed.skipped = problems
-    report.lines = passed
-    report.extra_notes.append(
+        return None, [*problems, "Line pass skipped: no Python function of yours to profile."], None
+    passed, error = run_lines(steps, targets, skipped=problems)
+    note = (
         f"Line pass: the code was re-run with line_profiler on {len(targets)} function(s) "
         f"only; that run took {passed.seconds:.3f} s (its own cost, not part of the tables above)."
     )
-    return error
+    return passed, [*problems, note], error
 
 
-def _gpu_pass(
-    report: Report, steps: Sequence[Step], namespace: Mapping[str, object]
-) -> BaseException | None:
+def gpu_pass(
+    raw: RawProfile, tables: Tables, steps: Sequence[Step], namespace: Mapping[str, object]
+) -> tuple[GpuPass, list[str], BaseException | None]:
+    """The GPU pass: what it measured, its notes, and the exception the code raised."""
     from workbench.profiling.gpu_pass import GpuPass, launchers_of, run_gpu_pass, unavailable_reason
 
     reason = unavailable_reason()
     if reason is not None:
-        report.gpu = GpuPass(f"GPU time not measured: {reason}")
-        return None
-    gpu_calls = int(report.categories.loc[report.categories["category"] == "GPU", "calls"].sum())
-    launchers, candidates = launchers_of(
-        report.stats, report.tables.category_of, steps, dict(namespace)
-    )
+        return GpuPass(f"GPU time not measured: {reason}"), [], None
+    categories = tables.categories
+    gpu_calls = int(categories.loc[categories["category"] == "GPU", "calls"].sum())
+    launchers, candidates = launchers_of(raw.stats, tables.category_of, steps, dict(namespace))
     passed, error = run_gpu_pass(steps, launchers, candidates, gpu_calls)
-    report.gpu = passed
+    notes = []
     if passed.measured:
-        report.extra_notes.append(
+        notes.append(
             "GPU pass: the code was re-run with every line of the code that launches GPU work "
             f"bracketed by CUDA events and synchronised; that run took {passed.seconds:.3f} s."
         )
-    return error
+    return passed, notes, error
+
+
+def build_report(
+    passes: Passes,
+    options: Options,
+    *,
+    source: str | None,
+    findings: Iterable[Mapping[str, Any]] = (),
+    notes: Iterable[str] = (),
+) -> Report:
+    """The Report, once, from what the passes returned, the findings and extra notes."""
+    raw, analysis = passes.raw, passes.analysis
+    return Report(
+        label=options.label or "cell",
+        tables=analysis.tables,
+        overhead=analysis.overhead,
+        complete=raw.completed,
+        error=raw.error,
+        rules=tuple(options.ruleset.describe()),
+        top_n=options.top,
+        source=source,
+        result=raw.result,
+        stats=raw.stats,
+        chart=options.chart,
+        mode=options.mode,
+        depth=options.depth,
+        remarks=(*passes.notes, *notes),
+        findings=tuple(findings),
+        lines=passes.lines,
+        gpu=passes.gpu,
+        counts_are_samples=bool(getattr(raw, "counts_are_samples", False)),
+        stacks=getattr(raw, "stacks", None),
+        tree=analysis.tree,
+        recommendations=passes.recommendations,
+    )
+
+
+def profile_steps(
+    steps: Sequence[Step],
+    options: Options,
+    *,
+    source: str | None = None,
+    filename: str | None = None,
+    namespace: Mapping[str, object] | None = None,
+    clock: Clock = time.perf_counter,
+) -> tuple[Report, BaseException | None]:
+    """Profile prepared steps; returns the report and the exception the code raised, if any."""
+    passes = run_passes(
+        steps, options, source=source, filename=filename, namespace=namespace, clock=clock
+    )
+    return build_report(passes, options, source=source), passes.error
 
 
 def profile(
@@ -236,7 +332,7 @@ def profile(
     rules: str | Path | None = None,
     project_dir: str | Path | None = None,
     use_pyproject: bool = True,
-    preset: str | None = None,
+    depth: str | None = None,
     mode: str | None = None,
     top: int | None = None,
     overhead: bool | None = None,
@@ -249,6 +345,7 @@ def profile(
     label: str | None = None,
     on_error: Literal["raise", "return"] = "raise",
     timer: Clock | None = None,
+    clock: Clock = time.perf_counter,
     call_cost_s: float | None = None,
 ) -> Report:
     """Run `target` once under a profiler and return where its time went, by category.
@@ -257,7 +354,7 @@ def profile(
     (a fresh dict when omitted). `category` holds ``LABEL=PATTERN`` rules, tried
     before `rules` (a TOML file) and ``[tool.workbench.categories]`` of the nearest
     pyproject.toml. Options left as None come from ``[tool.workbench]`` of that file,
-    else from the `preset` ("fast", "balanced" (default) or "aggressive").
+    else from the `depth` ("fast", "balanced" (default) or "aggressive").
 
     The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
     pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
@@ -280,14 +377,12 @@ def profile(
         default_label = getattr(target, "__qualname__", None) or repr(target)
         module = getattr(target, "__module__", None)
         if namespace is None and module is not None:
-            import sys
-
             mod = sys.modules.get(module)
             ns = dict(vars(mod)) if mod is not None else {}
     else:
         raise ConfigError(f"profile() needs a callable or source code, got {type(target).__name__}")
     given = {
-        "profile": preset,
+        "depth": depth,
         "mode": mode,
         "top": top,
         "overhead": overhead,
@@ -308,7 +403,9 @@ def profile(
         timer=timer,
         call_cost_s=call_cost_s,
     )
-    report, error = profile_steps(steps, options, source=source, filename=filename, namespace=ns)
+    report, error = profile_steps(
+        steps, options, source=source, filename=filename, namespace=ns, clock=clock
+    )
     if options.save is not None:
         report.save(options.save)
     if error is not None and on_error == "raise":
@@ -344,6 +441,7 @@ def load(
     )
     wall = float(sum(value[2] for value in stats.values()))
     raw = RawProfile(stats, wall, True)
-    report = analyse(raw, options, plain_s=None, source=None)
-    report.extra_notes.append(f"Loaded from {path}; the overhead is estimated for this Python.")
-    return report
+    analysis = analyse(raw, options, plain_s=None, call_cost_s=None)
+    loaded = Passes(raw, analysis, (), None, None, None, None)
+    note = f"Loaded from {path}; the overhead is estimated for this Python."
+    return build_report(loaded, options, source=None, notes=[note])

@@ -99,6 +99,7 @@ def run_sampled(
     *,
     interval: float = 0.001,
     clock: Clock = time.perf_counter,
+    timer: Clock | None = None,
     max_depth: int = MAX_SAMPLED_DEPTH,
 ) -> tuple[SampledProfile, BaseException | None]:
     """Run `steps` once under pyinstrument, sampling every `interval` seconds.
@@ -108,32 +109,42 @@ def run_sampled(
 
     The value of the last step is the result. An exception (KeyboardInterrupt
     included) stops the run: what was sampled is still returned, marked incomplete,
-    together with the exception object. The profiler is always stopped.
+    together with the exception object. The profiler is always stopped. `timer`, when
+    given, is the clock pyinstrument samples by (read at every call and return, as a
+    fake clock in tests); `clock` times the whole run.
     """
     if not interval > 0:
         raise ProfileError(f"the sampling interval must be > 0 seconds, got {interval!r}")
     check_no_profiler()
     from pyinstrument import Profiler
+    from pyinstrument.stack_sampler import get_stack_sampler
 
+    sampler = get_stack_sampler()
+    saved_timer = sampler.timer_func
+    if timer is not None:
+        sampler.timer_func = timer
     here = inspect.currentframe()
     profiler = depth_guarded(interval, _depth(here) + max_depth)
     result: object = None
     error: BaseException | None = None
     start = clock()
     try:
-        profiler.start(caller_frame=here, target_description="workbench sampled run")
-    except (RuntimeError, ValueError) as exc:
-        raise ProfileError(
-            f"cannot start pyinstrument: {exc}; stop the other profiler first"
-        ) from None
-    try:
-        for step in steps:
-            result = step()
-    except BaseException as exc:
-        error = exc
+        try:
+            profiler.start(caller_frame=here, target_description="workbench sampled run")
+        except (RuntimeError, ValueError) as exc:
+            raise ProfileError(
+                f"cannot start pyinstrument: {exc}; stop the other profiler first"
+            ) from None
+        try:
+            for step in steps:
+                result = step()
+        except BaseException as exc:
+            error = exc
+        finally:
+            session = profiler.stop()
+            profiler.hook = None
     finally:
-        session = profiler.stop()
-        profiler.hook = None
+        sampler.timer_func = saved_timer
     wall = clock() - start
     del here
     from pyinstrument.frame_info import frame_info_get_identifier

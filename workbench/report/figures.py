@@ -1,12 +1,34 @@
-"""Plotly figures as plain dicts, so building one costs no plotly validation."""
+"""Plotly figures as plain dicts, so building one needs no plotly (nor its validation)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from workbench.report.format import where
 
 if TYPE_CHECKING:
-    from workbench.profiling.report import Report
-    from workbench.profiling.tree import TreeNode
+    import pandas as pd
+
+
+class TreeNode(Protocol):
+    """What an icicle needs of a call-tree node (``workbench.profiling.tree.TreeNode``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def parent(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def self_s(self) -> float: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def key(self) -> tuple[str, int, str] | None: ...
+
 
 _BUILTIN_COLORS = {
     "user": "#4C78A8",
@@ -33,9 +55,8 @@ def category_colors(categories: list[str]) -> dict[str, str]:
     return colors
 
 
-def category_figure(report: Report) -> dict[str, Any]:
+def category_figure(table: pd.DataFrame, title: str) -> dict[str, Any]:
     """Horizontal bars: self and inclusive seconds per category, biggest on top."""
-    table = report.categories
     names = list(table["category"])[::-1]
     colors = category_colors(list(table["category"]))
     self_s = [float(v) for v in table["self_s"]][::-1]
@@ -64,7 +85,7 @@ def category_figure(report: Report) -> dict[str, Any]:
         },
     ]
     layout = {
-        "title": {"text": f"Where the time goes: {report.label}"},
+        "title": {"text": title},
         "barmode": "group",
         "xaxis": {"title": {"text": "seconds"}, "rangemode": "tozero"},
         "yaxis": {"automargin": True},
@@ -77,15 +98,13 @@ def category_figure(report: Report) -> dict[str, Any]:
 
 
 def icicle_figure(
-    nodes: list[TreeNode], title: str, order: list[str] | None = None
+    nodes: Sequence[TreeNode], title: str, order: list[str] | None = None
 ) -> dict[str, Any]:
     """An icicle of the call tree, coloured by category (nodes from `workbench.profiling.tree`).
 
     `order` lists the categories in the report's order so the colours match its other
     charts; by default categories are ordered by the self time the nodes hold.
     """
-    from workbench.report.format import where
-
     if order is None:
         held: dict[str, float] = {}
         for node in nodes[1:]:

@@ -1,11 +1,12 @@
-"""Number formatting shared by every renderer."""
+"""Number formatting shared by every renderer (no pandas, no plotly)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def seconds(value: float) -> str:
@@ -38,9 +39,14 @@ def factor(value: float) -> str:
     return f"{value:.2f}x"
 
 
+def change(value: float) -> str:
+    """A signed relative change in percent; infinity is shown as such."""
+    return "inf" if math.isinf(value) else f"{value:+.1f}%"
+
+
 def count(value: int) -> str:
     """An integer with thousands separators."""
-    return f"{value:,}"
+    return f"{int(value):,}"
 
 
 def where(path: str, line: int) -> str:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from workbench.atomic import write_atomic
 from workbench.errors import ConfigError
-from workbench.experiment.workflow import DEFAULT_WORKFLOW, PhaseStatus, Workflow, WorkflowStatus
+from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.report import postmortem_parts as parts
 from workbench.report.markdown import table
 from workbench.store.db import ExperimentRow, RunStore, StoredRun
@@ -32,7 +32,7 @@ class Story:
     criteria: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Facts:
     """Everything the postmortem cites, loaded from the store once."""
 
@@ -46,14 +46,7 @@ class Facts:
         """The workflow, with Report shown Completed when this document is being written."""
         status = self.workflow.status()
         if self.writing is not None:
-            status.phases = [
-                PhaseStatus(
-                    p.phase, "Completed", f"postmortem written to {self.writing}", None, None, None
-                )
-                if p.phase == "Report"
-                else p
-                for p in status.phases
-            ]
+            return status.reporting(f"postmortem written to {self.writing}")
         return status
 
 
@@ -146,9 +139,8 @@ def _went_wrong(facts: Facts) -> list[str]:
             if f["kind"] not in seen:
                 seen.add(f["kind"])
                 lines.append(f"❌ {f['title']} (run #{run.id}): {f['detail']}")
-    for phase in facts.phases().phases:
-        if phase.state == "Failed":
-            lines.append(f"❌ Phase {phase.phase} failed: {phase.reason}")
+    for phase in facts.phases().failed():
+        lines.append(f"❌ Phase {phase.phase} failed: {phase.reason}")
     return [
         "### What went wrong",
         "  \n".join(lines) if lines else "_Nothing recorded as going wrong._",
@@ -157,13 +149,10 @@ def _went_wrong(facts: Facts) -> list[str]:
 
 def _status(facts: Facts) -> list[str]:
     status = facts.phases()
-    rows = [[p.phase, p.state, p.reason] for p in status.phases]
-    out = ["## Current optimization status", table(["Phase", "State", "Why"], rows)]
-    blocked = status.blocked()
+    out = ["## Current optimization status", table(status.table(detail=False))]
+    blocked = status.blocked_line()
     if blocked:
-        out.append(
-            "Blocked: " + "; ".join(f"{phase} by {failed.phase}" for phase, failed in blocked) + "."
-        )
+        out.append(blocked)
     out += ["Validated improvements:", parts.validated_table(facts.experiments)]
     return out
 
@@ -298,9 +287,10 @@ def postmortem(
     with RunStore(store) as opened:
         flow = Workflow(opened, workflow)
         if not force:
-            flow.require("Report")
-        facts = load_facts(opened, workflow, run)
-        facts.writing = Path(path).name if path is not None else None
+            flow.may_report()
+        facts = replace(
+            load_facts(opened, workflow, run), writing=Path(path).name if path else None
+        )
         story = Story(what_happened, what_was_built, root_cause, lessons, list(criteria))
         text = render(facts, story, title=title, target_pct=target_pct, redact=redact, date=date)
         if path is not None:
@@ -308,7 +298,5 @@ def postmortem(
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(target, text.encode("utf-8"))
             with opened.write() as writer:
-                writer.add_phase_event(
-                    workflow, "Report", "Completed", f"postmortem written to {target.name}"
-                )
+                flow.reported(writer, target.name)
     return text

@@ -1,13 +1,16 @@
 """Pieces of the postmortem that render stored tables: the time tree, the category
 breakdown, top functions, potential wins, the runs referenced. Every number is read from
-a :class:`~workbench.store.db.StoredRun`; nothing is measured here."""
+a :class:`~workbench.store.db.StoredRun`, and every table goes through the same model
+(:mod:`workbench.report.sections`) as a live report's; nothing is measured here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from workbench.report import format as fmt
-from workbench.report.markdown import category_table, table
+from workbench.report import sections
+from workbench.report.markdown import table
+from workbench.report.tables import Column, Table
 from workbench.store.db import ExperimentRow, StoredRun
 
 PLACEHOLDER = "_[TO BE WRITTEN: {what}. The workbench does not invent it.]_"
@@ -60,47 +63,30 @@ def time_tree(run: StoredRun, per_category: int = 3) -> str:
 
 def category_breakdown(run: StoredRun) -> str:
     """Seed 004's bottleneck table, with self time beside the inclusive ("cum") time."""
-    header = ["Category", "Self (s)", "% Time (self)", "Cum Time (s)", "Calls", "Functions"]
-    totals = (run.profiled_s, run.calls, len(run.functions))
-    return category_table(run.categories, totals, header, with_rule=False)
+    return table(
+        sections.categories(
+            run.categories,
+            profiled_s=run.profiled_s,
+            calls=run.calls,
+            functions=len(run.functions),
+            detail=False,
+        )
+    )
 
 
 def top_functions(run: StoredRun, per_category: int = 5) -> str:
     """Top functions by self time for each category over 1% of the time."""
-    blocks = []
-    for cat in fmt.records(run.categories):
-        if cat["pct"] < TREE_MIN_PCT:
-            continue
-        group = run.top[run.top["category"] == cat["category"]].head(per_category)
-        items = [
-            f"- `{rec['name']}` ({rec['tottime']:.3f}s self, {rec['cumtime']:.3f}s cum, {fmt.count(int(rec['ncalls']))} calls)"
-            for rec in fmt.records(group)
-        ]
-        if items:
-            blocks.append(f"**{cat['category']}:**\n" + "\n".join(items))
-    return "\n\n".join(blocks) if blocks else "_No functions recorded._"
+    big = run.categories.loc[run.categories["pct"] >= TREE_MIN_PCT, "category"]
+    shown = run.top[run.top["category"].isin(set(big))]
+    if shown.empty:
+        return "_No functions recorded._"
+    return table(sections.top_functions(shown, title="", per_category=per_category))
 
 
 def potential_wins(run: StoredRun) -> str:
     """Amdahl's law per category, from the stored wins table."""
-    rows = [
-        [
-            str(rec["category"]),
-            fmt.pct(rec["pct"]),
-            fmt.factor(rec["cut_25"]),
-            fmt.factor(rec["cut_50"]),
-            fmt.factor(rec["cut_75"]),
-            fmt.factor(rec["cut_100"]),
-        ]
-        for rec in fmt.records(run.wins)
-        if rec["pct"] >= TREE_MIN_PCT
-    ]
-    intro = (
-        "Whole-run speedup if a category's self time were cut by 25, 50, 75 or 100% "
-        "(Amdahl's law: 1 / (1 - share x cut)); categories under 1% left out."
-    )
-    header = ["Category", "% self", "cut 25%", "cut 50%", "cut 75%", "cut 100%"]
-    return intro + "\n\n" + table(header, rows, {1, 2, 3, 4, 5})
+    wins = sections.wins(run.wins, min_pct=TREE_MIN_PCT)
+    return wins.intro + "\n\n" + table(wins)
 
 
 def experiment_line(row: ExperimentRow) -> str:
@@ -124,56 +110,68 @@ def experiment_line(row: ExperimentRow) -> str:
     )
 
 
+VALIDATED_COLUMNS = (
+    Column("Experiment", "count"),
+    Column("Candidate", "name"),
+    Column("Baseline"),
+    Column("Speedup", "factor"),
+    Column("CI"),
+    Column("Rounds", "count"),
+    Column("Outputs"),
+)
+
+
 def validated_table(rows: Sequence[ExperimentRow]) -> str:
     """The experiments whose verdict was keep."""
     kept = [r for r in rows if r.verdict == "keep"]
     if not kept:
         return "_No change has been validated yet (no experiment with verdict keep)._"
-    body = [
-        [
-            str(r.id),
+    body = tuple(
+        (
+            r.id,
             r.name,
             r.baseline,
-            f"{r.speedup:.3f}x" if r.speedup is not None else "",
+            f"{r.speedup:.3f}x" if r.speedup is not None else None,
             f"{r.ci_low:.3f}x to {r.ci_high:.3f}x"
             if r.ci_low is not None and r.ci_high is not None
-            else "",
-            str(r.rounds),
+            else None,
+            r.rounds,
             r.correctness,
-        ]
+        )
         for r in kept
-    ]
-    header = ["Experiment", "Candidate", "Baseline", "Speedup", "CI", "Rounds", "Outputs"]
-    return table(header, body, {3, 5})
+    )
+    return table(Table("", VALIDATED_COLUMNS, body))
+
+
+RUN_COLUMNS = (
+    Column("Run"),
+    Column("Kind"),
+    Column("Name"),
+    Column("Label"),
+    Column("Profiled (s)", "seconds"),
+    Column("Wall (s)", "seconds"),
+    Column("Calls", "count"),
+    Column("Complete"),
+    Column("Commit"),
+    Column("Device"),
+)
 
 
 def runs_table(runs: Sequence[StoredRun]) -> str:
     """The runs the postmortem cites, oldest first."""
-    rows = [
-        [
+    rows = tuple(
+        (
             f"#{r.id}",
             r.kind,
             r.name or "",
             r.label,
-            fmt.fixed(r.profiled_s),
-            fmt.fixed(r.wall_s),
-            fmt.count(r.calls),
+            r.profiled_s,
+            r.wall_s,
+            r.calls,
             "yes" if r.complete else "no",
             (r.git_commit or "")[:10],
             r.device,
-        ]
+        )
         for r in sorted(runs, key=lambda run: run.id)
-    ]
-    header = [
-        "Run",
-        "Kind",
-        "Name",
-        "Label",
-        "Profiled (s)",
-        "Wall (s)",
-        "Calls",
-        "Complete",
-        "Commit",
-        "Device",
-    ]
-    return table(header, rows, {4, 5, 6})
+    )
+    return table(Table("", RUN_COLUMNS, rows))

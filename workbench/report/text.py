@@ -1,56 +1,53 @@
-"""The report as plain text, for terminals and logs."""
+"""Plain-text layout of a document, for terminals and logs: aligned columns, no markup.
+
+Charts are left out; so are the columns a table marks `wide` (details such as the rule
+that gave each category), to keep lines readable in a terminal.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from workbench.report import format as fmt
-
-if TYPE_CHECKING:
-    from workbench.profiling.report import Report
+from workbench.report.tables import Chart, Document, Listing, Paragraph, Preformatted, Table
 
 
-def render(report: Report) -> str:
-    """Headline, notes, the category table and the top functions."""
-    lines = [f"Where the time goes: {report.label}", report.headline()]
-    lines += [f"  * {note}" for note in report.notes()]
-    if report.empty:
-        return "\n".join(lines)
-    cats = report.categories
-    width = max(len("category"), *(len(c) for c in cats["category"]))
-    lines.append("")
-    lines.append(
-        f"{'category':<{width}}  {'self s':>9}  {'% self':>7}  {'incl s':>9}  {'calls':>11}"
-    )
-    for rec in fmt.records(cats):
-        lines.append(
-            f"{rec['category']:<{width}}  {rec['self_s']:>9.3f}  {fmt.pct(rec['pct']):>7}  "
-            f"{rec['inclusive_s']:>9.3f}  {rec['calls']:>11,}"
-        )
-    lines.append(f"{'total':<{width}}  {report.profiled_s:>9.3f}  {'100.0%':>7}")
-    lines.append("")
-    lines.append(f"Top {report.top_n} functions by self time, per category:")
-    shown, hidden = report.top_shown()
-    for rec in fmt.records(shown):
-        lines.append(
-            f"  {rec['category']:<{width}}  {rec['tottime']:>8.3f} s  {rec['ncalls']:>9,} calls  "
-            f"{rec['name']}  ({fmt.where(rec['file'], rec['line'])})"
-        )
-    if hidden:
-        lines.append(f"  ({hidden} categories under 1% of self time left out; see report.top)")
-    if report.lines is not None and not report.lines.lines.empty:
-        lines.append("")
-        lines.append("Hottest lines:")
-        for rec in fmt.records(report.lines.hottest(8)):
-            lines.append(
-                f"  {rec['time_s']:>8.4f} s  {rec['hits']:>9,} hits  "
-                f"{fmt.where(rec['file'], rec['line'])}  {rec['source'].strip()}"
-            )
-    if report.tree is not None:
-        from workbench.profiling.tree import text_tree
+def table(t: Table) -> str:
+    """A table as aligned columns: numbers right-aligned, the rest left."""
+    keep = [i for i, c in enumerate(t.columns) if not c.wide and c.kind != "bar"]
+    header = [t.columns[i].header for i in keep]
+    rows = [[cells[i] for i in keep] for cells, _raw in t.body()]
+    if t.total is not None:
+        total = t.cells(t.total)
+        rows.append([total[i] for i in keep])
+    widths = [max(len(r[n]) for r in [header, *rows]) for n in range(len(keep))]
+    right = [t.columns[i].right for i in keep]
 
-        lines += ["", "Call tree:", text_tree(report.tree)]
-    if report.gpu is not None:
-        lines.append("")
-        lines.append(f"GPU: {report.gpu.status}")
-    return "\n".join(lines)
+    def line(cells: list[str]) -> str:
+        parts = [
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    lines = [line(header), "  ".join("-" * w for w in widths)]
+    lines += [line(r) for r in rows]
+    return "\n".join(lines).lstrip("\n")
+
+
+def render(doc: Document) -> str:
+    """The whole document."""
+    lines = [doc.title] if doc.title else []
+    for block in doc.blocks:
+        if isinstance(block, Paragraph):
+            lines.append(block.text if block.tone == "plain" else f"  * {block.text}")
+        elif isinstance(block, Table):
+            lines += ["", f"{block.title}:"] if block.title else [""]
+            if block.intro:
+                lines.append(block.intro)
+            lines.append(table(block))
+            lines += [f"  ({note})" for note in block.notes]
+        elif isinstance(block, Preformatted):
+            lines += ["", f"{block.title}:", block.text]
+        elif isinstance(block, Listing):
+            lines += ["", f"{block.title}:"]
+            lines += [f"  {n}. {item}" for n, item in enumerate(block.items, 1)]
+        elif isinstance(block, Chart):
+            continue
+    return "\n".join(lines).lstrip("\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import ConfigError
 from workbench.profiling.config import pyproject_settings
@@ -112,13 +113,18 @@ SCHEMA_SQL = (
 
 
 def resolve_path(
-    path: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    start: str | os.PathLike[str] | None = None,
+    project: tuple[Path | None, dict[str, Any]] | None = None,
 ) -> Path:
     """Where the run store lives (see the module docstring for the order).
 
     A relative path (given, or from ``WORKBENCH_STORE``) and the search for pyproject.toml
     start from `start`, else the working folder. A session that passes the folder it began
     in keeps its store when a cell later changes the working folder (``os.chdir``).
+    `project` is the nearest pyproject.toml and its [tool.workbench] table when the caller
+    read them already.
     """
     base = Path(start if start is not None else Path.cwd()).resolve()
     if path is not None and str(path).strip():
@@ -126,7 +132,7 @@ def resolve_path(
     from_env = os.environ.get(ENV_VAR, "").strip()
     if from_env:
         return (base / Path(from_env).expanduser()).resolve()
-    pyproject, settings = pyproject_settings(base)
+    pyproject, settings = project if project is not None else pyproject_settings(base)
     if pyproject is None:
         return base / DEFAULT_RELATIVE
     configured = settings.get("store")

@@ -1,11 +1,12 @@
-"""The run options shared by ``%%optimize`` and ``workbench profile``, declared once."""
+"""The options of ``%%optimize``, declared once: the run options it shares with
+``workbench profile``, and the run-store and experiment options of the magic."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +32,7 @@ RUN_OPTIONS: tuple[Spec, ...] = (
     ),
     Spec(("--rules",), {"metavar": "FILE", "help": "A TOML file with a [categories] table."}),
     Spec(
-        ("--profile",),
+        ("--depth",),
         {
             "choices": ["fast", "balanced", "aggressive"],
             "help": "Analysis depth: fast (sampling only), balanced (cProfile and categories; "
@@ -86,8 +87,11 @@ RUN_OPTIONS: tuple[Spec, ...] = (
     Spec(
         ("--chart",),
         {
-            "choices": ["inline", "cdn", "none"],
-            "help": "How charts get plotly.js: inline (default; works offline), cdn (small), none.",
+            "choices": ["mime", "inline", "cdn", "none"],
+            "help": "How charts are drawn: mime (default: plotly's own output type, drawn by "
+            "JupyterLab, Notebook 7 and VS Code, offline; small outputs), inline (HTML with "
+            "plotly.js embedded, about 4.7 MB, draws anywhere), cdn (plotly.js from the "
+            "internet), none.",
         },
     ),
     Spec(("-l", "--label"), {"metavar": "TEXT", "help": "A name for this run."}),
@@ -98,20 +102,146 @@ RUN_OPTIONS: tuple[Spec, ...] = (
 )
 
 
-def unquote(text: str) -> str:
+EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
+    Spec(
+        ("--baseline",),
+        {
+            "metavar": "NAME",
+            "help": "Record this run as the baseline NAME: its code, profile and outputs go to the run store.",
+        },
+    ),
+    Spec(
+        ("--candidate",),
+        {
+            "metavar": "NAME",
+            "help": "Run this cell as candidate NAME against a baseline: profile it once, then RE-RUN both the baseline's stored code and this cell, interleaved, within --budget; report the speedup with a confidence interval, check the outputs and give a verdict (keep, revert, broken). Both re-run in copies of your namespace. -o NAME stores the ExperimentResult.",
+        },
+    ),
+    Spec(
+        ("--against",),
+        {
+            "metavar": "NAME",
+            "help": "The baseline a candidate is measured against (default: the latest recorded).",
+        },
+    ),
+    Spec(
+        ("--check",),
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "VAR",
+            "help": "Compare the variable VAR instead of the cell's result (repeatable).",
+        },
+    ),
+    Spec(
+        ("--budget",),
+        {
+            "type": float,
+            "default": 30.0,
+            "metavar": "SECONDS",
+            "help": "Time budget of a candidate's experiment (default 30).",
+        },
+    ),
+    Spec(
+        ("--rtol",),
+        {
+            "type": float,
+            "default": 1e-7,
+            "help": "Relative tolerance for floats in the output check.",
+        },
+    ),
+    Spec(
+        ("--atol",),
+        {
+            "type": float,
+            "default": 0.0,
+            "help": "Absolute tolerance for floats in the output check.",
+        },
+    ),
+    Spec(
+        ("--compare",),
+        {
+            "nargs": 2,
+            "metavar": ("A", "B"),
+            "help": "Line form: diff stored runs A and B (ids, -1 for the latest, names) by category and function.",
+        },
+    ),
+    Spec(
+        ("--postmortem",),
+        {
+            "metavar": "FILE",
+            "help": "Line form: write the postmortem (markdown) of the stored runs and experiments to FILE.",
+        },
+    ),
+    Spec(
+        ("--target",),
+        {
+            "type": float,
+            "metavar": "PCT",
+            "help": "With --postmortem: the goal as a cut of the baseline's time, e.g. 60 for -60%%.",
+        },
+    ),
+    Spec(("--title",), {"metavar": "TEXT", "help": "With --postmortem: its title."}),
+    Spec(
+        ("--redact",), {"action": "store_true", "help": "With --postmortem: leave source code out."}
+    ),
+    Spec(
+        ("--workflow",),
+        {
+            "action": "store_true",
+            "help": "Line form: show the workflow phases and what blocks them.",
+        },
+    ),
+    Spec(
+        ("--resolve",),
+        {
+            "metavar": "PHASE",
+            "help": "Line form: mark a failed workflow PHASE resolved (with --note).",
+        },
+    ),
+    Spec(("--note",), {"metavar": "TEXT", "help": "With --resolve: how the phase was resolved."}),
+    Spec(("--runs",), {"action": "store_true", "help": "Line form: list the stored runs."}),
+    Spec(
+        ("--store",),
+        {
+            "metavar": "PATH",
+            "help": "The run store file (default: WORKBENCH_STORE, [tool.workbench] store, or .workbench/runs.sqlite in the project). Alone on a line: use PATH from now on.",
+        },
+    ),
+    Spec(
+        ("--no-store",),
+        {"action": "store_true", "help": "Do not record this run in the run store."},
+    ),
+)
+
+
+@overload
+def unquote(text: str) -> str: ...
+@overload
+def unquote(text: None) -> None: ...
+def unquote(text: str | None) -> str | None:
     """Strip one pair of matching quotes, as IPython leaves them on magic arguments."""
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     return text
 
 
-def with_run_options(func: F) -> F:
-    """Add every run option to a magic (IPython's magic_arguments)."""
+def _with(specs: tuple[Spec, ...], func: F) -> F:
     from IPython.core.magic_arguments import argument
 
-    for spec in reversed(RUN_OPTIONS):
+    for spec in reversed(specs):
         func = argument(*spec.flags, **spec.kwargs)(func)
     return func
+
+
+def with_run_options(func: F) -> F:
+    """Add every run option to a magic (IPython's magic_arguments)."""
+    return _with(RUN_OPTIONS, func)
+
+
+def with_experiment_options(func: F) -> F:
+    """Add the run-store and experiment options to a magic."""
+    return _with(EXPERIMENT_OPTIONS, func)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -123,7 +253,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def given(args: argparse.Namespace) -> dict[str, Any]:
     """The options the user gave (None where not given), for ``Options.build``."""
     return {
-        "profile": args.profile,
+        "depth": args.depth,
         "mode": args.mode,
         "top": args.top,
         "lines": args.lines,
@@ -132,5 +262,5 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         "tree": args.tree,
         "overhead": args.overhead,
         "chart": args.chart,
-        "rules": unquote(args.rules) if args.rules else None,
+        "rules": unquote(args.rules),
     }

@@ -10,10 +10,7 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 from workbench.errors import WorkbenchError
-from workbench.experiment.compare import compare_stored
-from workbench.experiment.workflow import Workflow
-from workbench.report.postmortem import postmortem
-from workbench.ui.experiment_magic import Lab, unquote, usage
+from workbench.ui.arguments import unquote
 
 ACTIONS = ("compare", "postmortem", "workflow", "resolve", "runs")
 _POSTMORTEM_ONLY = ("target", "title", "redact")
@@ -38,13 +35,10 @@ def line_action(magics: Any, args: Any) -> None:
     if len(chosen) > 1:
         raise UsageError(f"give one of --{', --'.join(chosen)} at a time")
     if not chosen:
-        lab: Lab = magics.lab
         try:
-            lab.store_path = unquote(args.store)
-            path = lab.store().path
+            path = magics.session.use_store(unquote(args.store))
         except WorkbenchError as exc:
-            lab.store_path = None
-            raise usage(exc) from None
+            raise UsageError(str(exc)) from None
         print(f"workbench: runs are recorded in {path} from now on")
         return
     action = chosen[0]
@@ -60,7 +54,7 @@ def line_action(magics: Any, args: Any) -> None:
     try:
         result = _run(magics, args, action)
     except WorkbenchError as exc:
-        raise usage(exc) from None
+        raise UsageError(str(exc)) from None
     if args.output:
         magics.ip.user_ns[args.output] = result
     if not args.quiet:
@@ -68,32 +62,29 @@ def line_action(magics: Any, args: Any) -> None:
 
 
 def _run(magics: Any, args: Any, action: str) -> Any:
-    lab: Lab = magics.lab
-    store = lab.store(args.store)
+    session = magics.session
+    store = unquote(args.store)
     if action == "compare":
-        first, second = (unquote(x) or "" for x in args.compare)
-        return compare_stored(store, first, second)
+        first, second = (unquote(x) for x in args.compare)
+        return session.compare(first, second, store=store)
     if action == "runs":
-        return store.runs()
-    workflow = Workflow(store, lab.workflow_name)
+        return session.runs(store=store)
     if action == "workflow":
-        return workflow.status()
+        return session.status(store=store)
     if action == "resolve":
-        workflow.resolve(unquote(args.resolve) or "", unquote(args.note) or "")
-        return workflow.status()
-    path = unquote(args.postmortem) or ""
-    text = postmortem(
+        return session.resolve(unquote(args.resolve), unquote(args.note) or "", store=store)
+    path = unquote(args.postmortem)
+    text, where = session.postmortem(
         path,
-        store=store.path,
-        workflow=lab.workflow_name,
         title=unquote(args.title) or "Optimization postmortem",
         target_pct=args.target,
         redact=args.redact,
+        store=store,
     )
-    return Written(path, text, store.path.name)
+    return Written(path, text, where.name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Written:
     """A postmortem just written: shows where; `text` holds the markdown."""
 

@@ -1,8 +1,15 @@
-"""`%%optimize` and `%optimize`: a thin adapter from IPython to `workbench.profiling.run`."""
+"""`%%optimize` and `%optimize`: a thin adapter from IPython to the core session.
+
+It parses the line with magic_arguments, turns it into plain values, calls
+:class:`workbench.experiment.session.Session` (profile, baseline, candidate, or a line
+action), and displays what comes back. Everything that decides what a run is lives in
+the core.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +20,10 @@ from IPython.display import display
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from workbench.errors import WorkbenchError
-from workbench.profiling.capture import Step, measure_call_cost
+from workbench.experiment.session import Candidacy, Cell, Profiled, Session
 from workbench.profiling.options import Options
-from workbench.profiling.run import profile_steps, steps_from_ast
-from workbench.ui import candidate_run, line_actions
-from workbench.ui.arguments import given, unquote, with_run_options
-from workbench.ui.experiment_magic import Lab, experiment_arguments, record_profile, warn
+from workbench.ui import line_actions
+from workbench.ui.arguments import given, unquote, with_experiment_options, with_run_options
 
 
 def statement_text(line: str, statement_tokens: list[str]) -> str:
@@ -36,6 +41,26 @@ def statement_text(line: str, statement_tokens: list[str]) -> str:
     return line[starts[first] :].strip()
 
 
+class ShellCompiler:
+    """Cells compiled as IPython compiles them: magics and ``!`` lines transformed, the
+    source kept in IPython's cache so tracebacks and line passes show it."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+
+    def parse(self, code: str) -> Cell:
+        shell = self.shell
+        transformed = str(shell.transform_cell(code))
+        filename = str(shell.compile.cache(transformed, shell.execution_count, raw_code=code))
+        tree = shell.compile.ast_parse(transformed, filename=filename)
+        return Cell(code, transformed, filename, tree, shell.compile)
+
+
+def warn(message: str) -> None:
+    """A store problem that cannot be raised because the cell's own error is."""
+    print(f"workbench: {message}", file=sys.stderr)
+
+
 @magics_class
 class OptimizeMagics(Magics):
     """Profile a cell or a statement and show where its time goes, by category."""
@@ -43,25 +68,10 @@ class OptimizeMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self.ip: Any = shell
-        self.call_cost_s: float | None = None
-        self.lab = Lab(shell)
-
-    def _call_cost(self) -> float:
-        if self.call_cost_s is None:
-            self.call_cost_s = measure_call_cost()
-        return self.call_cost_s
-
-    def _steps(self, code: str) -> tuple[list[Step], str, str]:
-        """Compile the cell as IPython would: steps, the transformed code, its file name."""
-        shell = self.ip
-        transformed = shell.transform_cell(code)
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code)
-        tree = shell.compile.ast_parse(transformed, filename=filename)
-        steps: list[Step] = steps_from_ast(tree, filename, shell.user_ns, shell.compile)
-        return steps, str(transformed), str(filename)
+        self.session = Session(shell.user_ns, compiler=ShellCompiler(shell))
 
     @magic_arguments()
-    @experiment_arguments
+    @with_experiment_options
     @argument(
         "-o",
         "--output",
@@ -99,48 +109,91 @@ class OptimizeMagics(Magics):
                 f"%%optimize takes options only on its line, got code {statement!r}: "
                 "put the code in the cell"
             )
-        code = cell if cell is not None else statement
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}")
-        options_given = given(args)
-        options_given["save"] = unquote(args.save) if args.save else None
-        options_given["snakeviz"] = args.snakeviz
-        label = unquote(args.label) if args.label else ("cell" if cell is not None else statement)
+        for flag in ("baseline", "candidate"):
+            if getattr(args, flag) and args.no_store:
+                raise UsageError(f"--{flag} needs the run store: leave out --no-store")
+        if args.baseline and args.candidate:
+            raise UsageError(
+                "give either --baseline NAME (record) or --candidate NAME (measure); pick the "
+                "candidate's baseline with --against NAME"
+            )
+        code = cell if cell is not None else statement
+        options_given = {**given(args), "save": unquote(args.save), "snakeviz": args.snakeviz}
+        if args.label:
+            label: str | None = unquote(args.label)
+        else:
+            label = None if args.candidate else ("cell" if cell is not None else statement)
         try:
-            options = Options.build(
+            options = self.session.options(
                 options_given,
                 categories=args.category,
                 use_pyproject=not args.no_pyproject,
                 label=label,
-                call_cost_s=self._call_cost(),
             )
+            store = unquote(args.store)
+            outcome: Profiled | Candidacy
+            if args.candidate:
+                from workbench.experiment.measure import Plan
+                from workbench.experiment.outputs import Tolerance
+
+                outcome = self.session.candidate(
+                    args.candidate,
+                    code,
+                    options,
+                    against=unquote(args.against),
+                    checks=args.check,
+                    plan=Plan(budget_s=args.budget),
+                    tolerance=Tolerance(args.rtol, args.atol),
+                    store=store,
+                )
+            else:
+                outcome = self._profile(args, options, code, store)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
-        if args.candidate:
-            return candidate_run.run_candidate(self, args, options, code)
-        steps, transformed, filename = self._steps(code)
-        try:
-            report, error = profile_steps(
-                steps, options, source=transformed, filename=filename, namespace=self.ip.user_ns
+        if isinstance(outcome, Candidacy):
+            self._show_candidate(args, outcome)
+        else:
+            self._show(args, options, outcome)
+
+    def _profile(self, args: Any, options: Options, code: str, store: str | None) -> Profiled:
+        notes = []
+        if options.snakeviz and options.save is None:
+            notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
+        if args.baseline:
+            return self.session.baseline(
+                args.baseline, code, options, checks=args.check, store=store, notes=notes
             )
-        except WorkbenchError as exc:
-            raise UsageError(str(exc)) from None
-        problem = record_profile(self, args, report, code)
+        return self.session.profile(
+            code, options, record=not args.no_store, store=store, notes=notes
+        )
+
+    def _show(self, args: Any, options: Options, outcome: Profiled) -> None:
+        report = outcome.report
         if args.output:
             self.ip.user_ns[args.output] = report
         if options.save is not None:
             report.save(options.save)
-            if options.snakeviz:
-                from workbench.ui.snakeviz import open_snakeviz
-
-                report.extra_notes.append(open_snakeviz(Path(options.save) / "profile.prof"))
-        elif options.snakeviz:
-            report.extra_notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
         if not args.quiet:
             display(report)
-        if error is not None:
-            if problem:
-                warn(problem)
-            raise error
-        if problem:
-            raise UsageError(problem)
+        if options.save is not None and options.snakeviz:
+            from workbench.ui.snakeviz import open_snakeviz
+
+            print(f"workbench: {open_snakeviz(Path(options.save) / 'profile.prof')}")
+        if outcome.error is not None:
+            if outcome.problem:
+                warn(outcome.problem)
+            raise outcome.error
+        if outcome.problem:
+            raise UsageError(outcome.problem)
+
+    def _show_candidate(self, args: Any, candidacy: Candidacy) -> None:
+        if candidacy.error is not None:
+            if not args.quiet:
+                display(candidacy.report)
+            raise candidacy.error
+        if args.output:
+            self.ip.user_ns[args.output] = candidacy.result
+        if not args.quiet:
+            display(candidacy.result)

@@ -1,0 +1,476 @@
+"""The core session: runs, baselines and candidates, from plain values to finished results.
+
+A :class:`Session` holds what one kernel (or one command) keeps between runs: the user's
+namespace, how cells are compiled, the open run store, the per-call cost of cProfile on
+this interpreter, parsed sources for the findings, and the definitions each baseline
+used. Its methods take plain values (code or a callable, options, names) and return
+finished, immutable results:
+
+* :meth:`Session.profile` and :meth:`Session.baseline` return a :class:`Profiled`;
+* :meth:`Session.candidate` returns a :class:`Candidacy` holding the ExperimentResult.
+
+The magic (``workbench/ui/magics.py``) and the command line both call it; neither runs
+code any other way. Extension points: `around` runs every candidate run inside a context
+(a patch applied in place and restored), `on_round` reports each measured round, and
+every store access goes through :meth:`Session.store`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import machine
+from workbench.errors import ExperimentError, WorkbenchError
+from workbench.experiment.cells import (
+    Around,
+    Cell,
+    Compiler,
+    PythonCompiler,
+    fingerprint,
+    referenced_objects,
+)
+from workbench.experiment.findings import (
+    SourceIndex,
+    dominant_category,
+    gpu_never_ran,
+)
+from workbench.experiment.outputs import collect, freeze
+from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+from workbench.profiling.breakdown import Tables
+from workbench.profiling.capture import Clock, Step, measure_call_cost
+from workbench.profiling.categories import ModuleIndex
+from workbench.profiling.config import Project, read_project
+from workbench.profiling.options import Options
+from workbench.profiling.report import Report
+from workbench.profiling.run import build_report, run_passes
+from workbench.route.router import Router
+from workbench.store.db import RunStore, resolve_store_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.experiment.compare import CompareResult
+    from workbench.experiment.measure import Plan, RoundHook
+    from workbench.experiment.outputs import Tolerance
+    from workbench.experiment.result import ExperimentResult
+
+Code = str | Callable[[], object]
+__all__ = ["Candidacy", "Cell", "Compiler", "Profiled", "PythonCompiler", "Session"]
+
+
+@dataclass(frozen=True)
+class Profiled:
+    """A profiled run: the Report, the code's own exception (re-raise it unchanged), why
+    the run or the baseline was not recorded (show the report first), and its run id."""
+
+    report: Report
+    error: BaseException | None = None
+    problem: str | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidacy:
+    """A candidate: its profile, the exception it raised (then there is no result), and
+    the experiment's result."""
+
+    report: Report
+    error: BaseException | None
+    result: ExperimentResult | None
+
+
+class Session:
+    """What one kernel (or one command) keeps between runs; see the module docstring."""
+
+    def __init__(
+        self,
+        namespace: dict[str, Any] | None = None,
+        *,
+        compiler: Compiler | None = None,
+        store: str | os.PathLike[str] | None = None,
+        workflow: str = DEFAULT_WORKFLOW,
+        clock: Clock = time.perf_counter,
+        call_cost_s: float | None = None,
+        on_round: RoundHook | None = None,
+    ) -> None:
+        self.namespace: dict[str, Any] = namespace if namespace is not None else {}
+        self.compiler: Compiler = compiler or PythonCompiler()
+        self.store_path = None if store is None else str(store)
+        self.workflow_name = workflow
+        self.clock = clock
+        self.call_cost_s = call_cost_s
+        self.on_round = on_round
+        self.sources = SourceIndex()
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.id = f"{os.getpid()}-{int(time.time())}"
+        self.start_dir = Path.cwd()  # the store stays put when a cell calls os.chdir
+        self._store: RunStore | None = None
+        self._device: str | None = None
+        self._router: Router | None = None
+        self.modules = ModuleIndex()
+
+    # --- what every run needs -------------------------------------------------------------
+
+    def options(
+        self,
+        given: Mapping[str, Any],
+        *,
+        categories: Sequence[str] = (),
+        use_pyproject: bool = True,
+        label: str | None = None,
+    ) -> Options:
+        """Options for one run; the nearest pyproject.toml is read once, here, and kept on
+        the options for the run store's location."""
+        return Options.build(
+            given,
+            categories=categories,
+            project=read_project(),
+            use_pyproject=use_pyproject,
+            label=label,
+        )
+
+    def call_cost(self) -> float:
+        """cProfile's cost per call on this interpreter, measured once per session."""
+        if self.call_cost_s is None:
+            self.call_cost_s = measure_call_cost()
+        return self.call_cost_s
+
+    def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
+        """The run store at `path` (else the session's, else the default), kept open.
+
+        Relative paths and the default are taken from the folder the session started in,
+        so a cell that calls ``os.chdir`` does not move the store; `project` (the
+        pyproject.toml read for this run) counts only while the working folder is that one.
+        """
+        if project is not None and Path.cwd() != self.start_dir:
+            project = None
+        target = resolve_store_path(path or self.store_path, start=self.start_dir, project=project)
+        if self._store is None or self._store.path != target or self._store.closed:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._store = RunStore(target)
+        return self._store
+
+    def use_store(self, path: str) -> Path:
+        """Record runs in `path` from now on; returns where that is."""
+        previous = self.store_path
+        self.store_path = path
+        try:
+            return self.store().path
+        except WorkbenchError:
+            self.store_path = previous
+            raise
+
+    def close(self) -> None:
+        """Close the run store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def router(self) -> Router:
+        """The router that makes the backend recommendations, made once per session."""
+        if self._router is None:
+            self._router = Router()
+        return self._router
+
+    def environment(self) -> machine.Environment:
+        """Git commit, versions and the device (described once per session)."""
+        if self._device is None:
+            self._device = machine.describe_device()
+        return machine.current_environment(device=self._device)
+
+    def workflow(self, store: RunStore) -> Workflow:
+        """This session's workflow in `store`."""
+        return Workflow(store, self.workflow_name)
+
+    def findings(self, tables: Tables, store: RunStore | None) -> list[dict[str, Any]]:
+        """Findings of a profile, as stored and shown; with the store, also the categories
+        no experiment has changed."""
+        if tables.functions.empty:
+            return []
+        found = gpu_never_ran(
+            tables.functions, tables.categories, namespace=self.namespace, index=self.sources
+        )
+        if store is not None:
+            rows = store.experiments()
+            worked = {c for row in rows for c in row.detail.get("changed_categories", [])}
+            found += dominant_category(tables.categories, worked, experiments=len(rows))
+        return [f.to_dict() for f in found]
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def _steps(self, code: Code) -> tuple[list[Step], Cell | None]:
+        if isinstance(code, str):
+            cell = self.compiler.parse(code)
+            return cell.steps(self.namespace), cell
+        if callable(code):
+            return [code], None
+        raise ExperimentError(f"code must be source text or a callable, got {type(code).__name__}")
+
+    def _run(
+        self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
+    ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
+        steps, cell = self._steps(code)
+        passes = run_passes(
+            steps,
+            options,
+            source=cell.source if cell else None,
+            filename=cell.filename if cell else None,
+            namespace=self.namespace,
+            clock=self.clock,
+            call_cost_s=self.call_cost(),
+            router=self.router(),
+            modules=self.modules,
+        )
+        findings = self.findings(passes.tables, store)
+        report = build_report(
+            passes, options, source=cell.source if cell else None, findings=findings, notes=notes
+        )
+        return report, passes.error, findings
+
+    def profile(
+        self,
+        code: Code,
+        options: Options,
+        *,
+        record: bool = True,
+        store: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Profiled:
+        """Run `code` once under the profiler (and the passes the options ask for) in the
+        session's namespace; with `record`, keep the run in the store."""
+        return self._profile(code, options, record=record, store=store, notes=notes)
+
+    def baseline(
+        self,
+        name: str,
+        code: str,
+        options: Options,
+        *,
+        checks: Sequence[str] = (),
+        store: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> Profiled:
+        """Profile `code` and record it as the baseline `name`: its code, profile, outputs
+        (the result, or the `checks` variables) and the definitions it uses."""
+        return self._profile(
+            code, options, record=True, store=store, notes=notes, baseline=(name, list(checks))
+        )
+
+    def _profile(
+        self,
+        code: Code,
+        options: Options,
+        *,
+        record: bool,
+        store: str | None,
+        notes: Sequence[str],
+        baseline: tuple[str, list[str]] | None = None,
+    ) -> Profiled:
+        opened: RunStore | None = None
+        problem = None
+        if record:
+            try:
+                opened = self.store(store, options.project)
+            except WorkbenchError as exc:
+                problem = f"the report is shown but was not recorded: {exc}"
+        report, error, findings = self._run(code, options, notes, opened)
+        if opened is None:
+            return Profiled(report, error, problem)
+        text = code if isinstance(code, str) else None
+        outputs: bytes | None = None
+        if baseline is not None and report.complete:
+            try:
+                outputs = freeze(collect(self.namespace, report.result, baseline[1]), "baseline")
+            except WorkbenchError as exc:
+                problem = f"baseline {baseline[0]!r} was not recorded: {exc}"
+        as_baseline = baseline is not None and problem is None and report.complete
+        try:
+            with opened.write() as writer:
+                run_id = writer.add_run(
+                    report,
+                    env=self.environment(),
+                    kind="baseline" if as_baseline else "profile",
+                    name=baseline[0] if as_baseline and baseline else None,
+                    code=text,
+                    session=self.id,
+                    findings=findings,
+                )
+                if as_baseline and baseline is not None and text is not None:
+                    used = referenced_objects(text, self.namespace)
+                    writer.set_baseline(
+                        baseline[0],
+                        run_id,
+                        text,
+                        baseline[1],
+                        outputs,
+                        {n: fingerprint(v) for n, v in used.items()},
+                    )
+                    self.snapshots[baseline[0]] = used
+                self.workflow(opened).profiled(
+                    writer,
+                    label=report.label,
+                    complete=report.complete,
+                    error=report.error,
+                    run_id=run_id,
+                    findings=len(findings),
+                )
+        except WorkbenchError as exc:
+            return Profiled(report, error, f"the report is shown but was not recorded: {exc}")
+        if problem is None and baseline is not None and not report.complete:
+            problem = f"baseline {baseline[0]!r} was not recorded: the cell raised {report.error}"
+        return Profiled(report, error, problem, run_id)
+
+    # --- candidates -----------------------------------------------------------------------
+
+    def candidate(
+        self,
+        name: str,
+        code: str,
+        options: Options,
+        *,
+        against: str | None = None,
+        checks: Sequence[str] = (),
+        plan: Plan | None = None,
+        tolerance: Tolerance | None = None,
+        store: str | None = None,
+        around: Around | None = None,
+    ) -> Candidacy:
+        """Profile the candidate `code` once in the session's namespace (recorded), then
+        re-run the baseline's stored code and the candidate, interleaved, each in a fresh
+        copy of the namespace, within the plan's budget; compare outputs and profiles,
+        record the experiment and give a verdict.
+
+        Bad input (no baseline, a blocked workflow, code that does not parse) raises a
+        WorkbenchError before anything runs. With `around`, every run of the candidate
+        (the profiled one included) happens inside that context.
+        """
+        # The experiment's modules are imported when a candidate first runs, not at %load_ext.
+        from workbench.experiment.candidate import measure_against, record_experiment
+        from workbench.experiment.measure import Plan
+        from workbench.experiment.outputs import Tolerance
+
+        plan = plan or Plan()
+        tolerance = tolerance or Tolerance()
+        opened = self.store(store, options.project)
+        base = opened.baseline(against)
+        flow = self.workflow(opened)
+        flow.optimizing(name)
+        checks = list(checks) or list(base.checks)
+        base_cell = self._parse(base.code)
+        cand_cell = self._parse(code)
+        started = self.clock()
+        if options.label is None:
+            options = replace(options, label=f"candidate {name}")
+        call_cost_s, router = self.call_cost(), self.router()
+        try:
+            with (around or contextlib.nullcontext)():
+                passes = run_passes(
+                    cand_cell.steps(self.namespace),
+                    options,
+                    source=cand_cell.source,
+                    filename=cand_cell.filename,
+                    namespace=self.namespace,
+                    clock=self.clock,
+                    call_cost_s=call_cost_s,
+                    router=router,
+                    modules=self.modules,
+                )
+        except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
+            flow.optimize_failed(str(exc))
+            raise
+        findings = self.findings(passes.tables, None)
+        report = build_report(passes, options, source=cand_cell.source, findings=findings)
+        with opened.write() as writer:
+            run_id = writer.add_run(
+                report,
+                env=self.environment(),
+                kind="candidate",
+                name=name,
+                code=code,
+                session=self.id,
+                findings=findings,
+            )
+            flow.optimized(writer, name=name, run_id=run_id, error=report.error)
+        if passes.error is not None:
+            return Candidacy(report, passes.error, None)
+        try:
+            measured = measure_against(
+                name,
+                base,
+                base_cell,
+                cand_cell,
+                namespace=self.namespace,
+                snapshot=self.snapshots.get(base.name, {}),
+                checks=checks,
+                plan=plan,
+                tolerance=tolerance,
+                clock=self.clock,
+                spent_s=self.clock() - started,
+                on_round=self.on_round,
+                around=around,
+            )
+        except BaseException as exc:
+            flow.validation_failed(name=name, error=exc, run_id=run_id)
+            raise
+        result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+        return Candidacy(report, None, result)
+
+    def _parse(self, code: str) -> Cell:
+        try:
+            return self.compiler.parse(code)
+        except SyntaxError as exc:
+            raise ExperimentError(f"cannot parse the code: {exc}") from None
+
+    # --- the stored runs, the workflow, the postmortem ------------------------------------
+
+    def compare(self, a: int | str, b: int | str, *, store: str | None = None) -> CompareResult:
+        """Diff stored runs `a` and `b` (ids, -1 for the latest, names or labels)."""
+        from workbench.experiment.compare import compare_stored
+
+        return compare_stored(self.store(store), a, b)
+
+    def runs(self, *, store: str | None = None) -> pd.DataFrame:
+        """Every stored run, oldest first."""
+        return self.store(store).runs()
+
+    def status(self, *, store: str | None = None) -> WorkflowStatus:
+        """Where each phase of the session's workflow stands."""
+        return self.workflow(self.store(store)).status()
+
+    def resolve(self, phase: str, note: str, *, store: str | None = None) -> WorkflowStatus:
+        """Mark a failed phase resolved, with a note saying how; returns the new status."""
+        flow = self.workflow(self.store(store))
+        flow.resolved(phase, note)
+        return flow.status()
+
+    def postmortem(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        title: str = "Optimization postmortem",
+        target_pct: float | None = None,
+        redact: bool = False,
+        store: str | None = None,
+    ) -> tuple[str, Path]:
+        """Write the postmortem of the stored runs to `path`; returns its text and the
+        store it was read from."""
+        from workbench.report.postmortem import postmortem
+
+        where = self.store(store).path
+        text = postmortem(
+            path,
+            store=where,
+            workflow=self.workflow_name,
+            title=title,
+            target_pct=target_pct,
+            redact=redact,
+        )
+        return text, where
