@@ -112,3 +112,19 @@ def test_on_sys_monitoring_the_codes_hooks_do_not_cut_the_profile() -> None:
     raw, error = run_profiled([cell])
     assert error is None and raw.truncated_by is None
     assert "after" in names(raw.stats)
+
+
+@needs_shared_slot
+def test_a_report_cut_short_by_the_codes_own_hook_is_incomplete_and_says_why() -> None:
+    import workbench
+
+    def cell() -> None:
+        before()
+        sys.setprofile(None)
+        after()
+
+    report = workbench.profile(cell)
+    assert not report.complete
+    assert any(
+        n.startswith("INCOMPLETE:") and "switched the profiler off" in n for n in report.notes()
+    )

@@ -211,6 +211,8 @@ def run_passes(
                 "the profiled run had completed, so the overhead is estimated."
             )
     analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s, modules=modules)
+    if raw.truncated_by is not None:
+        notes.append(f"INCOMPLETE: {raw.truncated_by}")
     if getattr(raw, "native_folded", False):
         notes.append(NATIVE_FOLDED_NOTE)
     recommendations = None
@@ -287,7 +289,7 @@ def build_report(
         label=options.label or "cell",
         tables=analysis.tables,
         overhead=analysis.overhead,
-        complete=raw.completed,
+        complete=raw.completed and raw.truncated_by is None,
         error=raw.error,
         rules=tuple(options.ruleset.describe()),
         top_n=options.top,
