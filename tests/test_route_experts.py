@@ -427,3 +427,33 @@ def test_bad_decorations_are_refused() -> None:
         g.expert("python")(lambda x: x)
     with pytest.raises(ExpertError, match="kind must be one of"):
         g.expert("fast", kind="quantum")
+
+
+def test_functions_defined_in_notebook_cells_are_gated_and_hashed_by_their_source(
+    shell: Any, tmp_path: Path
+) -> None:
+    cell = f'''
+import numpy as np
+import workbench
+
+@workbench.experts(size=len, profile={str(tmp_path / "p.json")!r}, autosave=False)
+def norm(x):
+    return sum(v * v for v in x) ** 0.5
+
+@norm.expert("numpy")
+def _(x):
+    return float(np.sqrt(np.dot(x, x)))
+
+values = [[float(i)] * n for n in (3, 3000) for i in range(1, 8)]
+results = [norm(v) for v in values]
+'''
+    result = shell.run_cell(cell)
+    assert result.success, result.error_in_exec
+    norm = shell.user_ns["norm"]
+    assert norm.qualname == "__main__.norm"
+    assert shell.user_ns["results"][0] == pytest.approx(3**0.5)
+    first = norm.source_hash()
+    shell.run_cell(cell.replace("** 0.5", "** 0.5  # same maths, edited"))
+    assert shell.user_ns["norm"].source_hash() != first  # the cell's source, not its bytecode
+    text = str(shell.user_ns["norm"].explain([1.0] * 3000))
+    assert text.startswith("__main__.norm: size 3,000 (bucket 1,778-3,162)"), text

@@ -17,6 +17,7 @@ try:
     from workbench.profiling.run import load, profile
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
+    from workbench.route.experts import experts
     from workbench.store.db import RunStore, runs
 except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
     _MISSING: ImportError | None = missing
@@ -44,6 +45,7 @@ __all__ = [
     "WorkbenchError",
     "compare",
     "experiments",
+    "experts",
     "load",
     "load_ipython_extension",
     "postmortem",
