@@ -432,7 +432,7 @@ def test_bad_decorations_are_refused() -> None:
 def test_functions_defined_in_notebook_cells_are_gated_and_hashed_by_their_source(
     shell: Any, tmp_path: Path
 ) -> None:
-    cell = f'''
+    cell = f"""
 import numpy as np
 import workbench
 
@@ -446,7 +446,7 @@ def _(x):
 
 values = [[float(i)] * n for n in (3, 3000) for i in range(1, 8)]
 results = [norm(v) for v in values]
-'''
+"""
     result = shell.run_cell(cell)
     assert result.success, result.error_in_exec
     norm = shell.user_ns["norm"]

@@ -14,7 +14,7 @@ import pytest
 from workbench.errors import RouteError
 from workbench.route.experts import experts
 
-MODULE = '''
+MODULE = """
 import sys
 import numpy as np
 import workbench
@@ -43,7 +43,7 @@ def loop(rounds):
     for _ in range(rounds):
         for n in (5, 5000):
             total([1.0] * n)
-'''
+"""
 
 
 def write_module(folder: Path, profile: Path, *, autosave: bool = False, extra: str = "") -> None:
@@ -60,7 +60,9 @@ def run(folder: Path, body: str) -> str:
     return done.stdout + done.stderr
 
 
-def test_a_restarted_process_reuses_the_saved_choices_without_learning_again(tmp_path: Path) -> None:
+def test_a_restarted_process_reuses_the_saved_choices_without_learning_again(
+    tmp_path: Path,
+) -> None:
     profile = tmp_path / "machine-profile.json"
     write_module(tmp_path, profile)
     first = run(tmp_path, "learnme.loop(10)\nprint(learnme.total.save())\nprint(learnme.calls)")
@@ -86,7 +88,9 @@ def test_saved_choices_are_not_used_once_the_source_changed(tmp_path: Path) -> N
     profile = tmp_path / "machine-profile.json"
     write_module(tmp_path, profile)
     run(tmp_path, "learnme.loop(10)\nlearnme.total.save()")
-    write_module(tmp_path, profile, extra="\n@total.expert('fast')\ndef _(a):\n    return float(sum(a))\n")
+    write_module(
+        tmp_path, profile, extra="\n@total.expert('fast')\ndef _(a):\n    return float(sum(a))\n"
+    )
     text = run(tmp_path, "print(learnme.total.explain([1.0] * 5000))")
     assert "not used: the source of learnme.total or its experts changed" in text
     assert "not decided yet" in text

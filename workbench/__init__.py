@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 try:
+    from workbench import calibrate  # callable: calibrate(f, inputs=..., sizes=...)
     from workbench.errors import ConfigError, ProfileError, WorkbenchError
     from workbench.experiment.api import experiments, run_experiment, workflow
     from workbench.experiment.compare import compare
@@ -43,6 +44,7 @@ __all__ = [
     "Router",
     "RunStore",
     "WorkbenchError",
+    "calibrate",
     "compare",
     "experiments",
     "experts",

@@ -228,6 +228,21 @@ class Gated:
 
         return placed
 
+    def size_of(self, *args: Any, **kwargs: Any) -> float:
+        """The gate's size of a call with these arguments (what its bucket is found from)."""
+        try:
+            n = self._size(*args, **kwargs)
+        except ExpertError:
+            raise
+        except Exception as exc:
+            raise self._size_failed(exc) from exc
+        return checked_size(n, self._size_name)
+
+    def forget_plans(self) -> None:
+        """Drop the fast path's size -> plan map (after buckets were re-decided)."""
+        self._host.clear()
+        self._dev.clear()
+
     def _size_failed(self, exc: Exception) -> ExpertError:
         return ExpertError(
             f"{self.qualname}: the size function {self._size_name} raised "
@@ -480,7 +495,7 @@ class Gated:
         """Which expert a call with these arguments runs, and why (nothing is run)."""
         from workbench.route.expert_report import explain
 
-        size = checked_size(self._size(*args, **kwargs), self._size_name)
+        size = self.size_of(*args, **kwargs)
         where = DEVICE if on_device(args, kwargs, self._types) else HOST
         return explain(self, self._ready(), size, where)
 

@@ -225,7 +225,7 @@ class Learner:
         e = self.experts[name]
         s = b.stat(name)
         run = self.runner(name, b.where, out)
-        sync = self._sync if e.kind == CUPY or b.where == "device" else None
+        sync = self.sync if e.kind == CUPY or b.where == "device" else None
         clock = self.clock
         try:
             if sync is not None:
@@ -245,7 +245,8 @@ class Learner:
         self.dirty = True
         return value, None, seconds
 
-    def _sync(self) -> None:
+    def sync(self) -> None:
+        """Wait for the GPU's queued work (a no-op without CuPy)."""
         if self.cp is not None:
             gpu.synchronize(self.cp)
 
@@ -310,7 +311,7 @@ class Learner:
         if problem is not None:
             if partner == self.reference and not isinstance(problem, self.oom):
                 raise problem  # the function itself raises on this input
-            self._disable(b, partner, f"raised {type(problem).__name__}: {problem}", failure=True)
+            self.disable(b, partner, f"raised {type(problem).__name__}: {problem}", failure=True)
             return value
         found = difference(
             self.placer.host_copy(value), self.placer.host_copy(trusted), self.tolerance
@@ -321,7 +322,7 @@ class Learner:
                 b.check_note, b.check_due = "", 0
             return value
         reason = f"its result differs from {partner}'s: {found}"
-        self._disable(b, name, reason)
+        self.disable(b, name, reason)
         warnings.warn(
             f"{self.name}: expert {name!r} disagrees with {partner!r} in size bucket "
             f"{self.label(b)} ({b.where} data): {found}. It is disabled in that bucket; "
@@ -354,7 +355,7 @@ class Learner:
         if error is not None:
             raise error  # the fallback (the reference, or a checked expert) raises too
         what = "ran out of memory" if oom else f"raised {type(exc).__name__}"
-        self._disable(b, name, f"{what}: {exc}", failure=True)
+        self.disable(b, name, f"{what}: {exc}", failure=True)
         return value
 
     def _fallback(self, b: Bucket, failed: str) -> str | None:
@@ -366,7 +367,8 @@ class Learner:
         ref = self.reference
         return ref if ref != failed and self.usable(ref) and not b.stat(ref).disabled else None
 
-    def _disable(self, b: Bucket, name: str, reason: str, *, failure: bool = False) -> None:
+    def disable(self, b: Bucket, name: str, reason: str, *, failure: bool = False) -> None:
+        """Switch `name` off in bucket `b`, with the reason (a choice it held is dropped)."""
         s = b.stat(name)
         s.disabled = reason
         s.checked = ""
