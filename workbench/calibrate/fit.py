@@ -58,7 +58,8 @@ class Curves:
 
     def filled(self, backend: str) -> np.ndarray:
         """Times with the gaps after a backend's last timed size extrapolated (log-log,
-        slope from its last two points, at least 1); NaN before its first."""
+        slope from its last two points, at least 1), and before its first (slope from its
+        first two points, 0 to 1: a smaller size is never predicted much cheaper)."""
         t = self.median.get(backend)
         if t is None:
             return np.full(len(self.sizes), np.nan)
@@ -75,6 +76,20 @@ class Curves:
             )
         tail = np.arange(last + 1, len(self.sizes))
         out[tail] = t[last] * (self.sizes[tail] / self.sizes[last]) ** slope
+        first = timed[0]
+        if first > 0:
+            back = 0.0
+            if len(timed) >= 2:
+                nxt = timed[1]
+                back = min(
+                    1.0,
+                    max(
+                        0.0,
+                        math.log(t[nxt] / t[first]) / math.log(self.sizes[nxt] / self.sizes[first]),
+                    ),
+                )
+            head = np.arange(0, first)
+            out[head] = t[first] * (self.sizes[head] / self.sizes[first]) ** back
         return out
 
     def oracle(self) -> np.ndarray:
@@ -161,7 +176,7 @@ def regret(c: Curves, tier: Tier) -> Regret:
     chosen = choose(tier, c.sizes, has_gpu)
     picked = table[chosen, np.arange(len(c.sizes))]
     use = np.isfinite(best) & (best > 0)
-    # a pick with no time at all (before its first timed size) counts as the worst seen
+    # a pick with no time at all (a backend never timed in the group) counts as the worst seen
     ratio = np.where(np.isfinite(picked), picked / np.where(use, best, 1.0), np.nan)[use]
     if len(ratio) == 0:
         return Regret(math.nan, math.nan, math.nan, 0)

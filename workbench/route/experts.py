@@ -416,23 +416,27 @@ class Gated:
 
     # --- saving ----------------------------------------------------------------------
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write what was learned (every GPU target) into the machine profile now."""
+    def record(self) -> dict[str, Any]:
+        """What was learned (every GPU target), as the machine profile keeps it."""
         self._ready()
-        target = Path(path) if path is not None else self.profile_path
-        assert target is not None
         keys = {
             device: self.machine_key(learner.cp, device).to_dict()
             for device, learner in self._learners.items()
         }
-        data = learned.record(
+        return learned.record(
             self._learners,
             self.source_hash(),
             keys,
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
             self._per_decade,
         )
-        written = learned.write_record(target, self.qualname, data)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write what was learned (every GPU target) into the machine profile now."""
+        self._ready()
+        target = Path(path) if path is not None else self.profile_path
+        assert target is not None
+        written = learned.write_record(target, self.qualname, self.record())
         for learner in self._learners.values():
             learner.dirty = False
         self._saved_at = time.monotonic()
