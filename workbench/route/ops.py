@@ -323,7 +323,7 @@ def _numpy_ops() -> list[OpSpec]:
 
 
 def _standard_scale(xp: ModuleType, a: Sequence[Any], p: sh.Params) -> Any:
-    x = xp.asarray(a[0])
+    x = xp.asanyarray(a[0])  # subclasses (masked arrays) keep their semantics
     return (x - xp.mean(x, axis=0)) / xp.std(x, axis=0)
 
 

@@ -28,7 +28,6 @@ from workbench.route.backends import (
     Desc,
     PythonBackend,
     Unsupported,
-    describe,
     on_device,
     run_cupy,
     run_numpy,
@@ -36,8 +35,11 @@ from workbench.route.backends import (
 from workbench.route.cost import CostModel, Workload
 from workbench.route.counts import Tally
 from workbench.route.explain import Explanation
+from workbench.route.features import bucket_of
 from workbench.route.kinds import Backend, Location
+from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
+from workbench.route.operands import describe
 from workbench.route.ops import OpRegistry, OpSpec
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.selector import check_size
@@ -62,6 +64,8 @@ _POLICY_NAMES = {
     "moe": "seed",
 }
 _PLAN_CACHE_LIMIT = 4096
+BUCKETS_PER_DECADE = 4  # plans are kept per dtype, rank and size bucket (a quarter decade)
+_LISTS_AT = Location.PYTHON.value
 # Enum members and types as plain constants: attribute access on an Enum class is slow.
 _NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
 _AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
@@ -82,14 +86,21 @@ class Decision:
 
 
 class _Plan:
-    """A cached decision with the counter cells it bumps (mutable, private)."""
+    """A cached decision with the counter cells it bumps (mutable, private). `idiom` is
+    the idiomatic pure-Python kernel when the plan runs pure Python on lists (typed by
+    their first elements when the plan was made); `like` the container results come
+    back in (tuples in, tuples out)."""
 
-    __slots__ = ("backend", "cell", "decision")
+    __slots__ = ("backend", "cell", "decision", "idiom", "like")
 
-    def __init__(self, decision: Decision, cell: list[int]) -> None:
+    def __init__(
+        self, decision: Decision, cell: list[int], idiom: Any = None, like: type = list
+    ) -> None:
         self.decision = decision
         self.backend = decision.backend
         self.cell = cell  # [decisions, executions] of (op, backend)
+        self.idiom = idiom
+        self.like = like
 
 
 class Router:
@@ -141,6 +152,7 @@ class Router:
             if spec.runnable
         }
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._buckets: dict[int, int] = {}  # size -> its bucket
         self.tally = Tally()
 
     # --- GPU -------------------------------------------------------------------------
@@ -243,6 +255,14 @@ class Router:
         """Backends that cannot run this call, each with the reason."""
         return exclusions_of(spec, desc, params, self.gpu_status)
 
+    def _bucket(self, size: int) -> int:
+        found = self._buckets.get(size)
+        if found is None:
+            if len(self._buckets) >= _PLAN_CACHE_LIMIT:
+                self._buckets.clear()
+            found = self._buckets[size] = bucket_of(size, BUCKETS_PER_DECADE)
+        return found
+
     def _plan(
         self,
         spec: OpSpec,
@@ -251,12 +271,14 @@ class Router:
         pkey: tuple[Any, ...],
         to: Location | str | None,
     ) -> tuple[_Plan, tuple[Desc, ...]]:
-        """The cached plan for this call signature (made on the first call of its kind)."""
-        where, desc = describe(arrays)
+        """The cached plan for this call's signature and size bucket (made on the first
+        call of its kind; shapes are checked then, and by the kernels on every call)."""
+        where, desc, sig, size = describe(arrays)
         placement = where if to is None else Location.parse(to).value
-        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        key = (spec.name, where, placement, sig, self._bucket(size), pkey)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+            plan = self._new_plan(spec, desc, params, key, where, placement)
         return plan, desc
 
     def _new_plan(
@@ -264,7 +286,7 @@ class Router:
         spec: OpSpec,
         desc: tuple[Desc, ...],
         params: sh.Params,
-        pkey: tuple[Any, ...],
+        key: tuple[Any, ...],
         where: str,
         placement: str,
     ) -> _Plan:
@@ -283,8 +305,12 @@ class Router:
         )
         if len(self._plans) >= _PLAN_CACHE_LIMIT:
             self._plans.clear()
-        plan = self._plans[(spec.name, where, placement, desc, pkey)] = _Plan(
-            decision, self._cell(spec.name, choice.backend)
+        like = container_of(desc)
+        idiom = None
+        if choice.backend is _PYTHON and where == placement == _LISTS_AT:
+            idiom = idiom_for(spec, desc, params, like)
+        plan = self._plans[key] = _Plan(
+            decision, self._cell(spec.name, choice.backend), idiom, like
         )
         return plan
 
@@ -312,15 +338,32 @@ class Router:
         else:
             spec, arrays, params, pkey = self._call(op, args, kwargs)
         # The cached path, inlined: this runs on every call.
-        where, desc = describe(arrays)
+        where, desc, sig, size = describe(arrays)
         placement = where if to is None else Location.parse(to).value
-        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        bucket = self._buckets.get(size)
+        if bucket is None:
+            bucket = self._bucket(size)
+        key = (spec.name, where, placement, sig, bucket, pkey)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+            plan = self._new_plan(spec, desc, params, key, where, placement)
         plan.cell[0] += 1
         decision = plan.decision
         if decision.fallback:
             self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        idiom = plan.idiom
+        if idiom is not None:
+            try:  # idiomatic pure Python on lists: comprehensions, sum, max, min
+                result = idiom(*arrays)
+            except Unsupported:
+                pass  # where Python and NumPy differ: the general kernels decide
+            except (TypeError, ValueError) as exc:
+                # another element type than the first one's, or shapes that do not fit:
+                # NumPy's own answer (or its own exception) is the one to give
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc), plan.like)
+            else:
+                plan.cell[1] += 1
+                return result
         if (
             plan.backend is _NUMPY
             and decision.residency is _AT_HOST
@@ -328,7 +371,7 @@ class Router:
         ):
             result = spec.array_fn(np, arrays, params)  # type: ignore[misc]
             plan.cell[1] += 1
-            return result[()] if type(result) is _NDARRAY and result.ndim == 0 else result
+            return result
         if (
             plan.backend is _PYTHON
             and decision.residency is not _AT_DEVICE
@@ -336,14 +379,27 @@ class Router:
         ):
             try:  # the pure-Python path, inlined likewise
                 result = self._python.run(
-                    spec, arrays, params, decision.residency, decision.placement, self._cp
+                    spec,
+                    arrays,
+                    params,
+                    decision.residency,
+                    decision.placement,
+                    self._cp,
+                    plan.like,
                 )
             except Unsupported as exc:
-                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc))
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc), plan.like)
             plan.cell[1] += 1
             return result
         return self._execute(
-            spec, plan.backend, arrays, params, decision, forced=False, cell=plan.cell
+            spec,
+            plan.backend,
+            arrays,
+            params,
+            decision,
+            forced=False,
+            cell=plan.cell,
+            like=plan.like,
         )
 
     def run_on(
@@ -362,7 +418,9 @@ class Router:
         plan, _ = self._plan(spec, arrays, params, pkey, to)
         if chosen is Backend.CUPY and not self.gpu_status.available:
             raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
-        return self._execute(spec, chosen, arrays, params, plan.decision, forced=True)
+        return self._execute(
+            spec, chosen, arrays, params, plan.decision, forced=True, like=plan.like
+        )
 
     def _execute(
         self,
@@ -374,6 +432,7 @@ class Router:
         *,
         forced: bool,
         cell: list[int] | None = None,
+        like: type = list,
     ) -> Any:
         res, out = decision.residency, decision.placement
         cp = self._cp
@@ -381,18 +440,18 @@ class Router:
             cp = self._cupy()
         try:
             if backend is _NUMPY:
-                result = run_numpy(spec, arrays, params, res, out, cp)
+                result = run_numpy(spec, arrays, params, res, out, cp, like)
             elif backend is _PYTHON:
-                result = self._python.run(spec, arrays, params, res, out, cp)
+                result = self._python.run(spec, arrays, params, res, out, cp, like)
             elif self._device is None:
-                result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
+                result = run_cupy(spec, arrays, params, res, out, cp, self._mover(), like)
             else:
                 with on_device(cp, self._device, arrays, res):
-                    result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
+                    result = run_cupy(spec, arrays, params, res, out, cp, self._mover(), like)
         except Unsupported as exc:
             if forced:
                 raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
-            return self._fall_back(spec, backend, arrays, params, decision, str(exc))
+            return self._fall_back(spec, backend, arrays, params, decision, str(exc), like)
         except self._oom as exc:
             if res is _AT_DEVICE or forced:
                 raise RouteError(
@@ -403,7 +462,7 @@ class Router:
             assert cp is not None
             gpu.free_cached_blocks(cp)
             return self._fall_back(
-                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}"
+                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}", like
             )
         if cell is None:
             cell = self._cell(spec.name, backend)
@@ -418,10 +477,11 @@ class Router:
         params: sh.Params,
         decision: Decision,
         reason: str,
+        like: type = list,
     ) -> Any:
         self._count_fallback(spec.name, failed, Backend.NUMPY, reason)
         self._cell(spec.name, Backend.NUMPY)[0] += 1
-        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True)
+        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True, like=like)
 
     def explain(
         self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
