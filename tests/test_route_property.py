@@ -1,6 +1,7 @@
 """Property test (hypothesis): every routed op, under every policy and every shipped
-profile, on arrays, lists and tuples, gives NumPy's result, dtype and shape (lists in,
-lists out; tuples in, tuples out), and raises where NumPy raises."""
+profile, on arrays, lists and tuples, called with Router.run and through the namespace,
+gives NumPy's result, dtype and shape (lists in, lists out; tuples in, tuples out), and
+raises where NumPy raises."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from workbench.errors import RouteError
 from workbench.route import Backend, Router
 from workbench.route.machine_profile import ProfileMismatchWarning
+from workbench.route.namespace import namespace
 
 SHIPPED = sorted((Path(__file__).parents[1] / "data" / "hardware").glob("*.json"))
 BINARY = ("add", "subtract", "multiply", "divide", "maximum", "minimum")
@@ -34,6 +36,7 @@ def routers() -> list[Router]:
 
 
 ROUTERS = routers()
+SPACES = [namespace(router=router) for router in ROUTERS]
 
 shapes = st.one_of(
     st.tuples(st.integers(0, 6)),
@@ -151,11 +154,16 @@ def test_every_op_gives_numpys_answer_under_every_policy_and_profile(
         with pytest.raises(raised), np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             router.run(op, *args, **kwargs)
+        with pytest.raises(raised), np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            getattr(SPACES[which], op)(*args, **kwargs)
         return
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = router.run(op, *args, **kwargs)
         check(got, want, args, context)
+        through = getattr(SPACES[which], op)(*args, **kwargs)  # xp.op(...), the same route
+        check(through, want, args, context + " (through the namespace)")
         if python:  # the pure-Python backend itself, where it takes the call
             try:
                 forced = router.run_on(Backend.PYTHON, op, *args, **kwargs)
@@ -165,6 +173,7 @@ def test_every_op_gives_numpys_answer_under_every_policy_and_profile(
                 check(forced, want, args, context + " (forced to pure Python)")
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix
 def test_ndarray_subclasses_keep_numpys_semantics() -> None:
     router = Router(policy="seed", gpu=False)  # the table would pick pure Python
     masked = np.ma.array([1, 2, 100], mask=[0, 0, 1])

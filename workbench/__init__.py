@@ -19,6 +19,7 @@ try:
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
     from workbench.route.experts import experts
+    from workbench.route.namespace import namespace
     from workbench.store.db import RunStore, runs
 except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
     _MISSING: ImportError | None = missing
@@ -50,6 +51,7 @@ __all__ = [
     "experts",
     "load",
     "load_ipython_extension",
+    "namespace",
     "postmortem",
     "profile",
     "recommend_backend",

@@ -337,9 +337,23 @@ class Router:
             spec, arrays, params, pkey = fast[0], args, fast[1], fast[2]
         else:
             spec, arrays, params, pkey = self._call(op, args, kwargs)
+        return self.route(
+            spec, arrays, params, pkey, None if to is None else Location.parse(to).value
+        )
+
+    def route(
+        self,
+        spec: OpSpec,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        to: str | None = None,
+    ) -> Any:
+        """Run a parsed call (the op's spec, its array operands, its parameters and their
+        cache key); `to` a Location value or None. What run() and namespace ops call."""
         # The cached path, inlined: this runs on every call.
         where, desc, sig, size = describe(arrays)
-        placement = where if to is None else Location.parse(to).value
+        placement = where if to is None else to
         bucket = self._buckets.get(size)
         if bucket is None:
             bucket = self._bucket(size)
