@@ -10,9 +10,10 @@ ran shows up in :meth:`Router.counts` (seed 003).
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from workbench.route.features import bucket_of
 from workbench.route.kinds import Backend, Location
 from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
-from workbench.route.operands import describe
+from workbench.route.operands import describe, is_number
 from workbench.route.ops import OpRegistry, OpSpec
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.selector import check_size
@@ -65,7 +66,7 @@ _POLICY_NAMES = {
 }
 _PLAN_CACHE_LIMIT = 4096
 BUCKETS_PER_DECADE = 4  # plans are kept per dtype, rank and size bucket (a quarter decade)
-_LISTS_AT = Location.PYTHON.value
+_LISTS_AT, _HOST_AT = Location.PYTHON.value, Location.HOST.value
 # Enum members and types as plain constants: attribute access on an Enum class is slow.
 _NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
 _AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
@@ -91,16 +92,25 @@ class _Plan:
     their first elements when the plan was made); `like` the container results come
     back in (tuples in, tuples out)."""
 
-    __slots__ = ("backend", "cell", "decision", "idiom", "like")
+    __slots__ = ("backend", "cell", "decision", "host", "host_for_numpy", "idiom", "like", "python")
 
     def __init__(
-        self, decision: Decision, cell: list[int], idiom: Any = None, like: type = list
+        self,
+        decision: Decision,
+        cell: list[int],
+        python: Any = None,
+        like: type = list,
+        host: tuple[Any, tuple[Any, ...]] | None = None,
     ) -> None:
         self.decision = decision
         self.backend = decision.backend
         self.cell = cell  # [decisions, executions] of (op, backend)
-        self.idiom = idiom
+        self.python = python  # the idiomatic kernel for this signature, if there is one
+        self.idiom = python if decision.backend is _PYTHON else None  # ...when it is chosen
         self.like = like
+        # NumPy on exact ndarrays as a user writes it: (operator or method, parameters)
+        self.host_for_numpy = host
+        self.host = host if decision.backend is _NUMPY else None
 
 
 class Router:
@@ -125,6 +135,7 @@ class Router:
         gpu: bool | None = None,
         device: int | None = None,
         registry: OpRegistry | None = None,
+        mover: Mover | None = None,
     ) -> None:
         self.profile = load_machine_profile(profile)
         if policy is None:
@@ -136,7 +147,7 @@ class Router:
         ):
             raise RouteError(f"device must be a GPU index >= 0, got {device!r}")
         self._device = device
-        self._staging: Mover | None = None
+        self._staging: Mover | None = mover  # given: these copies; else the profile says
         self.policy = _POLICY_NAMES[policy]
         self.registry = registry if registry is not None else OpRegistry.builtin()
         self.model = CostModel(self.profile)
@@ -179,6 +190,8 @@ class Router:
 
     def _mover(self) -> Mover | None:
         """Pinned staging for large copies, when the profile found it faster here."""
+        if self._staging is not None:
+            return self._staging
         t = self.profile.transfer
         if t is None or (t.h2d_method != "staged" and t.d2h_method != "staged"):
             return None
@@ -307,10 +320,21 @@ class Router:
             self._plans.clear()
         like = container_of(desc)
         idiom = None
-        if choice.backend is _PYTHON and where == placement == _LISTS_AT:
-            idiom = idiom_for(spec, desc, params, like)
+        if where == placement == _LISTS_AT:
+            idiom = idiom_for(spec, desc, params, like, on_lists=True)
+        elif where == placement == _HOST_AT:
+            idiom = idiom_for(spec, desc, params, like, on_lists=False)
+        host = None
+        if (
+            spec.host_fn is not None
+            and where == placement == _HOST_AT
+            and desc
+            and all(isinstance(tag, np.dtype) or is_number(tag) for _, tag in desc)
+            and isinstance(desc[0][1], np.dtype)
+        ):
+            host = (spec.host_fn, tuple(params[name] for name, _ in spec.params))
         plan = self._plans[key] = _Plan(
-            decision, self._cell(spec.name, choice.backend), idiom, like
+            decision, self._cell(spec.name, choice.backend), idiom, like, host
         )
         return plan
 
@@ -378,6 +402,12 @@ class Router:
             else:
                 plan.cell[1] += 1
                 return result
+        host = plan.host
+        if host is not None and type(arrays[0]) is _NDARRAY:
+            fn, extra = host  # what a NumPy user writes: a + b, a.sum(axis), a @ b
+            result = fn(*arrays, *extra) if extra else fn(*arrays)
+            plan.cell[1] += 1
+            return result
         if (
             plan.backend is _NUMPY
             and decision.residency is _AT_HOST
@@ -414,6 +444,7 @@ class Router:
             forced=False,
             cell=plan.cell,
             like=plan.like,
+            plan=plan,
         )
 
     def run_on(
@@ -432,8 +463,22 @@ class Router:
         plan, _ = self._plan(spec, arrays, params, pkey, to)
         if chosen is Backend.CUPY and not self.gpu_status.available:
             raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
+        forced_plan = _Plan(
+            replace(plan.decision, backend=chosen),
+            plan.cell,
+            plan.python,
+            plan.like,
+            plan.host_for_numpy,
+        )
         return self._execute(
-            spec, chosen, arrays, params, plan.decision, forced=True, like=plan.like
+            spec,
+            chosen,
+            arrays,
+            params,
+            plan.decision,
+            forced=True,
+            like=plan.like,
+            plan=forced_plan,
         )
 
     def _execute(
@@ -447,6 +492,7 @@ class Router:
         forced: bool,
         cell: list[int] | None = None,
         like: type = list,
+        plan: _Plan | None = None,
     ) -> Any:
         res, out = decision.residency, decision.placement
         cp = self._cp
@@ -454,9 +500,13 @@ class Router:
             cp = self._cupy()
         try:
             if backend is _NUMPY:
-                result = run_numpy(spec, arrays, params, res, out, cp, like)
+                host = plan.host if plan is not None else None
+                if host is not None and type(arrays[0]) is _NDARRAY:
+                    result = host[0](*arrays, *host[1])
+                else:
+                    result = run_numpy(spec, arrays, params, res, out, cp, like)
             elif backend is _PYTHON:
-                result = self._python.run(spec, arrays, params, res, out, cp, like)
+                result = self._pure_python(spec, arrays, params, res, out, cp, like, plan)
             elif self._device is None:
                 result = run_cupy(spec, arrays, params, res, out, cp, self._mover(), like)
             else:
@@ -482,6 +532,62 @@ class Router:
             cell = self._cell(spec.name, backend)
         cell[1] += 1
         return result
+
+    def _pure_python(
+        self,
+        spec: OpSpec,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        res: Location,
+        out: Location,
+        cp: ModuleType | None,
+        like: type,
+        plan: _Plan | None,
+    ) -> Any:
+        """The idiomatic kernel where the plan has one, else (or where it steps aside,
+        Unsupported) the general pure-Python kernels."""
+        kernel = plan.python if plan is not None else None
+        if kernel is not None:
+            try:
+                return kernel(*arrays)
+            except Unsupported:
+                pass
+        return self._python.run(spec, arrays, params, res, out, cp, like)
+
+    def kernel(
+        self,
+        backend: Backend | str,
+        op: str,
+        *args: Any,
+        to: Location | str | None = None,
+        **kwargs: Any,
+    ) -> Callable[[], Any]:
+        """The work the router does for `op(*args)` on `backend` (conversions and copies
+        included, no dispatch), as a no-argument callable: what calibration times. Each
+        call counts as an execution; RouteError when that backend cannot run it."""
+        chosen = Backend.parse(backend)
+        spec, arrays, params, pkey = self._call(op, args, kwargs)
+        plan, _ = self._plan(spec, arrays, params, pkey, to)
+        if chosen is Backend.CUPY and not self.gpu_status.available:
+            raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
+        forced_plan = _Plan(
+            replace(plan.decision, backend=chosen),
+            plan.cell,
+            plan.python,
+            plan.like,
+            plan.host_for_numpy,
+        )
+        return functools.partial(
+            self._execute,
+            spec,
+            chosen,
+            arrays,
+            params,
+            plan.decision,
+            forced=True,
+            like=plan.like,
+            plan=forced_plan,
+        )
 
     def _fall_back(
         self,
