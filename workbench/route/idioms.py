@@ -68,16 +68,31 @@ def binary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
         return None
     one = _one_d(name, fn)
     if ndim == 1:
-        if not wrap:
-            return lambda a, b: _pack(one(a, b), like)
-        return lambda a, b: _pack(_wrap_all(one(a, b)), like)
+        if like is list and not wrap:
+
+            def flat(a: Any, b: Any) -> Any:
+                if len(a) != len(b):
+                    raise Unsupported("shapes differ: broadcasting is for the general kernels")
+                return one(a, b)
+
+            return flat
+
+        def packed(a: Any, b: Any) -> Any:
+            if len(a) != len(b):
+                raise Unsupported("shapes differ: broadcasting is for the general kernels")
+            values = one(a, b)
+            return _pack(_wrap_all(values) if wrap else values, like)
+
+        return packed
 
     def two(a: Any, b: Any) -> Any:
-        if len(a) != len(b):
-            raise ValueError(
-                f"operands could not be broadcast together ({len(a)} and {len(b)} rows)"
-            )
-        rows = [one(r, s) for r, s in zip(a, b, strict=True)]
+        if len(a) != len(b) or len(a[0]) != len(b[0]):
+            raise Unsupported("shapes differ: broadcasting is for the general kernels")
+        width = len(a[0])
+        rows = [
+            one(r, s) if len(r) == width == len(s) else _ragged()
+            for r, s in zip(a, b, strict=True)
+        ]
         if wrap:
             rows = [_wrap_all(r) for r in rows]
         return _pack([_pack(r, like) for r in rows], like)
@@ -85,17 +100,22 @@ def binary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
     return two
 
 
+def _ragged() -> list[Any]:
+    raise ValueError("rows of different lengths: NumPy refuses an inhomogeneous shape")
+
+
 def _one_d(name: str, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], list[Any]]:
+    """One row: the caller has checked the lengths (zip as a user writes it)."""
     if name == "add":
-        return lambda a, b: [x + y for x, y in zip(a, b, strict=True)]
+        return lambda a, b: [x + y for x, y in zip(a, b)]  # noqa: B905
     if name == "subtract":
-        return lambda a, b: [x - y for x, y in zip(a, b, strict=True)]
+        return lambda a, b: [x - y for x, y in zip(a, b)]  # noqa: B905
     if name == "multiply":
-        return lambda a, b: [x * y for x, y in zip(a, b, strict=True)]
+        return lambda a, b: [x * y for x, y in zip(a, b)]  # noqa: B905
 
     def general(a: Any, b: Any) -> list[Any]:
         try:
-            return [fn(x, y) for x, y in zip(a, b, strict=True)]
+            return [fn(x, y) for x, y in zip(a, b)]  # noqa: B905
         except ZeroDivisionError:
             raise Unsupported("division by zero: NumPy gives inf or NaN") from None
 
