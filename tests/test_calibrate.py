@@ -70,14 +70,15 @@ def test_sweep_times_every_backend_and_residency_on_the_cpu(small: Calibration) 
     frame = small.frame()
     assert set(frame.status) <= STATUSES
     assert set(frame.residency) == {"python", "host"}  # CPU only: no device residency
-    assert set(frame.backend) == {"python", "numpy"}
+    # the router's backends, and the independent oracle's idiomatic code beside them
+    assert set(frame.backend) == {"python", "numpy", "idiom-python", "idiom-numpy"}
     ok = frame[frame.status == r.OK]
     assert (ok.median_s > 0).all() and np.isfinite(ok.median_s).all()
     assert (ok.low_s <= ok.median_s).all() and (ok.median_s <= ok.high_s).all()
     assert (ok.calls >= 3).all()
     # every op ran on both backends at the smallest size, results checked against NumPy
     first = ok[ok["size"] == ok["size"].min()]
-    assert len(first.groupby(["op", "residency", "backend"])) == 3 * 2 * 2
+    assert len(first.groupby(["op", "residency", "backend"])) == 3 * 2 * 4
     assert small.key.gpu == "none" and small.key.numpy == np.__version__
 
 

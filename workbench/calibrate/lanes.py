@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from workbench import gpu
+from workbench.calibrate import oracle
 from workbench.calibrate.families import Family
+from workbench.calibrate.oracle import LANES as ORACLE_LANES
 from workbench.calibrate.result import CPU
 from workbench.gpu.pinned import Mover
 from workbench.route.kinds import Location
@@ -35,13 +37,20 @@ class Lane:
         return self.device != CPU
 
 
-def lanes_for(residency: str, gpus: Sequence[int]) -> list[Lane]:
-    """Every lane of one residency: Python and NumPy, plus CuPy on each GPU."""
-    if residency == "device":
-        return [Lane("device", d, b) for d in gpus for b in ("python", "numpy", "cupy")]
-    return [Lane(residency, CPU, "python"), Lane(residency, CPU, "numpy")] + [
-        Lane(residency, d, "cupy") for d in gpus
-    ]
+def lanes_for(residency: str, gpus: Sequence[int], oracle: bool = True) -> list[Lane]:
+    """Every lane of one residency: Python and NumPy, plus CuPy on each GPU; then the
+    independent oracle's idiomatic-code lanes (calibrate/oracle.py) likewise."""
+    out: list[Lane] = []
+    for names in (("python", "numpy", "cupy"), ORACLE_LANES if oracle else ()):
+        if not names:
+            continue
+        py, np_, cu = names
+        if residency == "device":
+            out += [Lane("device", d, b) for d in gpus for b in (py, np_, cu)]
+        else:
+            out += [Lane(residency, CPU, py), Lane(residency, CPU, np_)]
+            out += [Lane(residency, d, cu) for d in gpus]
+    return out
 
 
 class Runner:
@@ -88,6 +97,8 @@ class Runner:
         exactly what the router runs for that backend (its idiomatic pure-Python kernels,
         NumPy as a user writes it, CuPy with the copies it makes)."""
         spec, params = family.spec, dict(family.spec.params)
+        if lane.backend in ORACLE_LANES:
+            return oracle.calls(spec.name, lane.residency, operands, self.cp)[lane.backend]
         where = _LOCATION[lane.residency]
         return self.router.kernel(lane.backend, spec.name, *operands, to=where, **params)
 

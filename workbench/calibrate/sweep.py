@@ -218,7 +218,7 @@ class Sweep:
         return False
 
     def _memory(self, family: Family, lane: Lane, size: int) -> tuple[str, str] | None:
-        itemsize = 32 if lane.residency == "python" or lane.backend == "python" else 1
+        itemsize = 32 if lane.residency == "python" or lane.backend.endswith("python") else 1
         need = family.nbytes(size, self.dtype.itemsize * 2) * itemsize
         free = _host_free_bytes()
         if need > free * _MEMORY_SHARE:

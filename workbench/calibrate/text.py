@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.calibrate.fit import Fit, geo_mean_regret, regret, seed_tier
 from workbench.calibrate.result import CPU
+from workbench.calibrate.ties import ties
 
 
 def _size(value: float | None) -> str:
@@ -43,6 +44,7 @@ def thresholds_text(f: Fit) -> str:
     for key, tier in f.tiers.items():
         c = f.curves[key]
         mine, seed = regret(c, tier), regret(c, seed_tier(key[0]))
+        plain = _size(f.plain_copy[key]) if key in f.plain_copy else "-"
         rows.append(
             [
                 key[0],
@@ -50,12 +52,32 @@ def thresholds_text(f: Fit) -> str:
                 _where(key[2]),
                 _size(tier.simd_above),
                 _size(tier.gpu_above),
+                plain,
                 f"{mine.geo_mean:.3f}",
                 f"{seed.geo_mean:.3f}",
+                "; ".join(str(t) for t in ties(c)) or "-",
             ]
         )
-    header = ["op", "data on", "target", "Python up to", "CuPy above", "regret fit", "regret seed"]
-    return table(header, rows)
+    header = [
+        "op",
+        "data on",
+        "target",
+        "Python up to",
+        "CuPy above",
+        "(plain copies)",
+        "regret fit",
+        "regret seed",
+        "ties (within 20%)",
+    ]
+    oracle = (
+        "idiomatic code, timed apart"
+        if any(c.independent for c in f.curves.values())
+        else "the fastest backend"
+    )
+    return (
+        table(header, rows)
+        + f"\n(regret: time of the pick over {oracle}, geometric mean over sizes)"
+    )
 
 
 def crossovers_text(f: Fit) -> str:

@@ -90,8 +90,7 @@ def binary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
             raise Unsupported("shapes differ: broadcasting is for the general kernels")
         width = len(a[0])
         rows = [
-            one(r, s) if len(r) == width == len(s) else _ragged()
-            for r, s in zip(a, b, strict=True)
+            one(r, s) if len(r) == width == len(s) else _ragged() for r, s in zip(a, b, strict=True)
         ]
         if wrap:
             rows = [_wrap_all(r) for r in rows]

@@ -182,10 +182,25 @@ def calibrated_pick(
     )
     gpu_text = "never" if tier.gpu_above is None else f"above {tier.gpu_above:,.0f}"
     on = "CPU only" if key.endswith("|-1") else f"GPU {key.rsplit('|', 1)[1]}"
+    copies = ""
+    if key in profile.plain_copy and w.residency is not Location.DEVICE:
+        plain = profile.plain_copy[key]
+        t = profile.transfer
+        staged = t is not None and t.h2d_method == "staged"
+        how = (
+            f"staged through pinned buffers from {t.stage_above / 2**20:.0f} MiB"
+            if staged and t is not None
+            else "plain cupy.asarray"
+        )
+        plain_text = "never" if plain is None else f"above {plain:,.0f}"
+        copies = (
+            f" (this is for the router's copies, {how}; code that copies with plain "
+            f"cupy.asarray gains from CuPy {plain_text})"
+        )
     return backend, (
         f"{w.size:,.0f} elements; calibrated thresholds for {w.op} with inputs in "
         f"{_IN[w.residency.value]} ({on}, {profile.date or 'undated'}): pure Python {python}, "
-        f"CuPy {gpu_text}"
+        f"CuPy {gpu_text}{copies}"
     )
 
 

@@ -140,7 +140,10 @@ def _backend_trace(c: Curves, backend: str, has_gpu: bool) -> dict[str, Any]:
 def trace_updates(c: Curves, tier: Tier, has_gpu: bool) -> list[dict[str, Any]]:
     """New data for the five traces of TRACES, in order."""
     updates = [_backend_trace(c, b, has_gpu) for b in BACKENDS]
-    updates.append({"x": _values(c.sizes), "y": _values(c.oracle()), "visible": True})
+    name = "fastest idiomatic code (independent)" if c.independent else "fastest measured"
+    updates.append(
+        {"x": _values(c.sizes), "y": _values(c.reference()), "visible": True, "name": name}
+    )
     updates.append(chosen_update(c, tier, has_gpu))
     return updates
 
