@@ -73,7 +73,13 @@ def _line_xs(tuner: Tuner) -> list[float]:
 def test_one_trace_per_backend_with_the_measured_times(cpu_cal: Calibration) -> None:
     tuner = Tuner(cpu_cal)
     names = [t.name for t in tuner.figure.data]
-    assert names == ["pure Python", "NumPy", "CuPy", "fastest idiomatic code (independent)", "chosen"]
+    assert names == [
+        "pure Python",
+        "NumPy",
+        "CuPy",
+        "fastest idiomatic code (independent)",
+        "chosen",
+    ]
     c = tuner.state.curves[tuner.key]
     oracle = np.array(tuner.figure.data[3].y, dtype=float)
     assert np.allclose(oracle, c.reference(), equal_nan=True) and c.independent
