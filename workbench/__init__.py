@@ -20,6 +20,7 @@ try:
     from workbench.route import BackendSelector, Router, recommend_backend
     from workbench.route.experts import experts
     from workbench.route.namespace import namespace
+    from workbench.route.placement import place
     from workbench.store.db import RunStore, runs
 except ImportError as missing:  # a NumPy-only install: `workbench calibrate` still works
     _MISSING: ImportError | None = missing
@@ -52,6 +53,7 @@ __all__ = [
     "load",
     "load_ipython_extension",
     "namespace",
+    "place",
     "postmortem",
     "profile",
     "recommend_backend",
