@@ -70,18 +70,15 @@ def _size_and_bytes(arrays: Sequence[Any]) -> tuple[int, int]:
     return size, nbytes
 
 
-def _device_crossover(router: Router, op: str, device: int) -> tuple[str, bool] | None:
+def _device_crossover(router: Router, op: str, device: int, size: int) -> tuple[str, bool] | None:
     """(why, CuPy wins at this size) from the calibrated data-on-GPU thresholds."""
     found = router.profile.tier_for(op, "device", device)
     if found is None or found[1].endswith("|-1"):
         return None
-    tier = found[0]
-    return (
-        "never on the GPU"
-        if tier.gpu_above is None
-        else f"CuPy above {tier.gpu_above:,.0f} elements",
-        tier.gpu_above is not None,
-    )
+    above = found[0].gpu_above
+    if above is None:
+        return "never on the GPU", False
+    return f"CuPy above {above:,.0f} elements", size > above
 
 
 def place(
