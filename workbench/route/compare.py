@@ -45,12 +45,55 @@ def _array_difference(got: np.ndarray, want: np.ndarray, where: str, tol: Tolera
     if bool(np.all(same)):
         return None
     index = tuple(int(i) for i in np.argwhere(~np.asarray(same))[0])
-    return f"{where}{list(index)}: {got[index]!r} where the reference has {want[index]!r}"
+    mine, theirs = got[index], want[index]
+    mine = mine.item() if hasattr(mine, "item") else mine
+    theirs = theirs.item() if hasattr(theirs, "item") else theirs
+    return f"{where}{list(index)}: {mine!r} where the reference has {theirs!r}"
+
+
+def _numbers(value: Any) -> bool:
+    """A (nested) list or tuple whose first leaf is a number: compared as an array."""
+    item = value
+    while isinstance(item, (list, tuple)):
+        if not item:
+            return False
+        item = item[0]
+    return isinstance(item, _NUMBERS) and not isinstance(item, (bool, np.bool_))
+
+
+def _kinds(value: Any) -> list[type]:
+    """The container types along the first elements ([tuple, tuple] for a grid)."""
+    out = []
+    item = value
+    while isinstance(item, (list, tuple)) and item:
+        out.append(type(item))
+        item = item[0]
+    return out
 
 
 def difference(got: Any, want: Any, tol: Tolerance = Tolerance(), where: str = "") -> str | None:
     """None when `got` matches `want`; else the first place they differ, in words
-    ('[3][1]: 4 where the reference has 2')."""
+    ('[3][1]: 4 where the reference has 2'). Equal containers are found equal at C
+    speed; lists of numbers are compared as arrays (a million floats in milliseconds)."""
+    if type(got) is type(want) and isinstance(want, (list, tuple, str, int, float)):
+        try:
+            if got == want:
+                return None
+        except Exception:  # an element whose == raises: compared one by one below
+            pass
+        if isinstance(want, (list, tuple)) and _numbers(want) and _numbers(got):
+            if _kinds(got) != _kinds(want):
+                return (
+                    f"{where or 'the result'} nests {[k.__name__ for k in _kinds(got)]} where "
+                    f"the reference nests {[k.__name__ for k in _kinds(want)]}"
+                )
+            try:
+                g, w = np.asarray(got), np.asarray(want)
+            except ValueError:  # ragged: one by one below
+                pass
+            else:
+                if g.dtype != object and w.dtype != object:
+                    return _array_difference(g, w, where, tol)
     if isinstance(want, np.ndarray) or isinstance(got, np.ndarray):
         if not (isinstance(want, np.ndarray) and isinstance(got, np.ndarray)):
             return (

@@ -48,7 +48,8 @@ RECHECK = 256  # calls before the first re-check of a bucket's choice; doubles e
 MAX_RECHECK = 1 << 20
 CHECK_SHARE = 0.1  # a costly check of a result waits until it is this share of the time
 CONTENDER = 1.5  # experts within this of the best get a second sample before the choice
-DEFER = 3  # calls an expert never timed anywhere waits for a smaller bucket to time it
+DEFER = 2  # calls an expert never timed anywhere waits for a smaller bucket to time it
+DEFER_CHECK = 64  # calls a check waits when the reference's cost here is unknown
 LARGE = 1000  # at this size and above, array experts are tried before pure Python
 Clock = Callable[[], float]
 
@@ -171,17 +172,18 @@ class Learner:
 
     def _next(self, b: Bucket, cands: list[str], todo: list[str]) -> str:
         """The expert to run next: the first still wanting a sample, unless it is pure
-        Python, never timed anywhere, at a LARGE size, and a smaller bucket can time it
-        first (then a known expert runs, for up to DEFER calls)."""
+        Python at a LARGE size, not timed within two decades of it, and a smaller bucket
+        can time it first (then a known expert runs, for up to DEFER calls)."""
         name = todo[0]
         large = bucket_center(b.index, self.per_decade) >= LARGE
-        if not large or self.experts[name].kind != PYTHON:
+        if not large or self.experts[name].kind != PYTHON or b.waits >= DEFER:
             return name
-        if self._known(name, b.where) or b.waits >= DEFER:
-            return name
+        away = nb.nearest_timed(self.buckets.values(), b, name)
+        if away is not None and away <= 2 * self.per_decade:
+            return name  # timed within two decades: what it costs here is known well enough
         if nb.smallest_seen(self.buckets, b.where) in (None, b.index):
             return name
-        known = [n for n in cands if self._known(n, b.where)]
+        known = [n for n in cands if n != name and self._known(n, b.where)]
         if not known:
             return name
         b.waits += 1
@@ -197,7 +199,8 @@ class Learner:
             s = b.stat(name)
             if not self.usable(name) or s.disabled:
                 continue
-            s.skipped = nb.hopeless(self.buckets.values(), b, name, self.per_decade)
+            linear = self.experts[name].kind == PYTHON
+            s.skipped = nb.hopeless(self.buckets.values(), b, name, self.per_decade, linear)
             if s.skipped:
                 continue
             here = s.median
@@ -250,43 +253,51 @@ class Learner:
         if self.cp is not None:
             gpu.synchronize(self.cp)
 
-    def _cost(self, b: Bucket, name: str) -> float | None:
+    def _cost(self, b: Bucket, name: str, bound: str = "upper") -> float | None:
         here = b.stat(name).median
-        return (
-            here
-            if here is not None
-            else nb.predict(self.buckets.values(), b, name, self.per_decade)
-        )
+        if here is not None:
+            return here
+        return nb.predict(self.buckets.values(), b, name, self.per_decade, bound=bound)
 
-    def _partner(self, b: Bucket, name: str, seconds: float, force: bool) -> str | None:
+    def _calls_here(self, b: Bucket) -> int:
+        return sum(s.calls for s in b.stats.values()) + b.exploited
+
+    def _partner(self, b: Bucket, name: str, seconds: float) -> str | None:
         """The trusted expert to run beside `name` on this call to check its result here,
-        or None: no check needed, none possible, or one too costly now. A check that
-        would cost over HOPELESS times this call is made later, once it costs at most
-        CHECK_SHARE of the time spent in the bucket (the plan comes back for it)."""
+        or None: no check needed, none possible, or one too costly now. A check whose
+        reference would cost over HOPELESS times this call (its upper bound, predicted
+        from other buckets) waits until it costs at most CHECK_SHARE of the calls made
+        in the bucket (the plan comes back for it then)."""
         s = b.stat(name)
         if name == self.reference or s.checked.startswith(MATCHED):
             return None
         ref = self.reference
-        ref_ok = self.usable(ref) and not b.stat(ref).disabled
-        trusted = [n for n in self.order if n != name and b.stat(n).checked.startswith(MATCHED)]
-        cost = self._cost(b, ref) if ref_ok else None
-        if ref_ok and (
-            force or self.check_share is None or cost is None or cost <= nb.HOPELESS * seconds
-        ):
-            return ref
-        for other in trusted:
-            t = self._cost(b, other)
-            if t is not None and (force or t <= nb.HOPELESS * seconds):
-                return other
-        if not ref_ok or cost is None or self.check_share is None:
-            s.checked = "" if ref_ok else "not checked: the reference cannot run here"
+        if not self.usable(ref) or b.stat(ref).disabled:
+            s.checked = "not checked: the reference cannot run here"
             return None
-        due = math.ceil(cost / (self.check_share * max(seconds, 1e-12)))
-        b.check_due = max(b.check_due, min(due, MAX_RECHECK))
+        cost = self._cost(b, ref)
+        if self.check_share is None or (cost is not None and cost <= nb.HOPELESS * seconds):
+            return ref
+        for other in self.order:
+            if other != name and b.stat(other).checked.startswith(MATCHED):
+                t = self._cost(b, other)
+                if t is not None and t <= nb.HOPELESS * seconds:
+                    return other  # checked here already, and cheap: it stands in
+        large = bucket_center(b.index, self.per_decade) >= LARGE
+        if cost is None and not (large and self.experts[ref].kind == PYTHON):
+            return ref  # nothing known of its cost, at a small size: check now
+        if cost is None:
+            due = DEFER_CHECK
+            why = f"{ref}'s cost here is not known yet (pure Python at a large size)"
+        else:
+            due = math.ceil(cost / (self.check_share * max(seconds, 1e-12)))
+            why = f"{ref} is predicted {cost / max(seconds, 1e-12):.3g}x slower here"
+        if self._calls_here(b) >= due:
+            return ref  # the calls made here have paid for the check
+        b.check_due = min(max(b.check_due, due), MAX_RECHECK)
         b.check_note = (
-            f"{name}'s result is not checked here yet: {ref} is predicted {cost / max(seconds, 1e-12):.3g}x "
-            f"slower; it runs once, after about {b.check_due:,} calls here ({self.check_share:.0%} "
-            "of the time they take)"
+            f"{name}'s result is not checked here yet: {why}; the check runs once after "
+            f"about {b.check_due:,} calls here ({self.check_share:.0%} of their time)"
         )
         return None
 
@@ -297,14 +308,12 @@ class Learner:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         out: str,
-        *,
-        force_check: bool = False,
     ) -> Any:
         """Run `name` timed (and a trusted expert beside it when its result needs a check)."""
         value, error, seconds = self._timed(b, name, args, kwargs, out)
         if error is not None:
             return self.failed(b, name, error, args, kwargs, out)
-        partner = self._partner(b, name, seconds, force_check)
+        partner = self._partner(b, name, seconds)
         if partner is None:
             return value
         trusted, problem, _ = self._timed(b, partner, args, kwargs, out)
@@ -391,8 +400,10 @@ class Learner:
         else:
             best, b.tie = cands[0], None
         b.choice = best
-        b.source = ONLY if len(cands) == 1 else source
-        b.note = ""
+        others = [n for n in self.order if n not in cands]
+        out = [n for n in others if not self.usable(n) or b.stat(n).disabled]
+        b.source = ONLY if len(cands) == 1 and len(out) == len(others) else source
+        b.note = "; ".join(f"{n} {b.stat(n).skipped}" for n in others if b.stat(n).skipped)
         self.install(b)
 
     def install(self, b: Bucket, calls: int | None = None) -> None:
@@ -402,7 +413,7 @@ class Learner:
             calls = min(MAX_RECHECK, RECHECK << b.plans_issued)
         if b.check_due and not b.stat(b.choice).checked.startswith(MATCHED):
             done = sum(s.calls for s in b.stats.values())
-            calls = max(1, min(calls, b.check_due - done))
+            calls = max(1, min(calls, b.check_due - done))  # back to the slow path for it
         b.plans_issued += 1
         b.plan = Plan(b.choice, self.runner(b.choice, b.where, b.where), calls)
         self.dirty = True
@@ -419,10 +430,7 @@ class Learner:
         assert chosen is not None
         cands = self.candidates(b)
         others = [n for n in cands if n != chosen]
-        unchecked = chosen != self.reference and not b.stat(chosen).checked.startswith(MATCHED)
-        value = self.measure(
-            b, chosen, args, kwargs, out, force_check=unchecked and b.check_due > 0
-        )
+        value = self.measure(b, chosen, args, kwargs, out)
         if b.choice is None:  # the choice failed or disagreed on this call
             return value
         if others:
