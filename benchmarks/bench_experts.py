@@ -84,7 +84,7 @@ def overhead() -> None:
         chosen = add.explain(a, a).chosen
         direct = add.experts[chosen]
         t = per_call(
-            {"gated": lambda: add(a, a), "direct": lambda: direct(a, a)},
+            {"gated": lambda a=a: add(a, a), "direct": lambda a=a, d=direct: d(a, a)},
             number=2_000 if n > 100 else 50_000,
         )
         print(
@@ -112,7 +112,7 @@ def best_by_hand(
     for n, args in inputs.items():
         number = max(1, int(2e-3 / max(1e-7, _once(experts, args))))
         t = per_call(
-            {name: (lambda f=fn: f(*args)) for name, fn in experts.items()}, number, repeats=5
+            {name: (lambda f=fn, a=args: f(*a)) for name, fn in experts.items()}, number, repeats=5
         )
         best[n] = experts[min(t, key=lambda k: t[k])]
     return best
@@ -174,10 +174,6 @@ def main() -> None:
         print(f"\n3. GPU: not measured ({status.reason})")
         return
     print(f"\n3. GPU ({', '.join(status.devices)}): the same with CuPy experts")
-
-    @workbench.experts(xp=("numpy", "cupy"), profile=PROFILE, autosave=False)
-    def scale(xp: Any, x: Any) -> Any:
-        return (x - x.mean(axis=0)) / x.std(axis=0)
 
     def make_scale() -> Any:
         @workbench.experts(xp=("numpy", "cupy"), profile=PROFILE, autosave=False)
