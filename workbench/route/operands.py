@@ -42,6 +42,9 @@ class SubTag(NamedTuple):
     dtype: np.dtype[Any]
 
 
+# The tags of flat lists and tuples of numbers, made once (the fast path reads them).
+_FLAT = {(c, leaf): ListTag(c, leaf) for c in (list, tuple) for leaf in (float, int, bool, complex)}
+
 # One operand: (shape, tag).
 Desc = tuple[sh.Shape, Any]
 Sig = tuple[tuple[int, Any], ...]
@@ -98,9 +101,11 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...], Sig, int]:
 
     RouteError when NumPy (or list) and CuPy operands are mixed, or an operand is of a
     type the router does not take. Written for speed: it runs on every call."""
-    if len(arrays) == 2:
+    count = len(arrays)
+    if count == 2:
         a, b = arrays
-        if type(a) is _NDARRAY and type(b) is _NDARRAY:
+        ta, tb = type(a), type(b)
+        if ta is _NDARRAY and tb is _NDARRAY:
             da, db = a.dtype, b.dtype
             return (
                 _HOST,
@@ -108,9 +113,27 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...], Sig, int]:
                 ((a.ndim, da), (b.ndim, db)),
                 max(a.size, b.size),
             )
-    elif len(arrays) == 1 and type(arrays[0]) is _NDARRAY:
+        if ta is tb and (ta is list or ta is tuple) and a and b:
+            tag_a = _FLAT.get((ta, type(a[0])))
+            tag_b = _FLAT.get((ta, type(b[0])))
+            if tag_a is not None and tag_b is not None:  # flat lists of numbers
+                na, nb = len(a), len(b)
+                return (
+                    _PYTHON,
+                    (((na,), tag_a), ((nb,), tag_b)),
+                    ((1, tag_a), (1, tag_b)),
+                    na if na > nb else nb,
+                )
+    elif count == 1:
         a = arrays[0]
-        return _HOST, ((a.shape, a.dtype),), ((a.ndim, a.dtype),), a.size
+        ta = type(a)
+        if ta is _NDARRAY:
+            return _HOST, ((a.shape, a.dtype),), ((a.ndim, a.dtype),), a.size
+        if (ta is list or ta is tuple) and a:
+            tag_a = _FLAT.get((ta, type(a[0])))
+            if tag_a is not None:
+                n = len(a)
+                return _PYTHON, (((n,), tag_a),), ((1, tag_a),), n
     where = ""
     numpy_scalar = False
     desc: list[Desc] = []
@@ -136,6 +159,41 @@ def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...], Sig, int]:
     sig = tuple((len(shape), tag) for shape, tag in desc)
     size = max((math.prod(shape) for shape, tag in desc if shape), default=1)
     return where or _PYTHON, tuple(desc), sig, size
+
+
+def quick(arrays: Sequence[Any]) -> tuple[str, Sig, int] | None:
+    """(where, signature, size) for the common calls, reading no shapes: one or two exact
+    ndarrays (and a Python number), one or two flat lists or tuples of numbers; None for
+    anything else (describe() reads it). The signature is the one describe() gives."""
+    count = len(arrays)
+    if count == 2:
+        a, b = arrays
+        ta, tb = type(a), type(b)
+        if ta is _NDARRAY:
+            if tb is _NDARRAY:
+                na, nb = a.size, b.size
+                return _HOST, ((a.ndim, a.dtype), (b.ndim, b.dtype)), na if na > nb else nb
+            if tb is float or tb is int:
+                return _HOST, ((a.ndim, a.dtype), (0, tb)), a.size
+            return None
+        if ta is tb and (ta is list or ta is tuple) and a and b:
+            tag_a = _FLAT.get((ta, type(a[0])))
+            tag_b = _FLAT.get((ta, type(b[0])))
+            if tag_a is None or tag_b is None:
+                return None
+            na, nb = len(a), len(b)
+            return _PYTHON, ((1, tag_a), (1, tag_b)), na if na > nb else nb
+        return None
+    if count == 1:
+        a = arrays[0]
+        ta = type(a)
+        if ta is _NDARRAY:
+            return _HOST, ((a.ndim, a.dtype),), a.size
+        if (ta is list or ta is tuple) and a:
+            tag_a = _FLAT.get((ta, type(a[0])))
+            if tag_a is not None:
+                return _PYTHON, ((1, tag_a),), len(a)
+    return None
 
 
 def itemsize(tag: Any) -> int:

@@ -40,7 +40,7 @@ from workbench.route.features import bucket_of
 from workbench.route.kinds import Backend, Location
 from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
-from workbench.route.operands import describe, is_number
+from workbench.route.operands import describe, is_number, quick
 from workbench.route.ops import OpRegistry, OpSpec
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.selector import check_size
@@ -92,7 +92,17 @@ class _Plan:
     their first elements when the plan was made); `like` the container results come
     back in (tuples in, tuples out)."""
 
-    __slots__ = ("backend", "cell", "decision", "host", "host_for_numpy", "idiom", "like", "python")
+    __slots__ = (
+        "backend",
+        "cell",
+        "decision",
+        "fast",
+        "host",
+        "host_for_numpy",
+        "idiom",
+        "like",
+        "python",
+    )
 
     def __init__(
         self,
@@ -111,6 +121,18 @@ class _Plan:
         # NumPy on exact ndarrays as a user writes it: (operator or method, parameters)
         self.host_for_numpy = host
         self.host = host if decision.backend is _NUMPY else None
+        # What the fast path calls with the operands, when nothing else needs doing: the
+        # idiomatic kernel, or NumPy's operator or method (None: the full path runs)
+        self.fast: Any = None
+        if not decision.fallback:
+            if self.idiom is not None:
+                self.fast = self.idiom
+            elif self.host is not None:
+                fn, extra = self.host
+                if all(v is None for v in extra):  # a.sum(None) is a.sum()
+                    self.fast = fn
+                else:
+                    self.fast = lambda *a: fn(*a, *extra)
 
 
 class Router:
@@ -375,7 +397,26 @@ class Router:
     ) -> Any:
         """Run a parsed call (the op's spec, its array operands, its parameters and their
         cache key); `to` a Location value or None. What run() and namespace ops call."""
-        # The cached path, inlined: this runs on every call.
+        if to is None:  # the fast path: a common signature whose plan has a direct kernel
+            seen = quick(arrays)
+            if seen is not None:
+                where, sig, size = seen
+                bucket = self._buckets.get(size)
+                if bucket is not None:
+                    plan = self._plans.get((spec.name, where, where, sig, bucket, pkey))
+                    if plan is not None:
+                        fast = plan.fast
+                        if fast is not None:
+                            cell = plan.cell
+                            cell[0] += 1
+                            try:
+                                result = fast(*arrays)
+                            except (Unsupported, TypeError, ValueError):
+                                cell[0] -= 1  # the full path below answers (and counts)
+                            else:
+                                cell[1] += 1
+                                return result
+        # The cached path: plans made on the first call of their kind.
         where, desc, sig, size = describe(arrays)
         placement = where if to is None else to
         bucket = self._buckets.get(size)
@@ -563,30 +604,29 @@ class Router:
         **kwargs: Any,
     ) -> Callable[[], Any]:
         """The work the router does for `op(*args)` on `backend` (conversions and copies
-        included, no dispatch), as a no-argument callable: what calibration times. Each
-        call counts as an execution; RouteError when that backend cannot run it."""
+        included, no dispatch, no counting), as a no-argument callable: what calibration
+        and the benchmarks time. RouteError when that backend cannot run it."""
         chosen = Backend.parse(backend)
         spec, arrays, params, pkey = self._call(op, args, kwargs)
         plan, _ = self._plan(spec, arrays, params, pkey, to)
-        if chosen is Backend.CUPY and not self.gpu_status.available:
+        res, out = plan.decision.residency, plan.decision.placement
+        if chosen is _NUMPY:
+            host = plan.host_for_numpy
+            if host is not None and type(arrays[0]) is _NDARRAY:
+                return functools.partial(host[0], *arrays, *host[1])  # a + b, a.sum(axis)
+            return functools.partial(
+                run_numpy, spec, arrays, params, res, out, self._cupy(), plan.like
+            )
+        if chosen is _PYTHON:
+            cp = self._cupy() if _AT_DEVICE in (res, out) else self._cp
+            return functools.partial(
+                self._pure_python, spec, arrays, params, res, out, cp, plan.like, plan
+            )
+        if not self.gpu_status.available:
             raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
-        forced_plan = _Plan(
-            replace(plan.decision, backend=chosen),
-            plan.cell,
-            plan.python,
-            plan.like,
-            plan.host_for_numpy,
-        )
+        cp = self._cupy()
         return functools.partial(
-            self._execute,
-            spec,
-            chosen,
-            arrays,
-            params,
-            plan.decision,
-            forced=True,
-            like=plan.like,
-            plan=forced_plan,
+            run_cupy, spec, arrays, params, res, out, cp, self._mover(), plan.like
         )
 
     def _fall_back(
