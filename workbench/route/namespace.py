@@ -137,60 +137,6 @@ class Namespace:
             unrouted[name] = unrouted.get(name, 0) + 1
             return direct(*args, **kwargs)
 
-        plans, buckets = self.router._plans, self.router._buckets
-
-        def planned(arrays: tuple[Any, ...]) -> Any:
-            """The plan's direct kernel for these operands, if the router has one (the
-            router's own fast path, inlined here: one call less per op)."""
-            seen = quick(arrays)
-            if seen is None:
-                return None
-            where, sig, size = seen
-            bucket = buckets.get(size)
-            if bucket is None:
-                return None
-            plan = plans.get((name, where, where, sig, bucket, default_key))
-            return plan if plan is not None and plan.fast is not None else None
-
-        if arity == 1 and not [n for n in names if defaults[n] is not None]:
-
-            def unary(a: Any, /, *rest: Any, **kwargs: Any) -> Any:
-                if rest or kwargs or type(a) not in routable:
-                    return fall_through((a, *rest), kwargs)
-                plan = planned((a,))
-                if plan is not None:
-                    try:
-                        result = plan.fast(a)
-                    except (Unsupported, TypeError, ValueError):
-                        pass  # the router's full path answers
-                    else:
-                        cell = plan.cell
-                        cell[0] += 1
-                        cell[1] += 1
-                        return result
-                return route(spec, (a,), defaults, default_key)
-
-            return functools.wraps(direct)(unary)
-        if arity == 2 and not names:
-
-            def binary(a: Any, b: Any, /, *rest: Any, **kwargs: Any) -> Any:
-                if rest or kwargs or type(a) not in routable or type(b) not in routable:
-                    return fall_through((a, b, *rest), kwargs)
-                plan = planned((a, b))
-                if plan is not None:
-                    try:
-                        result = plan.fast(a, b)
-                    except (Unsupported, TypeError, ValueError):
-                        pass  # the router's full path answers
-                    else:
-                        cell = plan.cell
-                        cell[0] += 1
-                        cell[1] += 1
-                        return result
-                return route(spec, (a, b), defaults, default_key)
-
-            return functools.wraps(direct)(binary)
-
         def general(*args: Any, **kwargs: Any) -> Any:
             if not kwargs and len(args) == arity:  # the op's default parameters
                 for a in args:
@@ -214,6 +160,60 @@ class Namespace:
                 return fall_through(args, kwargs)
             params = {**defaults, **given}
             return route(spec, arrays, params, spec.param_key(params))
+
+        plans, buckets = self.router._plans, self.router._buckets
+
+        def planned(arrays: tuple[Any, ...]) -> Any:
+            """The plan's direct kernel for these operands, if the router has one (the
+            router's own fast path, inlined here: one call less per op)."""
+            seen = quick(arrays)
+            if seen is None:
+                return None
+            where, sig, size = seen
+            bucket = buckets.get(size)
+            if bucket is None:
+                return None
+            plan = plans.get((name, where, where, sig, bucket, default_key))
+            return plan if plan is not None and plan.fast is not None else None
+
+        if arity == 1 and not [n for n in names if defaults[n] is not None]:
+
+            def unary(a: Any, /, *rest: Any, **kwargs: Any) -> Any:
+                if rest or kwargs or type(a) not in routable:
+                    return general(a, *rest, **kwargs)
+                plan = planned((a,))
+                if plan is not None:
+                    try:
+                        result = plan.fast(a)
+                    except (Unsupported, TypeError, ValueError):
+                        pass  # the router's full path answers
+                    else:
+                        cell = plan.cell
+                        cell[0] += 1
+                        cell[1] += 1
+                        return result
+                return route(spec, (a,), defaults, default_key)
+
+            return functools.wraps(direct)(unary)
+        if arity == 2 and not names:
+
+            def binary(a: Any, b: Any, /, *rest: Any, **kwargs: Any) -> Any:
+                if rest or kwargs or type(a) not in routable or type(b) not in routable:
+                    return general(a, b, *rest, **kwargs)
+                plan = planned((a, b))
+                if plan is not None:
+                    try:
+                        result = plan.fast(a, b)
+                    except (Unsupported, TypeError, ValueError):
+                        pass  # the router's full path answers
+                    else:
+                        cell = plan.cell
+                        cell[0] += 1
+                        cell[1] += 1
+                        return result
+                return route(spec, (a, b), defaults, default_key)
+
+            return functools.wraps(direct)(binary)
 
         return functools.wraps(direct)(general)
 
