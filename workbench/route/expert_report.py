@@ -10,6 +10,7 @@ from workbench.route.buckets import Bucket
 from workbench.route.cost import fmt_seconds
 from workbench.route.features import bucket_label, bucket_of, bucket_range
 from workbench.route.learner import Learner
+from workbench.route.neighbours import interpolated
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,6 +167,13 @@ class ExpertExplanation:
 
 
 def _next_step(learner: Learner, b: Bucket) -> str:
+    if not any(s.samples for s in b.stats.values()):
+        tier = learner.tuned.get(b.where)
+        if tier is not None:
+            return f"the next call takes {learner.for_tier(tier, b.index)} (thresholds set in the tuner)"
+        found = interpolated(learner.buckets.values(), b, learner.candidates(b), learner.per_decade)
+        if found is not None:
+            return f"the next call takes {found[0]} ({found[1]})"
     cands = learner.candidates(b)
     timed = {n: len(b.stat(n).samples) for n in cands}
     waiting = [n for n in cands if timed[n] < learner.samples]

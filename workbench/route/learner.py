@@ -47,7 +47,7 @@ from workbench.route.machine_profile import Tier
 RECHECK = 256  # calls before the first re-check of a bucket's choice; doubles each time
 MAX_RECHECK = 1 << 20
 CHECK_SHARE = 0.1  # a costly check of a result waits until it is this share of the time
-CONTENDER = 1.5  # experts within this of the best get a second sample before the choice
+CONTENDER = 2.5  # experts within this of the best get a second sample before the choice
 DEFER = 2  # calls an expert never timed anywhere waits for a smaller bucket to time it
 DEFER_CHECK = 64  # calls a check waits when the reference's cost here is unknown
 LARGE = 1000  # at this size and above, array experts are tried before pure Python
