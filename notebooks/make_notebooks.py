@@ -351,6 +351,32 @@ KAGGLE = [
         "    print(where, '->', router.explain('matmul', a, a).reason)\n"
         "router.counts()"
     ),
+    new_markdown_cell(
+        "## 3b. Tune a demo function per GPU\n\n"
+        "`outline_all` has pure-Python, NumPy and CuPy experts. On each GPU, "
+        "`workbench.calibrate` sweeps it; its thresholds per GPU are printed and the tuner "
+        "shows every GPU's curves. Without a GPU this step is skipped and says why."
+    ),
+    new_code_cell(
+        "from workbench.demo.experts import outline_all, sample_batch\n"
+        "from workbench.route.learned import default_profile_path\n"
+        "from workbench.ui.tuner import Tuner\n"
+        "def outline_inputs(n):\n"
+        "    side = max(2, min(30, round(n ** 0.5)))\n"
+        "    return (sample_batch(max(1, n // (side * side)), side), 5)\n"
+        "if status.available:\n"
+        "    gpus = list(range(len(status.devices)))\n"
+        "    sweep = workbench.calibrate(outline_all, inputs=outline_inputs, "
+        "sizes=[16, 100, 900, 9000, 90000, 900000], budget_s=3 * SIZE, devices=gpus)\n"
+        "    print(sweep.summary())\n"
+        "    for device in gpus:\n"
+        "        outline_all.use_device(device)\n"
+        "        print(f'GPU {device}:', outline_all.thresholds)\n"
+        "    outline_all.save(out / 'machine-profile.json')\n"
+        "    display(Tuner(outline_all, path=str(out / 'machine-profile.json')))\n"
+        "else:\n"
+        "    print(f'tuning outline_all per GPU: skipped (no GPU: {status.reason})')"
+    ),
     new_markdown_cell("## 4. One change, measured against the baseline"),
     new_code_cell(
         "%%optimize -o exp --candidate kaggle-memo --budget 20 -c DSL='*/workbench/demo/dsl.py' -c Framework='*/workbench/demo/search.py'\n"

@@ -155,6 +155,7 @@ def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: 
     assert "no GPU:" in streams and "GPU steps are skipped" in streams  # CPU-only here
     assert "host<->device copies: skipped (no GPU)" in streams
     assert "CPU only -> " in streams and "calibrated thresholds for matmul" in streams
+    assert "tuning outline_all per GPU: skipped (no GPU:" in streams  # a GPU step, said so
     for name in (
         "report/report.html",
         "report/categories.csv",
