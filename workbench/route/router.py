@@ -10,31 +10,26 @@ ran shows up in :meth:`Router.counts` (seed 003).
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench import gpu
 from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
 from workbench.gpu.pinned import Mover
-from workbench.machine import machine_id
 from workbench.route import shapes as sh
 from workbench.route.backends import (
     Desc,
     PythonBackend,
     Unsupported,
-    on_device,
-    run_cupy,
-    run_numpy,
 )
 from workbench.route.cost import CostModel, Workload
 from workbench.route.counts import Tally
+from workbench.route.execution import Execution
 from workbench.route.explain import Explanation
 from workbench.route.features import bucket_of
 from workbench.route.kinds import Backend, Location
@@ -42,6 +37,7 @@ from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
 from workbench.route.operands import describe, is_number, quick
 from workbench.route.ops import OpRegistry, OpSpec
+from workbench.route.plans import Decision, Plan
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.selector import check_size
 
@@ -73,69 +69,7 @@ _AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
 _NDARRAY = np.ndarray
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Where one call runs: the backend, the policy's first choice, and why they differ."""
-
-    op: str
-    backend: Backend
-    preferred: Backend
-    fallback: str | None
-    residency: Location
-    placement: Location
-    workload: Workload | None
-
-
-class _Plan:
-    """A cached decision with the counter cells it bumps (mutable, private). `idiom` is
-    the idiomatic pure-Python kernel when the plan runs pure Python on lists (typed by
-    their first elements when the plan was made); `like` the container results come
-    back in (tuples in, tuples out)."""
-
-    __slots__ = (
-        "backend",
-        "cell",
-        "decision",
-        "fast",
-        "host",
-        "host_for_numpy",
-        "idiom",
-        "like",
-        "python",
-    )
-
-    def __init__(
-        self,
-        decision: Decision,
-        cell: list[int],
-        python: Any = None,
-        like: type = list,
-        host: tuple[Any, tuple[Any, ...]] | None = None,
-    ) -> None:
-        self.decision = decision
-        self.backend = decision.backend
-        self.cell = cell  # [decisions, executions] of (op, backend)
-        self.python = python  # the idiomatic kernel for this signature, if there is one
-        self.idiom = python if decision.backend is _PYTHON else None  # ...when it is chosen
-        self.like = like
-        # NumPy on exact ndarrays as a user writes it: (operator or method, parameters)
-        self.host_for_numpy = host
-        self.host = host if decision.backend is _NUMPY else None
-        # What the fast path calls with the operands, when nothing else needs doing: the
-        # idiomatic kernel, or NumPy's operator or method (None: the full path runs)
-        self.fast: Any = None
-        if not decision.fallback:
-            if self.idiom is not None:
-                self.fast = self.idiom
-            elif self.host is not None:
-                fn, extra = self.host
-                if all(v is None for v in extra):  # a.sum(None) is a.sum()
-                    self.fast = fn
-                else:
-                    self.fast = lambda *a: fn(*a, *extra)
-
-
-class Router:
+class Router(Execution):
     """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
 
     `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
@@ -184,71 +118,9 @@ class Router:
             for name, spec in self.registry.names().items()
             if spec.runnable
         }
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._plans: dict[tuple[Any, ...], Plan] = {}
         self._buckets: dict[int, int] = {}  # size -> its bucket
         self.tally = Tally()
-
-    # --- GPU -------------------------------------------------------------------------
-
-    @property
-    def gpu_status(self) -> GpuStatus:
-        """Whether the GPU can be used, and why (probed once)."""
-        if self._gpu_status is None:
-            if self._gpu_flag is False:
-                self._gpu_status = GpuStatus(False, "disabled by Router(gpu=False)")
-            else:
-                status = gpu.probe()
-                if self._gpu_flag and not status.available:
-                    raise RouteError(f"Router(gpu=True) needs a GPU, but {status.reason}")
-                self._gpu_status = status
-        return self._gpu_status
-
-    def _cupy(self) -> ModuleType | None:
-        if self._cp is None:
-            self._cp = gpu.cupy_module()
-            if self._cp is not None:
-                self._oom = (gpu.out_of_memory_error(self._cp),)
-        return self._cp
-
-    def _mover(self) -> Mover | None:
-        """Pinned staging for large copies, when the profile found it faster here."""
-        if self._staging is not None:
-            return self._staging
-        t = self.profile.transfer
-        if t is None or (t.h2d_method != "staged" and t.d2h_method != "staged"):
-            return None
-        if self._staging is None:
-            cp = self._cupy()
-            if cp is None:
-                return None
-            self._staging = Mover(
-                cp,
-                t.h2d_method == "staged",
-                t.d2h_method == "staged",
-                t.stage_above,
-                t.stage_threads,
-            )
-        return self._staging
-
-    @property
-    def device_index(self) -> int:
-        """The GPU whose calibrated thresholds apply, or -1 when no GPU is usable."""
-        if not self.gpu_status.available:
-            return -1
-        if self._device is not None:
-            if self._device >= len(self.gpu_status.devices):
-                raise RouteError(
-                    f"Router(device={self._device}): this machine has GPUs "
-                    f"0..{len(self.gpu_status.devices) - 1}"
-                )
-            return self._device
-        cp = self._cupy()
-        return int(cp.cuda.runtime.getDevice()) if cp is not None else 0
-
-    def machine(self) -> str:
-        """This machine in words, as profiles record it."""
-        status = self.gpu_status
-        return machine_id(status.devices if status.available else ())
 
     # --- analysis --------------------------------------------------------------------
 
@@ -305,7 +177,7 @@ class Router:
         params: sh.Params,
         pkey: tuple[Any, ...],
         to: Location | str | None,
-    ) -> tuple[_Plan, tuple[Desc, ...]]:
+    ) -> tuple[Plan, tuple[Desc, ...]]:
         """The cached plan for this call's signature and size bucket (made on the first
         call of its kind; shapes are checked then, and by the kernels on every call)."""
         where, desc, sig, size = describe(arrays)
@@ -324,7 +196,7 @@ class Router:
         key: tuple[Any, ...],
         where: str,
         placement: str,
-    ) -> _Plan:
+    ) -> Plan:
         residency, out = Location(where), Location(placement)
         w = self.workload(spec, desc, params, residency, out)
         choice: Pick = pick(
@@ -355,7 +227,7 @@ class Router:
             and isinstance(desc[0][1], np.dtype)
         ):
             host = (spec.host_fn, tuple(params[name] for name, _ in spec.params))
-        plan = self._plans[key] = _Plan(
+        plan = self._plans[key] = Plan(
             decision, self._cell(spec.name, choice.backend), idiom, like, host
         )
         return plan
@@ -504,7 +376,7 @@ class Router:
         plan, _ = self._plan(spec, arrays, params, pkey, to)
         if chosen is Backend.CUPY and not self.gpu_status.available:
             raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
-        forced_plan = _Plan(
+        forced_plan = Plan(
             replace(plan.decision, backend=chosen),
             plan.cell,
             plan.python,
@@ -521,127 +393,6 @@ class Router:
             like=plan.like,
             plan=forced_plan,
         )
-
-    def _execute(
-        self,
-        spec: OpSpec,
-        backend: Backend,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        decision: Decision,
-        *,
-        forced: bool,
-        cell: list[int] | None = None,
-        like: type = list,
-        plan: _Plan | None = None,
-    ) -> Any:
-        res, out = decision.residency, decision.placement
-        cp = self._cp
-        if cp is None and (backend is _CUPY or res is _AT_DEVICE or out is _AT_DEVICE):
-            cp = self._cupy()
-        try:
-            if backend is _NUMPY:
-                host = plan.host if plan is not None else None
-                if host is not None and type(arrays[0]) is _NDARRAY:
-                    result = host[0](*arrays, *host[1])
-                else:
-                    result = run_numpy(spec, arrays, params, res, out, cp, like)
-            elif backend is _PYTHON:
-                result = self._pure_python(spec, arrays, params, res, out, cp, like, plan)
-            elif self._device is None:
-                result = run_cupy(spec, arrays, params, res, out, cp, self._mover(), like)
-            else:
-                with on_device(cp, self._device, arrays, res):
-                    result = run_cupy(spec, arrays, params, res, out, cp, self._mover(), like)
-        except Unsupported as exc:
-            if forced:
-                raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
-            return self._fall_back(spec, backend, arrays, params, decision, str(exc), like)
-        except self._oom as exc:
-            if res is _AT_DEVICE or forced:
-                raise RouteError(
-                    f"CuPy ran out of GPU memory in {spec.name} ({exc}). The operands already live "
-                    "on the GPU: free GPU memory (del unused arrays, workbench.gpu.free_cached_blocks) "
-                    "or move them to the host with cupy.asnumpy and run again"
-                ) from None
-            assert cp is not None
-            gpu.free_cached_blocks(cp)
-            return self._fall_back(
-                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}", like
-            )
-        if cell is None:
-            cell = self._cell(spec.name, backend)
-        cell[1] += 1
-        return result
-
-    def _pure_python(
-        self,
-        spec: OpSpec,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        res: Location,
-        out: Location,
-        cp: ModuleType | None,
-        like: type,
-        plan: _Plan | None,
-    ) -> Any:
-        """The idiomatic kernel where the plan has one, else (or where it steps aside,
-        Unsupported) the general pure-Python kernels."""
-        kernel = plan.python if plan is not None else None
-        if kernel is not None:
-            try:
-                return kernel(*arrays)
-            except Unsupported:
-                pass
-        return self._python.run(spec, arrays, params, res, out, cp, like)
-
-    def kernel(
-        self,
-        backend: Backend | str,
-        op: str,
-        *args: Any,
-        to: Location | str | None = None,
-        **kwargs: Any,
-    ) -> Callable[[], Any]:
-        """The work the router does for `op(*args)` on `backend` (conversions and copies
-        included, no dispatch, no counting), as a no-argument callable: what calibration
-        and the benchmarks time. RouteError when that backend cannot run it."""
-        chosen = Backend.parse(backend)
-        spec, arrays, params, pkey = self._call(op, args, kwargs)
-        plan, _ = self._plan(spec, arrays, params, pkey, to)
-        res, out = plan.decision.residency, plan.decision.placement
-        if chosen is _NUMPY:
-            host = plan.host_for_numpy
-            if host is not None and type(arrays[0]) is _NDARRAY:
-                return functools.partial(host[0], *arrays, *host[1])  # a + b, a.sum(axis)
-            return functools.partial(
-                run_numpy, spec, arrays, params, res, out, self._cupy(), plan.like
-            )
-        if chosen is _PYTHON:
-            cp = self._cupy() if _AT_DEVICE in (res, out) else self._cp
-            return functools.partial(
-                self._pure_python, spec, arrays, params, res, out, cp, plan.like, plan
-            )
-        if not self.gpu_status.available:
-            raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
-        cp = self._cupy()
-        return functools.partial(
-            run_cupy, spec, arrays, params, res, out, cp, self._mover(), plan.like
-        )
-
-    def _fall_back(
-        self,
-        spec: OpSpec,
-        failed: Backend,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        decision: Decision,
-        reason: str,
-        like: type = list,
-    ) -> Any:
-        self._count_fallback(spec.name, failed, Backend.NUMPY, reason)
-        self._cell(spec.name, Backend.NUMPY)[0] += 1
-        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True, like=like)
 
     def explain(
         self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any
