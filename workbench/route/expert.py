@@ -23,6 +23,7 @@ import numpy as np
 from workbench import gpu
 from workbench.gpu.pinned import Mover
 from workbench.route.features import DEVICE, HOST, ExpertError
+from workbench.route.machine_profile import MachineProfile
 
 PYTHON, NUMPY, CUPY = "python", "numpy", "cupy"
 KINDS = (PYTHON, NUMPY, CUPY)
@@ -160,3 +161,36 @@ class Placer:
         if self.cp is None:
             return value
         return _move(value, self._to_host, _is_device_array)
+
+
+def gpu_for(experts: list[Expert], wanted: int | None, qualname: str) -> tuple[Any, int, str]:
+    """(CuPy or None, the GPU index or -1, a note) for these experts: CuPy experts are
+    marked unavailable, with the reason, where no GPU is usable."""
+    if not any(e.kind == CUPY for e in experts):
+        return None, -1, ""
+    status = gpu.probe()
+    if not status.available:
+        for e in experts:
+            if e.kind == CUPY:
+                e.unavailable = f"no GPU: {status.reason}"
+        return None, -1, f"CuPy experts skipped: {status.reason}"
+    cp = gpu.cupy_or_none()
+    if cp is None:
+        return None, -1, ""
+    device = int(cp.cuda.runtime.getDevice()) if wanted is None else wanted
+    if not 0 <= device < len(status.devices):
+        raise ExpertError(
+            f"{qualname}: device={wanted}, but this machine has GPUs 0..{len(status.devices) - 1}"
+        )
+    cp.cuda.Device(device).use()
+    return cp, device, ""
+
+
+def mover_for(cp: ModuleType | None, profile: MachineProfile | None) -> Mover | None:
+    """Staged copies where the machine profile measured them faster, else None (plain)."""
+    t = profile.transfer if profile is not None else None
+    if cp is None or t is None or "staged" not in (t.h2d_method, t.d2h_method):
+        return None
+    return Mover(
+        cp, t.h2d_method == "staged", t.d2h_method == "staged", t.stage_above, t.stage_threads
+    )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import RouteError
+from workbench.machine import MachineKey, cpu_name, differences, key_for
 from workbench.route import profile_fields as f
 from workbench.route.buckets import Bucket, Stat
 from workbench.route.learner import Learner
@@ -232,3 +233,41 @@ def write_record(path: Path, qualname: str, data: dict[str, Any]) -> Path:
     base = current if current is not None else replace(seed_profile(), name="local")
     functions = {**base.functions, qualname: data}
     return replace(base, functions=functions).save(path)
+
+
+def machine_key(cp: Any, device: int) -> MachineKey:
+    """The key a record is learned under: this CPU, and the GPU the CuPy experts use."""
+    if cp is None or device < 0:
+        return MachineKey(cpu=cpu_name(), dtype="any")
+    return key_for(cp, (device,), "any")
+
+
+def restore_saved(
+    learner: Learner, data: dict[str, Any], qualname: str, source: str, device: int, where: str
+) -> str:
+    """Put a function's saved record into `learner` when its source hash and machine key
+    match; the sentence explain() shows either way."""
+    if data.get("source_hash") != source:
+        return (
+            f"saved thresholds in {where} not used: the source of {qualname} or its experts "
+            f"changed since they were learned (hash {data.get('source_hash')!r} then, "
+            f"{source!r} now); learning again"
+        )
+    targets = data.get("targets")
+    target = targets.get(str(device)) if isinstance(targets, dict) else None
+    if not isinstance(target, dict):
+        return f"saved thresholds in {where}: none for this target ({device})"
+    saved_key = target.get("key")
+    here = machine_key(learner.cp, device)
+    diffs = differences(saved_key, here) if isinstance(saved_key, dict) else ["key: missing"]
+    if diffs:
+        return (
+            f"saved thresholds in {where} not used: learned on another machine or with "
+            f"other versions ({'; '.join(diffs)}); learning again"
+        )
+    try:
+        count = restore(learner, target, f"functions.{qualname}.targets.{device}")
+    except RouteError as exc:
+        learner.buckets.clear()
+        return f"saved thresholds in {where} not used: {exc}"
+    return f"{count} bucket choice(s) restored from {where} (learned {data.get('date', 'undated')})"
