@@ -82,3 +82,21 @@ def test_ctrl_c_without_a_profile_there_still_writes_the_partial_one_aside(
     assert partial.is_file() and json.loads(partial.read_text())["calibration"]["interrupted"]
     assert str(partial) in done.stderr
     assert os.environ.get("WORKBENCH_PROFILE") is None  # nothing global was changed
+
+
+def test_calibrating_over_a_profile_keeps_what_gated_functions_learned_there(
+    tmp_path: Path,
+) -> None:
+    import workbench
+
+    target = tmp_path / "hw.json"
+
+    @workbench.experts(profile=target, autosave=False)
+    def total(x: list[float]) -> float:
+        return sum(x)
+
+    total([1.0, 2.0])
+    total.save()
+    _complete_profile(target)
+    loaded = MachineProfile.load(target)
+    assert loaded.calibration is not None and any(k.endswith(".total") for k in loaded.functions)
