@@ -15,7 +15,8 @@ Ops: add, multiply, sum, mean, max, vdot, matmul (square); inputs as Python list
 NumPy arrays (and CuPy arrays with a GPU), float64, 10 to --max-size elements (1e6 by
 default; 1e8 on a GPU machine), two sizes per decade. At each point every version's
 first result is checked against NumPy's, then all are timed in interleaved rounds (the
-median of 7 rounds, each a batch of about 1 ms), so machine load falls on all alike; a
+median of 7 rounds, each a batch of about 1 ms, each round starting with another
+version), so machine load and fresh-memory costs fall on all alike; a
 version whose single call takes over --cap seconds is not timed at larger sizes.
 Prints every point and the summaries beside their targets; asserts nothing.
 
@@ -63,8 +64,12 @@ def interleaved(
         once, _ = first(fn, sync)
         batches[name] = max(1, int(1e-3 / max(once, 1e-9)))
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
+    names = list(fns)
+    for r in range(rounds):
+        # each round starts with another function: the first one after the others have
+        # freed their results pays for fresh memory (page faults at large sizes)
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            fn = fns[name]
             n = batches[name]
             start = time.perf_counter()
             for _ in range(n):

@@ -38,6 +38,8 @@ __all__ = [
 
 _WEAK = (int, float, bool, complex)
 _NUMBER_TYPES = frozenset({float, int, bool, complex})
+_LISTS = (list, tuple)
+_NDARRAY = np.ndarray
 AT_HOST, AT_DEVICE, AT_PYTHON = Location.HOST, Location.DEVICE, Location.PYTHON
 # NumPy gives these ops' 0-d results as 0-d arrays (views, tensordot); the others as scalars.
 ZERO_D_ARRAYS = frozenset({"reshape", "transpose", "tensordot"})
@@ -263,11 +265,22 @@ def run_numpy(
     cp: ModuleType | None,
     like: type = list,
 ) -> Any:
-    """The op through NumPy, copying CuPy operands to the host first."""
+    """The op through NumPy, copying CuPy operands to the host first. Lists are made
+    arrays with np.asarray and the op called as a user writes it (an operator or an
+    array method) where it has that form."""
     if residency is AT_DEVICE:
         arrays = [gpu_to_host(cp, a) if gpu.is_device_type(type(a)) else a for a in arrays]
+    elif residency is AT_PYTHON and spec.host_fn is not None and _lists_and_numbers(arrays):
+        operands = [np.asarray(a) if type(a) in _LISTS else a for a in arrays]
+        if type(operands[0]) is _NDARRAY:
+            extra = [params[name] for name, _ in spec.params]
+            return _host_result(spec.host_fn(*operands, *extra), placement, cp, like)
     assert spec.array_fn is not None
     return _host_result(spec.array_fn(np, arrays, params), placement, cp, like)
+
+
+def _lists_and_numbers(arrays: Sequence[Any]) -> bool:
+    return all(type(a) in _LISTS or type(a) in _NUMBER_TYPES for a in arrays)
 
 
 def run_cupy(

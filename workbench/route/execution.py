@@ -138,7 +138,10 @@ class Execution(GpuSide, ABC):
     ) -> Callable[[], Any]:
         """The work the router does for `op(*args)` on `backend` (conversions and copies
         included, no dispatch, no counting), as a no-argument callable: what calibration
-        and the benchmarks time. RouteError when that backend cannot run it."""
+        and the benchmarks time. For pure Python with an idiomatic kernel this is the
+        kernel itself (which raises Unsupported where it would step aside for the general
+        kernels: division by zero, results beyond int64). RouteError when that backend
+        cannot run the call."""
         chosen = Backend.parse(backend)
         spec, arrays, params, pkey = self._call(op, args, kwargs)
         plan, _ = self._plan(spec, arrays, params, pkey, to)
@@ -150,6 +153,8 @@ class Execution(GpuSide, ABC):
             return functools.partial(
                 run_numpy, spec, arrays, params, res, out, self._cupy(), plan.like
             )
+        if chosen is _PYTHON and plan.python is not None:
+            return functools.partial(plan.python, *arrays)  # the idiomatic kernel itself
         if chosen is _PYTHON:
             cp = self._cupy() if _AT_DEVICE in (res, out) else self._cp
             return functools.partial(
