@@ -47,7 +47,8 @@ def test_host_inputs_come_back_on_the_host_whichever_expert_runs(tmp_path: Path)
     assert {"numpy", "cupy"} <= set(table["expert"])
     cupy_rows = table[(table["expert"] == "cupy") & (table["samples"] > 0)]
     assert len(cupy_rows) >= 1  # the CuPy expert was timed (with a synchronise)
-    assert "copies" in str(scale.explain(x))
+    text = str(scale.explain(x))
+    assert "copies" in text and "placement:" in text
 
 
 def test_device_inputs_stay_on_the_device_and_numpy_experts_get_host_copies(tmp_path: Path) -> None:

@@ -113,6 +113,7 @@ class ExpertExplanation:
     status: list[str] = field(default_factory=list)
     copies: str = ""
     check: str = ""
+    placement: str = ""
 
     def lines(self) -> list[str]:
         out = [
@@ -151,6 +152,8 @@ class ExpertExplanation:
             out.append(f"  check: {self.check}")
         if self.copies:
             out.append(f"  copies: {self.copies}")
+        if self.placement:
+            out.append(f"  placement: {self.placement}")
         out.extend(f"  {line}" for line in self.status)
         return out
 
@@ -197,6 +200,32 @@ def _copies(gate: Gated, learner: Learner) -> str:
     )
 
 
+def _placement(learner: Learner, b: Bucket) -> str:
+    """Whether the inputs would be better kept on the GPU, from this size bucket measured
+    with the inputs on each side (only for gates with a CuPy expert that can run)."""
+    if not any(e.kind == "cupy" and not e.unavailable for e in learner.experts.values()):
+        return ""
+    other = learner.buckets.get(("device" if b.where == "host" else "host", b.index))
+    mine = b.stat(b.choice).median if b.choice else None
+    theirs = other.stat(other.choice).median if other is not None and other.choice else None
+    if mine is None or theirs is None or other is None:
+        side = "GPU" if b.where == "host" else "host"
+        return (
+            f"not measured yet with the inputs on the {side} (workbench.place decides from the ops)"
+        )
+    if b.where == "host" and theirs < mine:
+        return (
+            f"with the inputs already on the GPU this size runs in {fmt_seconds(theirs)} "
+            f"({other.choice}) against {fmt_seconds(mine)} here: keep the working set there "
+            "(move it once: workbench.place)"
+        )
+    if b.where == "device" and theirs < mine:
+        return (
+            f"with the inputs on the host this size runs in {fmt_seconds(theirs)} ({other.choice})"
+        )
+    return f"the inputs are best where they are ({fmt_seconds(mine)} against {fmt_seconds(theirs)})"
+
+
 def explain(gate: Gated, learner: Learner, size: float, where: str) -> ExpertExplanation:
     index = bucket_of(size, learner.per_decade)
     b = learner.buckets.get((where, index)) or Bucket(index, where)
@@ -215,6 +244,7 @@ def explain(gate: Gated, learner: Learner, size: float, where: str) -> ExpertExp
         status=list(gate.status),
         copies=_copies(gate, learner),
         check=b.check_note,
+        placement=_placement(learner, b),
     )
 
 
