@@ -21,6 +21,7 @@ version whose single call takes over --cap seconds is not timed at larger sizes.
 Prints every point and the summaries beside their targets; asserts nothing.
 
     python benchmarks/bench_route_oracle.py [--max-size 1e6] [--budget 20] [--cap 0.5]
+    python benchmarks/bench_route_oracle.py --max-size 1e8 --budget 57   # on a GPU machine
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def main() -> None:
     parser.add_argument("--max-size", type=float, default=1e6)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds of calibration first")
     parser.add_argument("--cap", type=float, default=0.5, help="seconds: slower versions stop")
+    parser.add_argument(
+        "--max-list-size", type=float, default=1e7, help="largest inputs made as Python lists"
+    )
     args = parser.parse_args()
     status = gpu.probe()
     cp = gpu.cupy_or_none() if status.available else None
@@ -134,6 +138,8 @@ def main() -> None:
     for op in OPS:
         for where in places:
             for n in sizes:
+                if where == "python" and n > args.max_list_size:
+                    continue
                 a = operands(op, n, where, cp)
                 host = operands(op, n, "host", None)
                 want = np.asarray(getattr(np, op)(*host))
