@@ -332,6 +332,23 @@ def _crossing(c: Curves, a: str, b: str) -> Crossover | None:
     return Crossover(c.key, a, b, found[0], min(near), max(near))
 
 
+def plain_copy_threshold(c: Curves) -> tuple[bool, float | None]:
+    """(measured, CuPy-above size) for host data copied with plain cupy.asarray: the
+    group refitted with the oracle's plain-copy CuPy lane in place of the router's (which
+    stages its copies through pinned buffers where that measured faster)."""
+    lane = c.idiom.get("idiom-cupy")
+    if c.key[1] == "device" or c.key[2] == CPU or lane is None or not np.isfinite(lane).any():
+        return False, None
+    plain = replace(
+        c,
+        median={**c.median, "cupy": lane},
+        low={**c.low, "cupy": lane},
+        high={**c.high, "cupy": lane},
+    )
+    tier, _ = best_tier(plain)
+    return True, tier.gpu_above
+
+
 def seed_tier(op: str, thresholds: Thresholds = SEED_THRESHOLDS) -> Tier:
     """The seed table's row for an op's complexity."""
     return thresholds.tier(BUILTIN_NAMES.get(op, Complexity.MEDIUM))
@@ -425,8 +442,6 @@ def fit(cal: Calibration) -> Fit:
     tiers: dict[GroupKey, Tier] = {}
     found: list[Crossover] = []
     all_curves: dict[GroupKey, Curves] = {}
-    from workbench.calibrate.ties import plain_copy_threshold
-
     plain: dict[GroupKey, float | None] = {}
     for key in groups(cal):
         c = curves(cal, key)

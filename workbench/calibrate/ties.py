@@ -1,22 +1,15 @@
-"""Two readings of a fit that keep machines from disagreeing on noise, or on copies.
-
-* Ties: at each size, the fastest two of the router's backends within 20% of each other
-  are a tie ("either"): choosing either costs at most 1.2x, and which one wins moves from
-  run to run. Consecutive sizes with the same tie make one range.
-* Plain copies: a host-data group's CuPy threshold is fitted on the router's own copies
-  (staged through pinned buffers where that measured faster); refitted on the oracle's
-  plain cupy.asarray / cupy.asnumpy lane, it says where CuPy pays for code that copies
-  the obvious way.
-"""
+"""Ties: at each size, the fastest two of the router's backends within 20% of each other
+are a tie ("either"): choosing either costs at most 1.2x, and which one wins moves from
+run to run, so two machines never disagree on noise. Consecutive sizes with the same tie
+make one range."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.calibrate.fit import BACKENDS, MARGIN, Curves, best_tier
-from workbench.calibrate.result import CPU
+from workbench.calibrate.fit import BACKENDS, MARGIN, Curves
 
 
 @dataclass(frozen=True)
@@ -52,19 +45,3 @@ def ties(c: Curves) -> list[Tie]:
         else:
             out.append(Tie(float(size), float(size), a, b))
     return out
-
-
-def plain_copy_threshold(c: Curves) -> tuple[bool, float | None]:
-    """(measured, CuPy-above size) for host data copied with plain cupy.asarray: the
-    group refitted with the oracle's plain-copy CuPy lane in place of the router's."""
-    lane = c.idiom.get("idiom-cupy")
-    if c.key[1] == "device" or c.key[2] == CPU or lane is None or not np.isfinite(lane).any():
-        return False, None
-    plain = replace(
-        c,
-        median={**c.median, "cupy": lane},
-        low={**c.low, "cupy": lane},
-        high={**c.high, "cupy": lane},
-    )
-    tier, _ = best_tier(plain)
-    return True, tier.gpu_above

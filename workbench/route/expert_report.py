@@ -15,8 +15,6 @@ from workbench.route.neighbours import interpolated
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.route.experts import Gated
-
 TABLE_COLUMNS = [
     "where",
     "bucket",
@@ -188,7 +186,7 @@ def _next_step(learner: Learner, b: Bucket) -> str:
     )
 
 
-def _copies(gate: Gated, learner: Learner) -> str:
+def _copies(learner: Learner) -> str:
     if not any(e.kind == "cupy" and not e.unavailable for e in learner.experts.values()):
         return ""
     mover = learner.placer.mover
@@ -226,11 +224,13 @@ def _placement(learner: Learner, b: Bucket) -> str:
     return f"the inputs are best where they are ({fmt_seconds(mine)} against {fmt_seconds(theirs)})"
 
 
-def explain(gate: Gated, learner: Learner, size: float, where: str) -> ExpertExplanation:
+def explain(
+    qualname: str, status: list[str], learner: Learner, size: float, where: str
+) -> ExpertExplanation:
     index = bucket_of(size, learner.per_decade)
     b = learner.buckets.get((where, index)) or Bucket(index, where)
     return ExpertExplanation(
-        function=gate.qualname,
+        function=qualname,
         size=size,
         where=where,
         bucket=bucket_label(index, learner.per_decade),
@@ -241,8 +241,8 @@ def explain(gate: Gated, learner: Learner, size: float, where: str) -> ExpertExp
         next_step=_next_step(learner, b) if b.choice is None else "",
         rows=_rows(learner, b),
         first_calls={n: e.first_s for n, e in learner.experts.items() if e.first_s is not None},
-        status=list(gate.status),
-        copies=_copies(gate, learner),
+        status=list(status),
+        copies=_copies(learner),
         check=b.check_note,
         placement=_placement(learner, b),
     )

@@ -426,7 +426,7 @@ class Gated:
 
         size = self.size_of(*args, **kwargs)
         where = DEVICE if on_device(args, kwargs, self._types) else HOST
-        return explain(self, self._ready(), size, where)
+        return explain(self.qualname, self.status, self._ready(), size, where)
 
     def table(self) -> pd.DataFrame:
         """Expert x bucket: calls, samples, median and quartiles, chosen, status."""
