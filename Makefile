@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_route_dispatch.py
 	$(BIN)/python benchmarks/bench_calibrate.py
 	$(BIN)/python benchmarks/bench_tuner.py
+	$(BIN)/python benchmarks/bench_experts.py
+	$(BIN)/python benchmarks/bench_route_oracle.py
 
 # The dataset a Kaggle notebook installs from with the internet off: our wheel and every
 # dependency as cp312 manylinux wheels (pip installs only what the image lacks or has too old).

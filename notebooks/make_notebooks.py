@@ -12,6 +12,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent
 
+
+def _tagged(cell: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
+    """A cell with a tag the tests find it by (definitions, after-restart)."""
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
 QUICKSTART = [
     new_markdown_cell(
         "# workbench quickstart\n\n"
@@ -45,25 +52,138 @@ QUICKSTART = [
 ]
 
 
+DEFINITIONS = """\
+import numpy as np
+import workbench
+from collections import Counter
+
+
+@workbench.experts(size=lambda x: x.size)
+def scale_rows(x):  # the first implementation is the reference: plain Python
+    out = []
+    for row in x.tolist():
+        mean = sum(row) / len(row)
+        std = (sum((v - mean) ** 2 for v in row) / len(row)) ** 0.5 or 1.0
+        out.append([(v - mean) / std for v in row])
+    return np.array(out)
+
+
+@scale_rows.expert("numpy")
+def _(x):
+    mean = x.mean(axis=1, keepdims=True)
+    std = x.std(axis=1, keepdims=True)
+    return (x - mean) / np.where(std == 0, 1.0, std)
+
+
+@workbench.experts(size=lambda grids: len(grids) * len(grids[0]) * len(grids[0][0]))
+def color_counts(grids):  # how many cells of each colour, over a batch of DSL grids
+    counts = Counter()
+    for grid in grids:
+        for row in grid:
+            counts.update(row)
+    return tuple(counts.get(c, 0) for c in range(10))
+
+
+@color_counts.expert("numpy")
+def _(grids):
+    flat = np.asarray(grids, dtype=np.int64).ravel()
+    return tuple(np.bincount(flat, minlength=10)[:10].tolist())"""
+
 TUNING = [
     new_markdown_cell(
-        "# Tune the backend router's thresholds\n\n"
-        "Measure each op on pure Python, NumPy and (with a GPU) CuPy on this machine, fit "
-        "the thresholds, then move them by hand in the tuner and watch what each choice "
-        "costs against the fastest backend at every size. Save the profile for the router."
+        "# Experts for your own functions, and the thresholds tuned\n\n"
+        "Give a hot function other implementations (*experts*) and the workbench runs, at "
+        "each size, the one measured fastest on this machine: it learns on your real calls, "
+        "checks every expert's result against your original, and saves what it learned in "
+        "the machine profile, so the next kernel reuses it. Then tune the thresholds by hand "
+        "in the tuner, for your functions, a function of the demo with pure-Python, NumPy and "
+        "CuPy experts, and the router's op families."
+    ),
+    new_markdown_cell(
+        "## 1. Two functions of yours, with experts\n\n"
+        "`@workbench.experts` makes the function the reference; `@f.expert('numpy')` adds an "
+        "implementation (its kind, from the name, says where its arrays must live)."
+    ),
+    _tagged(new_code_cell(DEFINITIONS), "definitions"),
+    new_markdown_cell(
+        "Your loop, over inputs of varying size. The first calls in each size bucket time "
+        "the experts; after that each call runs the fastest directly."
+    ),
+    _tagged(
+        new_code_cell(
+            "from workbench.demo.experts import sample_batch\n\n"
+            "sizes = [256, 1024, 4096, 16384, 65536]\n"
+            "rng = np.random.default_rng(0)\n"
+            "rows = {n: rng.standard_normal((n // 8, 8)) for n in sizes}\n"
+            "batches = {n: sample_batch(n // 25, 5) for n in sizes}  # 5 x 5 grids\n"
+            "for _ in range(20):\n"
+            "    for n in sizes:\n"
+            "        scale_rows(rows[n])\n"
+            "        color_counts(batches[n])"
+        ),
+        "definitions",
+    ),
+    new_markdown_cell(
+        "The routed loop against the best expert picked by hand for each size (medians of "
+        "interleaved repeats, in process CPU time: the gate adds the size function and a "
+        "dict lookup per call)."
+    ),
+    new_code_cell(
+        "import statistics, time, timeit\n"
+        "import pandas as pd\n\n"
+        "def per_call(fns, args, rounds=9):\n"
+        "    # CPU time of this process, interleaved rounds: other jobs on the machine stay out\n"
+        "    clock = lambda fn: timeit.Timer(lambda: fn(*args), timer=time.process_time)\n"
+        "    number = max(1, int(5e-3 / max(1e-7, clock(fns[0]).timeit(number=1))))\n"
+        "    times = [[] for _ in fns]\n"
+        "    for _ in range(rounds):\n"
+        "        for i, fn in enumerate(fns):\n"
+        "            times[i].append(clock(fn).timeit(number=number) / number)\n"
+        "    return [statistics.median(t) for t in times]\n\n"
+        "table = []\n"
+        "for f, inputs in ((scale_rows, rows), (color_counts, batches)):\n"
+        "    for n, x in inputs.items():\n"
+        "        names = list(f.experts)\n"
+        "        experts = list(f.experts.values())\n"
+        "        routed, *by_hand = per_call([f, *experts, *experts], (x,))  # each expert twice\n"
+        "        first, again = by_hand[: len(names)], by_hand[len(names) :]\n"
+        "        best = min(range(len(names)), key=lambda i: first[i])\n"
+        "        table.append((f.__name__, n, f.explain(x).chosen, names[best],\n"
+        "                      routed / first[best], again[best] / first[best]))\n"
+        "pd.DataFrame(table, columns=['function', 'size', 'routed to', 'best by hand', 'routed / best',\n"
+        "                             'best timed again / best (the noise)'])"
+    ),
+    new_markdown_cell("Why: the choice per size bucket, with the measured times, and the thresholds."),
+    new_code_cell("print(scale_rows.explain(rows[4096]))"),
+    new_code_cell("color_counts.table()[['bucket', 'expert', 'calls', 'samples', 'median_s', 'status']]"),
+    new_code_cell("print(scale_rows.thresholds)\nprint(color_counts.thresholds)"),
+    new_markdown_cell(
+        "## 2. A function of the demo, swept up front\n\n"
+        "`workbench.demo.experts.outline_all` outlines a batch of DSL grids: the DSL's own "
+        "code, the same on stacked NumPy arrays, and on a GPU with CuPy. "
+        "`workbench.calibrate(f, inputs=..., sizes=...)` times every expert at each size "
+        "(SIZE seconds), with a progress bar; without a GPU the CuPy expert says why it "
+        "cannot run."
     ),
     new_code_cell(
         "from workbench import gpu\n"
-        "from workbench.calibrate import calibrate, fit, log_sizes\n"
-        "from workbench.ui.tuner import Tuner\n\n"
+        "from workbench.demo.experts import outline_all\n\n"
         "status = gpu.probe()\n"
-        "print('GPU:', status.reason if status.available else f'skipped ({status.reason}): CPU curves only')"
+        "print('GPU:', status.reason if status.available else f'skipped ({status.reason}): CPU curves only')\n"
+        "def outline_inputs(n):\n"
+        "    side = max(2, min(10, round(n ** 0.5)))\n"
+        "    return (sample_batch(max(1, n // (side * side)), side), 5)\n"
+        "sweep = workbench.calibrate(outline_all, inputs=outline_inputs, "
+        "sizes=[4, 16, 36, 100, 400, 1600, 6400, 25600], budget_s=SIZE)\n"
+        "print(sweep.summary())\n"
+        "print(outline_all.thresholds)"
     ),
     new_markdown_cell(
-        "A short sweep (SIZE seconds) over sizes 10 to 1e6. `workbench calibrate` on the "
-        "command line does the full one (10 to 1e8, 30 s; 60 s with a GPU)."
+        "And the router's op families (pure Python, NumPy, CuPy kernels), scored against "
+        "idiomatic code timed apart: the regret table."
     ),
     new_code_cell(
+        "from workbench.calibrate import calibrate, fit, log_sizes\n"
         "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], budget_s=SIZE, "
         "sizes=log_sizes(10, 1e6))\n"
         "print(cal.summary())\n"
@@ -72,17 +192,38 @@ TUNING = [
         "values='geo_mean').round(3)"
     ),
     new_markdown_cell(
-        "The tuner: pick an op and where its inputs live; move **pure Python up to** or "
-        "**CuPy above** and the shaded regions and the regret follow at once."
+        "## 3. The tuner\n\n"
+        "Pick a function or an op family; move **pure Python up to** or **CuPy above** and the "
+        "shaded regions and the regret follow at once. **Run benchmark** sweeps the function "
+        "again; **Save profile** writes the machine profile your functions read."
     ),
-    new_code_cell("tuner = Tuner(result, path='machine-profile.json')\ntuner"),
+    new_code_cell(
+        "from workbench.route.learned import default_profile_path\n"
+        "from workbench.ui.tuner import Tuner\n\n"
+        "tuner = Tuner(result, outline_all, scale_rows, color_counts, path=str(default_profile_path()))\n"
+        "tuner.op.value = outline_all.qualname  # start on the demo's function\n"
+        "tuner"
+    ),
     new_code_cell(
         "path = tuner.save()  # what the Save button does\n"
+        "print('saved to', path)\n"
         "from workbench import Router\n"
-        "import numpy as np\n"
         "router = Router(path)\n"
-        "x = np.random.rand(200)\n"
-        "print(router.explain('sum', x))"
+        "print(router.explain('sum', np.random.rand(200)))"
+    ),
+    new_markdown_cell(
+        "## 4. After a kernel restart\n\n"
+        "Restart the kernel, run the two definition cells of section 1 again, then this "
+        "cell: the choices come from the saved profile (the functions' source and this "
+        "machine are what they were), so nothing is learned again."
+    ),
+    _tagged(
+        new_code_cell(
+            "x = np.random.default_rng(1).standard_normal((512, 8))\n"
+            "print(scale_rows.explain(x))\n"
+            "scale_rows.table()[['bucket', 'expert', 'calls', 'status']]"
+        ),
+        "after-restart",
     ),
 ]
 
@@ -221,6 +362,32 @@ KAGGLE = [
         "    where = 'CPU only' if device is None else f'GPU {device}'\n"
         "    print(where, '->', router.explain('matmul', a, a).reason)\n"
         "router.counts()"
+    ),
+    new_markdown_cell(
+        "## 3b. Tune a demo function per GPU\n\n"
+        "`outline_all` has pure-Python, NumPy and CuPy experts. On each GPU, "
+        "`workbench.calibrate` sweeps it; its thresholds per GPU are printed and the tuner "
+        "shows every GPU's curves. Without a GPU this step is skipped and says why."
+    ),
+    new_code_cell(
+        "from workbench.demo.experts import outline_all, sample_batch\n"
+        "from workbench.route.learned import default_profile_path\n"
+        "from workbench.ui.tuner import Tuner\n"
+        "def outline_inputs(n):\n"
+        "    side = max(2, min(30, round(n ** 0.5)))\n"
+        "    return (sample_batch(max(1, n // (side * side)), side), 5)\n"
+        "if status.available:\n"
+        "    gpus = list(range(len(status.devices)))\n"
+        "    sweep = workbench.calibrate(outline_all, inputs=outline_inputs, "
+        "sizes=[16, 100, 900, 9000, 90000, 900000], budget_s=3 * SIZE, devices=gpus)\n"
+        "    print(sweep.summary())\n"
+        "    for device in gpus:\n"
+        "        outline_all.use_device(device)\n"
+        "        print(f'GPU {device}:', outline_all.thresholds)\n"
+        "    outline_all.save(out / 'machine-profile.json')\n"
+        "    display(Tuner(outline_all, path=str(out / 'machine-profile.json')))\n"
+        "else:\n"
+        "    print(f'tuning outline_all per GPU: skipped (no GPU: {status.reason})')"
     ),
     new_markdown_cell("## 4. One change, measured against the baseline"),
     new_code_cell(

@@ -120,10 +120,9 @@ def assert_same(got: Any, ref: Any, context: str) -> None:
 
 
 def numpy_reference(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The op called on NumPy directly; 0-d results as NumPy scalars."""
+    """The op called on NumPy directly: exactly what NumPy returns (its scalars, and the
+    0-d arrays it gives for reshape, transpose and tensordot)."""
     if op == "standard_scale":  # scikit-learn's StandardScaler, written out in NumPy
         x = np.asarray(args[0])
-        result = (x - x.mean(axis=0)) / x.std(axis=0)
-    else:
-        result = getattr(np, op)(*args, **kwargs)
-    return result[()] if isinstance(result, np.ndarray) and result.ndim == 0 else result
+        return (x - x.mean(axis=0)) / x.std(axis=0)
+    return getattr(np, op)(*args, **kwargs)

@@ -24,6 +24,8 @@ from workbench.calibrate.fit import (
     regret,
     seed_tier,
 )
+from workbench.calibrate.text import thresholds_text
+from workbench.calibrate.ties import ties
 from workbench.cli import main
 from workbench.errors import RouteError
 from workbench.route import Router
@@ -70,14 +72,15 @@ def test_sweep_times_every_backend_and_residency_on_the_cpu(small: Calibration) 
     frame = small.frame()
     assert set(frame.status) <= STATUSES
     assert set(frame.residency) == {"python", "host"}  # CPU only: no device residency
-    assert set(frame.backend) == {"python", "numpy"}
+    # the router's backends, and the independent oracle's idiomatic code beside them
+    assert set(frame.backend) == {"python", "numpy", "idiom-python", "idiom-numpy"}
     ok = frame[frame.status == r.OK]
     assert (ok.median_s > 0).all() and np.isfinite(ok.median_s).all()
     assert (ok.low_s <= ok.median_s).all() and (ok.median_s <= ok.high_s).all()
     assert (ok.calls >= 3).all()
     # every op ran on both backends at the smallest size, results checked against NumPy
     first = ok[ok["size"] == ok["size"].min()]
-    assert len(first.groupby(["op", "residency", "backend"])) == 3 * 2 * 2
+    assert len(first.groupby(["op", "residency", "backend"])) == 3 * 2 * 4
     assert small.key.gpu == "none" and small.key.numpy == np.__version__
 
 
@@ -283,3 +286,64 @@ def test_shipped_profiles_load_and_beat_the_seed_table(path: Path) -> None:
         for op, res, dev, tier in ([*k.split("|"), t] for k, t in profile.calibrated.items())
     }
     assert geo_mean_regret(result.curves, saved) < 1.05 < 2 < geo_mean_regret(result.curves, seed)
+
+
+def _with_oracle(points: list[Point]) -> Calibration:
+    return Calibration(MachineKey(cpu="test", gpu="0: Test GPU"), "2026-11-22T00:00Z", 1.0, points)
+
+
+def test_regret_is_against_idiomatic_code_timed_apart() -> None:
+    pts = synthetic().points
+    for size in (10, 100, 1_000, 10_000, 100_000):
+        # idiomatic code is 10% faster than the router's Python below 1,000, equal above
+        pts.append(point("add", "host", "idiom-python", size, 0.9e-7 * size))
+        pts.append(point("add", "host", "idiom-numpy", size, 1e-4 + 1e-9 * size))
+    result = fit(Calibration(MachineKey(cpu="test"), "2026-11-22T00:00Z", 1.0, pts))
+    c = result.curves[("add", "host", -1)]
+    assert c.independent
+    assert c.reference()[0] == pytest.approx(0.9e-6)  # the idiom, not the router's 1e-6
+    score = regret(c, result.tiers[("add", "host", -1)])
+    assert score.worst == pytest.approx(1 / 0.9, rel=1e-6)  # the router's own overhead shows
+    assert "idiomatic code, timed apart" in thresholds_text(result)
+
+
+def test_backends_within_20_percent_are_a_tie_reported_as_either() -> None:
+    pts = []
+    for size in (10, 100, 1_000, 10_000):
+        pts.append(point("sum", "python", "python", size, 1e-6 * size))
+        numpy_t = 1.1e-6 * size if size <= 1_000 else 1e-7 * size  # within 20% up to 1,000
+        pts.append(point("sum", "python", "numpy", size, numpy_t))
+    c = curves(Calibration(MachineKey(cpu="t"), "d", 1.0, pts), ("sum", "python", -1))
+    found = ties(c)
+    assert [(t.low, t.high, t.a, t.b) for t in found] == [(10, 1_000, "numpy", "python")]
+    assert "either numpy/python 10..1,000" in thresholds_text(
+        fit(Calibration(MachineKey(cpu="t"), "d", 1.0, pts))
+    )
+
+
+def test_host_data_gets_a_threshold_for_plain_copies_too(tmp_path: Path) -> None:
+    pts = []
+    for size in (1_000, 100_000, 10_000_000):
+        pts.append(point("add", "host", "numpy", size, 1e-9 * size))
+        staged = Point(
+            "add", "host", 0, "cupy", size, r.OK, 2e-5 + 2e-10 * size, 1.9e-5, 2.1e-5 + 2e-10 * size
+        )
+        plain = Point(
+            "add",
+            "host",
+            0,
+            "idiom-cupy",
+            size,
+            r.OK,
+            2e-5 + 2e-9 * size,
+            1.9e-5,
+            2.1e-5 + 2e-9 * size,
+        )
+        pts += [staged, plain]
+    result = fit(_with_oracle(pts))
+    key = ("add", "host", 0)
+    assert result.tiers[key].gpu_above is not None  # the router's staged copies pay
+    assert result.plain_copy[key] is None  # plain cupy.asarray copies never do here
+    path = result.profile(name="copies").save(tmp_path / "p.json")
+    loaded = MachineProfile.load(path)
+    assert loaded.plain_copy == {"add|host|0": None}

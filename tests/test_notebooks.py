@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -58,18 +59,74 @@ def test_notebooks_are_committed_without_outputs(name: str) -> None:
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
 
 
-def test_tuning_notebook_calibrates_shows_the_tuner_and_saves_a_profile(tmp_path: Path) -> None:
-    notebook = execute("tuning.ipynb", tmp_path)
+def execute_with_restart(name: str, workdir: Path) -> tuple[nbformat.NotebookNode, list[Any]]:
+    """Run the notebook top to bottom, then restart its kernel (a new process), run the
+    cells tagged 'definitions' again and the 'after-restart' cells: their outputs."""
+    from nbclient.util import run_sync
+
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        extra_arguments=["--InteractiveShell.display_page=True"],
+    )
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+        pid_before = _kernel_pid(client)
+        run_sync(client.km.restart_kernel)(now=False)
+        run_sync(client.kc.wait_for_ready)(timeout=120)
+        assert _kernel_pid(client) != pid_before  # a real restart: a new process
+        again = []
+        for index, cell in enumerate(notebook.cells):
+            tags = cell.metadata.get("tags", [])
+            if "definitions" in tags or "after-restart" in tags:
+                copy = nbformat.from_dict(dict(cell))
+                client.execute_cell(copy, index)
+                if "after-restart" in tags:
+                    again.extend(copy.outputs)
+    return notebook, again
+
+
+def _kernel_pid(client: NotebookClient) -> int:
+    cell = nbformat.v4.new_code_cell("import os; print(os.getpid())")
+    client.execute_cell(cell, 0)
+    return int(cell.outputs[0]["text"])
+
+
+def test_tuning_notebook_learns_tunes_saves_and_a_restarted_kernel_reuses_it(
+    tmp_path: Path,
+) -> None:
+    notebook, after = execute_with_restart("tuning.ipynb", tmp_path)
     every = outputs(notebook)
     assert not [o for o in every if o["output_type"] == "error"]
     streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
     assert "GPU:" in streams and "points in" in streams
+    assert "calibrating:" in streams  # the function sweep's progress bar
     assert "calibrated thresholds for sum" in streams  # the router used the saved profile
+    assert "__main__.scale_rows: size 4,096" in streams and "chosen:" in streams  # explain()
+    assert "inputs on the host:" in streams  # thresholds
     html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
     assert any("fitted" in h and "seed" in h for h in html)  # the regret table
+    assert any("routed / best" in h and "best by hand" in h for h in html)  # routed vs by hand
     views = [o for o in every if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert views  # the tuner widget
-    assert (tmp_path / "machine-profile.json").is_file()
+    profile = tmp_path / ".workbench" / "machine-profile.json"
+    assert profile.is_file()
+    import json
+
+    saved = json.loads(profile.read_text())
+    assert {
+        "__main__.scale_rows",
+        "__main__.color_counts",
+        "workbench.demo.experts.outline_all",
+    } <= set(saved["functions"])
+    # after the restart: the choices come from the saved profile, nothing learned again
+    assert not [o for o in after if o["output_type"] == "error"]
+    text = "".join(str(o.get("text", "")) for o in after if o["output_type"] == "stream")
+    assert "restored from the saved profile" in text and "bucket choice(s) restored from" in text
 
 
 def assert_postmortem_matches_store(folder: Path, postmortem: Path) -> None:
@@ -108,6 +165,7 @@ def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: 
     assert "no GPU:" in streams and "GPU steps are skipped" in streams  # CPU-only here
     assert "host<->device copies: skipped (no GPU)" in streams
     assert "CPU only -> " in streams and "calibrated thresholds for matmul" in streams
+    assert "tuning outline_all per GPU: skipped (no GPU:" in streams  # a GPU step, said so
     for name in (
         "report/report.html",
         "report/categories.csv",

@@ -84,17 +84,18 @@ def test_counts_show_decisions_and_executions_per_op_and_backend() -> None:
 
 def test_a_backend_chosen_but_never_run_is_visible() -> None:
     """Seed 003's 'GPU operations never executed', made visible: here pure Python is
-    chosen by the seed table but cannot take complex lists, so NumPy runs every call."""
+    chosen by the seed table for lists of ints, but one does not fit int64 (NumPy keeps
+    Python objects then), so NumPy runs every call."""
     router = Router(policy="seed", gpu=False)
     for _ in range(4):
-        router.run("add", [1j, 2], [1, 1])
+        assert router.run("add", [2**64, 2], [1, 1]) == [2**64 + 1, 3]
     counts = router.counts().set_index(["op", "backend"])
     assert counts.loc[("add", "python"), "decisions"] == 4
     assert counts.loc[("add", "python"), "executions"] == 0
     assert counts.loc[("add", "python"), "fallbacks_from"] == 4
     assert counts.loc[("add", "numpy"), "executions"] == 4
     assert "pure Python: chosen 4 time(s) but never executed" in router.never_ran()
-    assert "complex" in router.fallbacks()["reason"].iloc[0]
+    assert "int64" in router.fallbacks()["reason"].iloc[0]
 
 
 def test_the_seed_table_and_end_to_end_model_disagree_and_explain_says_so(
@@ -165,16 +166,22 @@ def test_recommend_works_from_a_size_alone_for_every_residency(measured: Machine
     assert kmeans.workload is None and "only the seed table applies" in kmeans.reason
 
 
-def test_decisions_are_cached_per_call_signature() -> None:
+def test_decisions_are_cached_per_dtype_rank_and_size_bucket_not_shape() -> None:
     router = Router(gpu=False)
-    a, b = np.ones(10), np.ones(11)
+    a, b, c = np.ones(10), np.ones(11), np.ones(1000)
     for _ in range(5):
         router.run("add", a, a)
-        router.run("add", b, b)
-    assert len(router._plans) == 2
+        router.run("add", b, b)  # another shape in the same size bucket: the same plan
+    assert len(router._plans) == 1
+    router.run("add", c, c)
+    router.run("add", a.astype(np.float32), a.astype(np.float32))
+    router.run("add", a.reshape(2, 5), a.reshape(2, 5))
+    assert len(router._plans) == 4
     router.run("sum", a, axis=0)
     router.run("sum", a)
-    assert len(router._plans) == 4
+    assert len(router._plans) == 6
+    with pytest.raises(ValueError):  # shapes that do not fit, in a cached plan: NumPy's error
+        router.run("add", np.ones(12), np.ones(13))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from IPython.utils.capture import capture_output
 import workbench.demo.dsl
 from workbench.errors import RouteError
 from workbench.profiling.run import Options, compile_source, profile_steps
-from workbench.route import Complexity, Router
+from workbench.route import Complexity, Router, seed_profile
 from workbench.route.recommend import COLUMNS, recommendations, safe_value
 from workbench.route.scanner import scan_file, scan_module, scan_source
 
@@ -209,3 +210,25 @@ def test_recommendations_after_optimize_in_a_real_shell(shell: InteractiveShell)
     (row,) = frame.itertuples()
     assert row.line == 3 and row.runs == 4 and row.size == 6400 and row.operands == "x"
     assert json.dumps(frame.to_dict(orient="records"), default=str)
+
+
+def test_recommendations_use_the_users_calibrated_profile_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    from workbench.calibrate.fit import fit
+    from workbench.route.machine_profile import ProfileMismatchWarning
+    from workbench.route.recommend import router_for
+
+    assert router_for().profile.name == "seed"  # nothing calibrated here: the seed's
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_calibrate import synthetic
+
+    path = fit(synthetic()).profile(name="mine").save(tmp_path / "machine-profile.json")
+    monkeypatch.setenv("WORKBENCH_PROFILE", str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProfileMismatchWarning)  # cpu 'test' is not here
+        router = router_for()
+    assert router.profile.name == "mine" and router.policy == "calibrated"
+    assert router_for(seed_profile()).profile.name == "seed"

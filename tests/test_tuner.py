@@ -73,8 +73,16 @@ def _line_xs(tuner: Tuner) -> list[float]:
 def test_one_trace_per_backend_with_the_measured_times(cpu_cal: Calibration) -> None:
     tuner = Tuner(cpu_cal)
     names = [t.name for t in tuner.figure.data]
-    assert names == ["pure Python", "NumPy", "CuPy", "fastest measured", "chosen"]
+    assert names == [
+        "pure Python",
+        "NumPy",
+        "CuPy",
+        "fastest idiomatic code (independent)",
+        "chosen",
+    ]
     c = tuner.state.curves[tuner.key]
+    oracle = np.array(tuner.figure.data[3].y, dtype=float)
+    assert np.allclose(oracle, c.reference(), equal_nan=True) and c.independent
     by_name = {t.name: t for t in tuner.figure.data}
     timed = np.isfinite(c.median["numpy"])
     assert list(np.array(by_name["NumPy"].y, dtype=float)[timed]) == list(c.median["numpy"][timed])
@@ -329,3 +337,107 @@ def test_chosen_points_say_where_a_time_was_extrapolated() -> None:
     assert chosen.text[sizes.index(1_000)] == "pure Python"
     assert chosen.text[sizes.index(100_000)] == "pure Python (not timed here: extrapolated)"
     assert chosen.y[sizes.index(100_000)] > chosen.y[sizes.index(1_000)] * 10
+
+
+# --- a gated function of the user's --------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _gated(profile: Path, clock: _Clock) -> object:
+    """A function with a pure-Python reference (1 us per element) and a NumPy expert
+    (20 us + 10 ns per element), both spending their cost on a fake clock."""
+    import workbench
+
+    @workbench.experts(size=len, clock=clock, profile=profile, autosave=False)
+    def scaled(x: list[float]) -> list[float]:
+        clock.now += 1e-6 * len(x)
+        return [2.0 * v for v in x]
+
+    @scaled.expert("numpy")
+    def _(x: list[float]) -> list[float]:
+        clock.now += 2e-5 + 1e-8 * len(x)
+        return (2.0 * np.asarray(x)).tolist()
+
+    return scaled
+
+
+def _learn(f: object, sizes: tuple[int, ...] = (3, 30, 300, 3000)) -> None:
+    for _ in range(8):
+        for n in sizes:
+            f([1.0] * n)  # type: ignore[operator]
+
+
+def test_a_gated_function_is_tuned_with_its_experts_as_the_curves(tmp_path: Path) -> None:
+    f = _gated(tmp_path / "p.json", _Clock())
+    _learn(f)
+    tuner = Tuner(f)
+    key = tuner.key
+    assert key[0] == f.qualname and key[1] == "host" and key[2] == -1  # type: ignore[attr-defined]
+    python, numpy_trace = tuner.figure.data[0], tuner.figure.data[1]
+    assert python.visible and numpy_trace.visible and not tuner.figure.data[2].visible
+    medians = f.table()  # type: ignore[attr-defined]
+    want = medians[(medians["expert"] == "numpy") & medians["median_s"].notna()]["median_s"]
+    assert sorted(y for y in numpy_trace.y if y is not None) == pytest.approx(sorted(want))
+    assert "reference only" in tuner.regret.value and "fastest expert" in tuner.regret.value
+    assert "Your function" in tuner.info.value
+    assert tuner.cupy_row.layout.display == "none"  # CPU only: no CuPy slider shown
+    fitted = tuner.state.fitted(key)
+    assert fitted.simd_above is not None and 3 < fitted.simd_above < 300
+
+
+def test_saving_a_tuned_function_is_reused_by_a_later_gate(tmp_path: Path) -> None:
+    profile = tmp_path / "machine-profile.json"
+    f = _gated(profile, _Clock())
+    _learn(f)
+    tuner = Tuner(f, path=str(profile))
+    tuner.python_mode.value = ALWAYS  # pure Python at every size, by hand
+    tuner.save_button.click()
+    assert "Saved profile" in tuner.status.value
+    saved = json.loads(profile.read_text())["functions"][f.qualname]  # type: ignore[attr-defined]
+    assert saved["targets"]["-1"]["tuned"]["host"] == {"simd_above": None, "gpu_above": None}
+    assert f.explain([1.0] * 3000).source == "set in the tuner"  # type: ignore[attr-defined]
+    later = _gated(profile, _Clock())  # the same source, as after a kernel restart
+    explanation = later.explain([1.0] * 3000)  # type: ignore[attr-defined]
+    assert explanation.chosen == "python" and explanation.source == "set in the tuner"
+    assert Tuner(later).python_mode.value == ALWAYS
+
+
+def test_run_benchmark_sweeps_the_function_again(tmp_path: Path) -> None:
+    import workbench
+
+    f = _gated(tmp_path / "p.json", _Clock())
+    _learn(f)
+    tuner = Tuner(f)
+    tuner.run_button.click()  # no inputs known yet: says what to do
+    assert (
+        "Run benchmark failed" in tuner.status.value and "workbench.calibrate" in tuner.status.value
+    )
+    workbench.calibrate(
+        f, inputs=lambda n: ([1.0] * n,), sizes=[3, 30, 300, 3000, 30_000], budget_s=1
+    )
+    tuner.budget.value = 1
+    tuner.run_button.click()
+    assert "Measured:" in tuner.status.value and "points in" in tuner.status.value
+    assert tuner.progress.value == tuner.progress.max > 1
+    assert len(tuner.state.curves[tuner.key].sizes) == 5
+
+
+def test_ops_and_functions_share_one_tuner(cpu_cal: Calibration, tmp_path: Path) -> None:
+    f = _gated(tmp_path / "p.json", _Clock())
+    _learn(f)
+    tuner = Tuner(cpu_cal, f)
+    assert tuner.op.options[-1] == f.qualname  # type: ignore[attr-defined]
+    assert "add" in tuner.op.options
+    tuner.op.value = f.qualname  # type: ignore[attr-defined]
+    assert tuner.key[0] == f.qualname  # type: ignore[attr-defined]
+    assert "seed table / reference only" in tuner.regret.value
+    path = tuner.save(str(tmp_path / "both.json"))
+    loaded = json.loads(path.read_text())
+    assert "add|host|-1" in loaded["calibrated"] and f.qualname in loaded["functions"]  # type: ignore[attr-defined]

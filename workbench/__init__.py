@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from workbench.profiling.run import load, profile
     from workbench.report.postmortem import postmortem
     from workbench.route import BackendSelector, Router, recommend_backend
+    from workbench.route.experts import experts
+    from workbench.route.namespace import namespace
+    from workbench.route.placement import place
     from workbench.store.db import RunStore, runs
     from workbench.store.maintenance import prune, vacuum
 
@@ -33,8 +36,11 @@ _HOMES = {
     "RunStore": "workbench.store.db",
     "WorkbenchError": "workbench.errors",
     "compare": "workbench.experiment.compare",
+    "experts": "workbench.route.experts",
     "experiments": "workbench.experiment.api",
     "load": "workbench.profiling.run",
+    "namespace": "workbench.route.namespace",
+    "place": "workbench.route.placement",
     "postmortem": "workbench.report.postmortem",
     "profile": "workbench.profiling.run",
     "prune": "workbench.store.maintenance",
@@ -54,10 +60,14 @@ __all__ = [
     "Router",
     "RunStore",
     "WorkbenchError",
+    "calibrate",
     "compare",
     "experiments",
+    "experts",
     "load",
     "load_ipython_extension",
+    "namespace",
+    "place",
     "postmortem",
     "profile",
     "prune",
@@ -72,6 +82,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "calibrate":  # the package is callable: calibrate(f, inputs=..., sizes=...)
+        return importlib.import_module("workbench.calibrate")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'workbench' has no attribute {name!r}")

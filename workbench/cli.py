@@ -182,6 +182,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from workbench.calibrate import text as t
     from workbench.calibrate.fit import fit
     from workbench.calibrate.progress import TextProgress
+    from workbench.calibrate.saving import save_profile
     from workbench.route.measure import measure_profile
 
     devices = None if args.device is None else sorted(set(args.device))
@@ -203,7 +204,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not cal.interrupted and not args.no_costs:
         costs = measure_profile(gpu_on=False if args.cpu_only else None)
     profile = result.profile(name=args.name, costs=costs)
-    written = profile.save(args.out)
+    _, where = save_profile(profile, args.out, interrupted=cal.interrupted)
     for title, body in (
         ("Fitted thresholds (sizes in elements of the largest operand)", t.thresholds_text(result)),
         ("Crossovers", t.crossovers_text(result)),
@@ -213,10 +214,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if body:
             print(f"\n{title}\n{body}")
     print(f"\n{t.summary_text(result)}")
-    print(f"Profile written to {written.resolve()}: use it with Router({str(written)!r})")
     if cal.interrupted:
-        print("interrupted: the profile holds what was measured before Ctrl-C", file=sys.stderr)
+        print(where, file=sys.stderr)
         return 130
+    print(where)
     return 0
 
 

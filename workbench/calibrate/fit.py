@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BACKENDS = ("python", "numpy", "cupy")
+ORACLE_LANES = ("idiom-python", "idiom-numpy", "idiom-cupy")
 GroupKey = tuple[str, str, int]  # op, residency, device (-1: CPU only)
 
 
@@ -51,6 +52,9 @@ class Curves:
     median: dict[str, np.ndarray]
     low: dict[str, np.ndarray]
     high: dict[str, np.ndarray]
+    # The independent oracle's lanes: idiomatic code per library (calibrate/oracle.py),
+    # median seconds per call at each size (NaN where not timed).
+    idiom: dict[str, np.ndarray] = field(default_factory=dict)
 
     def backends(self) -> list[str]:
         """Backends with at least one timed size."""
@@ -58,7 +62,8 @@ class Curves:
 
     def filled(self, backend: str) -> np.ndarray:
         """Times with the gaps after a backend's last timed size extrapolated (log-log,
-        slope from its last two points, at least 1); NaN before its first."""
+        slope from its last two points, at least 1), and before its first (slope from its
+        first two points, 0 to 1: a smaller size is never predicted much cheaper)."""
         t = self.median.get(backend)
         if t is None:
             return np.full(len(self.sizes), np.nan)
@@ -75,17 +80,52 @@ class Curves:
             )
         tail = np.arange(last + 1, len(self.sizes))
         out[tail] = t[last] * (self.sizes[tail] / self.sizes[last]) ** slope
+        first = timed[0]
+        if first > 0:
+            back = 0.0
+            if len(timed) >= 2:
+                nxt = timed[1]
+                back = min(
+                    1.0,
+                    max(
+                        0.0,
+                        math.log(t[nxt] / t[first]) / math.log(self.sizes[nxt] / self.sizes[first]),
+                    ),
+                )
+            head = np.arange(0, first)
+            out[head] = t[first] * (self.sizes[head] / self.sizes[first]) ** back
         return out
 
     def oracle(self) -> np.ndarray:
         """The fastest timed backend's seconds at each size (NaN where none was timed)."""
-        stack = np.vstack([self.median[b] for b in self.backends()])
-        with np.errstate(all="ignore"):
-            return np.where(
-                np.isfinite(stack).any(axis=0),
-                np.nanmin(np.where(np.isfinite(stack), stack, np.inf), axis=0),
-                np.nan,
-            )
+        return _fastest([self.median[b] for b in self.backends()], len(self.sizes))
+
+    @property
+    def independent(self) -> bool:
+        """Whether the idiomatic code was timed (calibrations since the oracle lanes)."""
+        return any(np.isfinite(t).any() for t in self.idiom.values())
+
+    def reference(self) -> np.ndarray:
+        """What a choice is scored against at each size: the fastest idiomatic code
+        (independent of the router's kernels) where it was timed, else the fastest of
+        the router's backends."""
+        own = self.oracle()
+        if not self.independent:
+            return own
+        idiom = _fastest(list(self.idiom.values()), len(self.sizes))
+        return np.where(np.isfinite(idiom), idiom, own)
+
+
+def _fastest(rows: list[np.ndarray], n: int) -> np.ndarray:
+    if not rows:
+        return np.full(n, np.nan)
+    stack = np.vstack(rows)
+    with np.errstate(all="ignore"):
+        return np.where(
+            np.isfinite(stack).any(axis=0),
+            np.nanmin(np.where(np.isfinite(stack), stack, np.inf), axis=0),
+            np.nan,
+        )
 
 
 def _rows(points: Iterable[Point], key: GroupKey) -> list[Point]:
@@ -111,25 +151,32 @@ def groups(cal: Calibration) -> list[GroupKey]:
 
 
 def curves(cal: Calibration, key: GroupKey) -> Curves:
-    """The group's curves from the calibration's timed points."""
+    """The group's curves from the calibration's timed points (the router's backends and,
+    where timed, the idiomatic-code lanes of the independent oracle)."""
     rows = _rows(cal.points, key)
     if key[2] == CPU:
-        rows = [p for p in rows if p.backend != "cupy"]
+        rows = [p for p in rows if p.backend not in ("cupy", "idiom-cupy")]
     sizes = np.array(sorted({p.size for p in rows}), dtype=float)
     index = {s: i for i, s in enumerate(sizes)}
     med: dict[str, np.ndarray] = {}
     low: dict[str, np.ndarray] = {}
     high: dict[str, np.ndarray] = {}
-    for backend in BACKENDS:
+    idiom: dict[str, np.ndarray] = {}
+    for backend in (*BACKENDS, *ORACLE_LANES):
         mine = [p for p in rows if p.backend == backend]
         if not mine:
+            continue
+        if backend in ORACLE_LANES:
+            idiom[backend] = np.full(len(sizes), np.nan)
+            for p in mine:
+                idiom[backend][index[float(p.size)]] = p.median_s
             continue
         for table in (med, low, high):
             table[backend] = np.full(len(sizes), np.nan)
         for p in mine:
             i = index[float(p.size)]
             med[backend][i], low[backend][i], high[backend][i] = p.median_s, p.low_s, p.high_s
-    return Curves(key, sizes, med, low, high)
+    return Curves(key, sizes, med, low, high, idiom)
 
 
 def choose(tier: Tier, sizes: np.ndarray, has_gpu: bool) -> np.ndarray:
@@ -154,20 +201,23 @@ class Regret:
 
 
 def regret(c: Curves, tier: Tier) -> Regret:
-    """The regret of `tier` on these curves."""
-    best = c.oracle()
+    """The regret of `tier` on these curves: its pick's time over the reference's (the
+    fastest idiomatic code, timed independently, where there is one; below 1 when the
+    router's kernel beats it), else over the fastest router backend (at least 1)."""
+    best = c.reference()
     has_gpu = "cupy" in c.backends()
     table = np.vstack([c.filled(b) for b in BACKENDS])
     chosen = choose(tier, c.sizes, has_gpu)
     picked = table[chosen, np.arange(len(c.sizes))]
     use = np.isfinite(best) & (best > 0)
-    # a pick with no time at all (before its first timed size) counts as the worst seen
+    # a pick with no time at all (a backend never timed in the group) counts as the worst seen
     ratio = np.where(np.isfinite(picked), picked / np.where(use, best, 1.0), np.nan)[use]
     if len(ratio) == 0:
         return Regret(math.nan, math.nan, math.nan, 0)
     worst_seen = np.nanmax(ratio) if np.isfinite(ratio).any() else 1.0
     ratio = np.where(np.isfinite(ratio), ratio, max(worst_seen, 1.0))
-    ratio = np.maximum(ratio, 1.0)
+    if not c.independent:
+        ratio = np.maximum(ratio, 1.0)
     excess = float(np.sum(ratio * best[use] - best[use]))
     return Regret(float(np.exp(np.mean(np.log(ratio)))), float(ratio.max()), excess, len(ratio))
 
@@ -282,6 +332,23 @@ def _crossing(c: Curves, a: str, b: str) -> Crossover | None:
     return Crossover(c.key, a, b, found[0], min(near), max(near))
 
 
+def plain_copy_threshold(c: Curves) -> tuple[bool, float | None]:
+    """(measured, CuPy-above size) for host data copied with plain cupy.asarray: the
+    group refitted with the oracle's plain-copy CuPy lane in place of the router's (which
+    stages its copies through pinned buffers where that measured faster)."""
+    lane = c.idiom.get("idiom-cupy")
+    if c.key[1] == "device" or c.key[2] == CPU or lane is None or not np.isfinite(lane).any():
+        return False, None
+    plain = replace(
+        c,
+        median={**c.median, "cupy": lane},
+        low={**c.low, "cupy": lane},
+        high={**c.high, "cupy": lane},
+    )
+    tier, _ = best_tier(plain)
+    return True, tier.gpu_above
+
+
 def seed_tier(op: str, thresholds: Thresholds = SEED_THRESHOLDS) -> Tier:
     """The seed table's row for an op's complexity."""
     return thresholds.tier(BUILTIN_NAMES.get(op, Complexity.MEDIUM))
@@ -295,6 +362,8 @@ class Fit:
     tiers: Mapping[GroupKey, Tier]
     curves: Mapping[GroupKey, Curves]
     crossovers: tuple[Crossover, ...]
+    # host-data groups: CuPy above this many elements when copies are plain cupy.asarray
+    plain_copy: Mapping[GroupKey, float | None] = field(default_factory=dict)
 
     def regret_table(
         self, others: Mapping[str, Mapping[GroupKey, Tier]] | None = None
@@ -363,6 +432,7 @@ class Fit:
             provenance=provenance,
             key=cal.key.to_dict(),
             calibrated={f"{k[0]}|{k[1]}|{k[2]}": t for k, t in self.tiers.items()},
+            plain_copy={f"{k[0]}|{k[1]}|{k[2]}": v for k, v in self.plain_copy.items()},
             calibration=cal.to_dict(),
         )
 
@@ -372,6 +442,7 @@ def fit(cal: Calibration) -> Fit:
     tiers: dict[GroupKey, Tier] = {}
     found: list[Crossover] = []
     all_curves: dict[GroupKey, Curves] = {}
+    plain: dict[GroupKey, float | None] = {}
     for key in groups(cal):
         c = curves(cal, key)
         if len(c.backends()) == 0 or len(c.sizes) == 0:
@@ -379,7 +450,10 @@ def fit(cal: Calibration) -> Fit:
         all_curves[key] = c
         tiers[key], _ = best_tier(c)
         found.extend(crossovers(c))
-    return Fit(cal, tiers, all_curves, tuple(found))
+        measured, above = plain_copy_threshold(c)
+        if measured:
+            plain[key] = above
+    return Fit(cal, tiers, all_curves, tuple(found), plain)
 
 
 def geo_mean_regret(

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 
 from workbench import gpu
+from workbench.calibrate import oracle
 from workbench.calibrate.families import Family
+from workbench.calibrate.oracle import LANES as ORACLE_LANES
 from workbench.calibrate.result import CPU
 from workbench.gpu.pinned import Mover
-from workbench.route.backends import PythonBackend, run_cupy, run_numpy
 from workbench.route.kinds import Location
+from workbench.route.router import Router
 
 _LOCATION = {"python": Location.PYTHON, "host": Location.HOST, "device": Location.DEVICE}
 
@@ -35,13 +37,20 @@ class Lane:
         return self.device != CPU
 
 
-def lanes_for(residency: str, gpus: Sequence[int]) -> list[Lane]:
-    """Every lane of one residency: Python and NumPy, plus CuPy on each GPU."""
-    if residency == "device":
-        return [Lane("device", d, b) for d in gpus for b in ("python", "numpy", "cupy")]
-    return [Lane(residency, CPU, "python"), Lane(residency, CPU, "numpy")] + [
-        Lane(residency, d, "cupy") for d in gpus
-    ]
+def lanes_for(residency: str, gpus: Sequence[int], oracle: bool = True) -> list[Lane]:
+    """Every lane of one residency: Python and NumPy, plus CuPy on each GPU; then the
+    independent oracle's idiomatic-code lanes (calibrate/oracle.py) likewise."""
+    out: list[Lane] = []
+    for names in (("python", "numpy", "cupy"), ORACLE_LANES if oracle else ()):
+        if not names:
+            continue
+        py, np_, cu = names
+        if residency == "device":
+            out += [Lane("device", d, b) for d in gpus for b in (py, np_, cu)]
+        else:
+            out += [Lane(residency, CPU, py), Lane(residency, CPU, np_)]
+            out += [Lane(residency, d, cu) for d in gpus]
+    return out
 
 
 class Runner:
@@ -49,8 +58,15 @@ class Runner:
 
     def __init__(self, cp: ModuleType | None) -> None:
         self.cp = cp
-        self.python = PythonBackend()
         self.mover: Mover | None = None  # staged copies, where they measured faster
+        self._router: Router | None = None
+
+    @property
+    def router(self) -> Router:
+        """The router whose own code each lane runs (Router.kernel: no dispatch)."""
+        if self._router is None or self._router._staging is not self.mover:
+            self._router = Router("seed", gpu=self.cp is not None, mover=self.mover)
+        return self._router
 
     def on(self, lane: Lane) -> AbstractContextManager[Any]:
         """The context a lane's work runs in: its GPU made current, if it has one."""
@@ -77,17 +93,14 @@ class Runner:
         return list(host)
 
     def call(self, family: Family, lane: Lane, operands: Sequence[Any]) -> Callable[[], Any]:
-        """A no-argument call of the op on the lane, the result left where inputs live."""
+        """A no-argument call of the op on the lane, the result left where inputs live:
+        exactly what the router runs for that backend (its idiomatic pure-Python kernels,
+        NumPy as a user writes it, CuPy with the copies it makes)."""
         spec, params = family.spec, dict(family.spec.params)
+        if lane.backend in ORACLE_LANES:
+            return oracle.calls(spec.name, lane.residency, operands, self.cp)[lane.backend]
         where = _LOCATION[lane.residency]
-        cp = self.cp
-        if lane.backend == "python":
-            python = self.python
-            return lambda: python.run(spec, operands, params, where, where, cp)
-        if lane.backend == "numpy":
-            return lambda: run_numpy(spec, operands, params, where, where, cp)
-        mover = self.mover
-        return lambda: run_cupy(spec, operands, params, where, where, cp, mover)
+        return self.router.kernel(lane.backend, spec.name, *operands, to=where, **params)
 
     def to_host(self, result: Any) -> np.ndarray:
         """A result as a NumPy array, for the check against NumPy's."""

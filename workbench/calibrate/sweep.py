@@ -1,8 +1,10 @@
 """calibrate(): sweep every op family over sizes, residencies, backends and GPUs.
 
-For each family and residency the sizes run smallest first; at each size every lane
-(backend x device) makes one call whose result is checked against NumPy's, then is timed
-with repeats that fit its share of the budget. A lane stops early, with the reason kept
+The sizes run smallest first, each size for every family and residency before the next
+(so a budget that runs out cuts the largest sizes of every op, not whole ops); at each
+size every lane (backend x device, and the independent oracle's idiomatic-code lanes)
+makes one call whose result is checked against NumPy's, then is timed with repeats that
+fit its share of the budget. A lane stops early, with the reason kept
 on its points, when it is far slower than the best lane at two sizes in a row
 (`dominated`), when its next call is predicted to take longer than the per-call cap
 (`too-slow`), or when the operands would not fit in free memory (`memory`). Running out
@@ -126,9 +128,7 @@ class Sweep:
         self.start = time.perf_counter()
         try:
             self._setup()
-            for family in self.fams:
-                for residency in self.residencies:
-                    self._family(family, residency)
+            self._sizes_first()
         except KeyboardInterrupt:
             cal.interrupted = True
         finally:
@@ -174,15 +174,24 @@ class Sweep:
                 cp, h2d, d2h, Transfer(0, 0, 0).stage_above, transfer.staged_threads(rates)
             )
 
-    def _family(self, family: Family, residency: str) -> None:
-        lanes = lanes_for(residency, self.gpus)
-        states = {lane: _LaneState() for lane in lanes}
+    def _sizes_first(self) -> None:
+        """Every family and residency at one size, then the next size: when the budget
+        runs out, every op has its small and middle sizes, not some ops everything."""
+        groups = [(family, residency) for family in self.fams for residency in self.residencies]
+        lanes = {g: lanes_for(g[1], self.gpus) for g in groups}
+        states = {g: {lane: _LaneState() for lane in lanes[g]} for g in groups}
         for size in self.sizes:
-            actual = family.actual_size(size)
-            live = [lane for lane in lanes if self._admit(family, lane, states[lane], actual)]
-            if live:
-                self._size(family, live, states, actual)
-            self._judge(states, actual)
+            for family, residency in groups:
+                group = (family, residency)
+                actual = family.actual_size(size)
+                live = [
+                    lane
+                    for lane in lanes[group]
+                    if self._admit(family, lane, states[group][lane], actual)
+                ]
+                if live:
+                    self._size(family, live, states[group], actual)
+                self._judge(states[group], actual)
 
     def _skip(self, family: Family, lane: Lane, size: int, status: str, note: str) -> None:
         self.calibration.points.append(
@@ -218,7 +227,7 @@ class Sweep:
         return False
 
     def _memory(self, family: Family, lane: Lane, size: int) -> tuple[str, str] | None:
-        itemsize = 32 if lane.residency == "python" or lane.backend == "python" else 1
+        itemsize = 32 if lane.residency == "python" or lane.backend.endswith("python") else 1
         need = family.nbytes(size, self.dtype.itemsize * 2) * itemsize
         free = _host_free_bytes()
         if need > free * _MEMORY_SHARE:

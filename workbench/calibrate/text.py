@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.calibrate.fit import Fit, geo_mean_regret, regret, seed_tier
 from workbench.calibrate.result import CPU
+from workbench.calibrate.ties import ties
 
 
 def _size(value: float | None) -> str:
@@ -16,6 +17,13 @@ def _size(value: float | None) -> str:
     if value == 0:
         return "0"
     return f"{value:,.0f}"
+
+
+def _python(value: float | None) -> str:
+    """The pure-Python threshold: None means pure Python at every size, 0 never."""
+    if value is None:
+        return "every size"
+    return "never" if value == 0 else f"{value:,.0f}"
 
 
 def _where(device: int) -> str:
@@ -43,19 +51,40 @@ def thresholds_text(f: Fit) -> str:
     for key, tier in f.tiers.items():
         c = f.curves[key]
         mine, seed = regret(c, tier), regret(c, seed_tier(key[0]))
+        plain = _size(f.plain_copy[key]) if key in f.plain_copy else "-"
         rows.append(
             [
                 key[0],
                 key[1],
                 _where(key[2]),
-                _size(tier.simd_above),
+                _python(tier.simd_above),
                 _size(tier.gpu_above),
+                plain,
                 f"{mine.geo_mean:.3f}",
                 f"{seed.geo_mean:.3f}",
+                "; ".join(str(t) for t in ties(c)) or "-",
             ]
         )
-    header = ["op", "data on", "target", "Python up to", "CuPy above", "regret fit", "regret seed"]
-    return table(header, rows)
+    header = [
+        "op",
+        "data on",
+        "target",
+        "Python up to",
+        "CuPy above",
+        "(plain copies)",
+        "regret fit",
+        "regret seed",
+        "ties (within 20%)",
+    ]
+    oracle = (
+        "idiomatic code, timed apart"
+        if any(c.independent for c in f.curves.values())
+        else "the fastest backend"
+    )
+    return (
+        table(header, rows)
+        + f"\n(regret: time of the pick over {oracle}, geometric mean over sizes)"
+    )
 
 
 def crossovers_text(f: Fit) -> str:
@@ -83,7 +112,12 @@ def summary_text(f: Fit) -> str:
     seeded = geo_mean_regret(f.curves, seed)
     if math.isnan(fitted):
         return "nothing was measured: no regret to report"
-    return f"geo-mean regret vs the per-size oracle: fitted {fitted:.3f}, seed table {seeded:.3f}"
+    oracle = (
+        "idiomatic code timed apart (the independent oracle)"
+        if any(c.independent for c in f.curves.values())
+        else "the fastest backend at each size"
+    )
+    return f"geo-mean regret vs {oracle}: fitted {fitted:.3f}, seed table {seeded:.3f}"
 
 
 def bandwidth_text(f: Fit) -> str:

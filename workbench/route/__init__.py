@@ -28,8 +28,9 @@ from workbench.route.machine_profile import (
 )
 from workbench.route.measure import measure_profile
 from workbench.route.ops import OpRegistry, OpSpec, UnknownOpError
+from workbench.route.plans import Decision
 from workbench.route.recommend import recommendations
-from workbench.route.router import POLICIES, Decision, Router
+from workbench.route.router import POLICIES, Router
 from workbench.route.scanner import Finding, scan_file, scan_module, scan_source
 from workbench.route.selector import BackendSelector, recommend_backend
 

@@ -20,96 +20,29 @@ from workbench.errors import RouteError
 from workbench.gpu.pinned import Mover
 from workbench.route import pyops
 from workbench.route import shapes as sh
+from workbench.route.idioms import Unsupported
 from workbench.route.kinds import Backend, Location
+from workbench.route.operands import Desc, describe, list_shape
 from workbench.route.ops import OpSpec
 
-# One operand as the router saw it: (shape, dtype) for arrays, (shape, "list") for nested
-# lists, ((), int|float|bool|complex) for Python numbers.
-Desc = tuple[sh.Shape, Any]
+__all__ = [
+    "Desc",
+    "PythonBackend",
+    "Unsupported",
+    "describe",
+    "flatten_list",
+    "list_shape",
+    "run_cupy",
+    "run_numpy",
+]
+
 _WEAK = (int, float, bool, complex)
-
-
-class Unsupported(RouteError):
-    """This backend cannot compute this call exactly; the router moves to the next one."""
-
-
-def list_shape(obj: list[Any] | tuple[Any, ...]) -> sh.Shape:
-    """The shape of a nested list, read along its first elements."""
-    if not obj or type(obj[0]) in _NUMBER_TYPES:
-        return (len(obj),)
-    shape = []
-    item: Any = obj
-    while isinstance(item, (list, tuple)):
-        shape.append(len(item))
-        if not item:
-            break
-        item = item[0]
-    return tuple(shape)
-
-
-_HOST, _DEVICE, _PYTHON = Location.HOST.value, Location.DEVICE.value, Location.PYTHON.value
-# Enum members as plain module constants: attribute access on an Enum class is slow, and
-# these are read on every call.
-AT_HOST, AT_DEVICE, AT_PYTHON = Location.HOST, Location.DEVICE, Location.PYTHON
-_NDARRAY = np.ndarray
 _NUMBER_TYPES = frozenset({float, int, bool, complex})
 _LISTS = (list, tuple)
-
-
-def describe(arrays: Sequence[Any]) -> tuple[str, tuple[Desc, ...]]:
-    """Where the operands live (a Location value) and their shapes and dtypes.
-
-    RouteError when NumPy (or list) and CuPy operands are mixed, or an operand is of a
-    type the router does not take. Written for speed: it runs on every call."""
-    if len(arrays) == 2:
-        a, b = arrays
-        if type(a) is _NDARRAY and type(b) is _NDARRAY:
-            return _HOST, ((a.shape, a.dtype), (b.shape, b.dtype))
-        if type(a) is list and type(b) is list:
-            return _PYTHON, ((list_shape(a), "list"), (list_shape(b), "list"))
-    elif len(arrays) == 1 and type(arrays[0]) is _NDARRAY:
-        return _HOST, ((arrays[0].shape, arrays[0].dtype),)
-    where = ""
-    numpy_scalar = False
-    desc: list[Desc] = []
-    for a in arrays:
-        t = type(a)
-        if t is np.ndarray:
-            here = _HOST
-            desc.append((a.shape, a.dtype))
-        elif t is float or t is int or t is bool or t is complex:
-            desc.append(((), t))
-            continue
-        elif t is list or t is tuple:
-            here = _PYTHON
-            desc.append((list_shape(a), "list"))
-        elif isinstance(a, np.generic):  # a NumPy scalar goes along with either side
-            desc.append(((), a.dtype))
-            numpy_scalar = True
-            continue
-        elif isinstance(a, np.ndarray):
-            here = _HOST
-            desc.append((a.shape, a.dtype))
-        elif gpu.is_device_type(t):
-            here = _DEVICE
-            desc.append((tuple(a.shape), a.dtype))
-        else:
-            raise RouteError(
-                f"operand {len(desc)} is a {t.__module__}.{t.__qualname__}: the router takes NumPy "
-                "arrays, CuPy arrays, (nested) lists and numbers; convert it first"
-            )
-        if where == here or not where:
-            where = here
-        elif _DEVICE in (where, here):
-            raise RouteError(
-                "NumPy (or list) and CuPy operands are mixed in one call: move them to one side "
-                "first (cupy.asarray(x) to the GPU, cupy.asnumpy(x) to the host)"
-            )
-        else:
-            where = _HOST  # lists with NumPy arrays: NumPy converts the lists
-    if numpy_scalar and where in ("", _PYTHON):
-        where = _HOST  # NumPy scalars with lists or numbers: NumPy results
-    return where or _PYTHON, tuple(desc)
+_NDARRAY = np.ndarray
+AT_HOST, AT_DEVICE, AT_PYTHON = Location.HOST, Location.DEVICE, Location.PYTHON
+# NumPy gives these ops' 0-d results as 0-d arrays (views, tensordot); the others as scalars.
+ZERO_D_ARRAYS = frozenset({"reshape", "transpose", "tensordot"})
 
 
 def flatten_list(obj: list[Any] | tuple[Any, ...]) -> tuple[list[Any], sh.Shape, np.dtype[Any]]:
@@ -211,18 +144,11 @@ class PythonBackend:
         residency: Location,
         placement: Location,
         cp: ModuleType | None,
+        like: type = list,
     ) -> Any:
-        """Compute with Python numbers; Unsupported when that cannot match NumPy exactly."""
-        if (
-            placement is Location.PYTHON
-            and residency is Location.PYTHON
-            and spec.name in pyops.FLOAT_CLOSED
-        ):
-            fast = _float_lists(arrays)
-            if fast is not None:
-                assert spec.python_fn is not None
-                flat, shape = spec.python_fn(fast, params, True)
-                return flat if shape else flat[0]
+        """Compute with Python numbers (the general kernels: any shape, broadcasting,
+        axes); Unsupported when that cannot match NumPy exactly. Lists come back as
+        lists, or as tuples when `like` is tuple."""
         operands: list[pyops.PyArray] = []
         dtypes: list[Any] = []  # np.dtype, or int/float/bool for Python numbers
         floaty = False
@@ -257,9 +183,13 @@ class PythonBackend:
             )
         if out_dtype.kind == "f":
             floaty = True
+            narrow = out_dtype.itemsize < 8
             operands = [
                 (
-                    flat
+                    # a Python number takes the array's precision first, as in NumPy (NEP 50)
+                    [float(out_dtype.type(flat[0]))]
+                    if isinstance(d, type) and narrow
+                    else flat
                     if d is float or (not isinstance(d, type) and d.kind == "f")
                     else list(map(float, flat)),
                     shape,
@@ -268,22 +198,15 @@ class PythonBackend:
             ]
         assert spec.python_fn is not None
         flat, shape = spec.python_fn(operands, params, floaty)
-        return place_python_result(flat, shape, out_dtype, placement, cp)
+        result = place_python_result(flat, shape, out_dtype, placement, cp, spec.name)
+        return tuples(result) if like is tuple and placement is AT_PYTHON else result
 
 
-def _float_lists(arrays: Sequence[Any]) -> list[pyops.PyArray] | None:
-    """The operands as 1-D float arrays when all are non-empty flat lists of floats (or
-    float scalars); None otherwise."""
-    out: list[pyops.PyArray] = []
-    for a in arrays:
-        t = type(a)
-        if t is float:
-            out.append(([a], ()))
-        elif t is list and a and set(map(type, a)) == _FLOATS:
-            out.append((a, (len(a),)))
-        else:
-            return None
-    return out
+def tuples(value: Any) -> Any:
+    """Nested lists as nested tuples (tuples in, tuples out)."""
+    if type(value) is list:
+        return tuple(tuples(v) for v in value) if value and type(value[0]) is list else tuple(value)
+    return value
 
 
 def place_python_result(
@@ -292,14 +215,18 @@ def place_python_result(
     dtype: np.dtype[Any],
     placement: Location,
     cp: ModuleType | None,
+    op: str = "",
 ) -> Any:
-    """A pure-Python result where the caller wants it, in NumPy's dtype."""
+    """A pure-Python result where the caller wants it, in NumPy's dtype (a 0-d result as
+    NumPy gives it: a 0-d array for views and tensordot, a NumPy scalar otherwise)."""
     if placement is Location.PYTHON:
         return nest(pyops.cast_flat(flat, dtype), shape)
     values = pyops.cast_flat(flat, dtype) if dtype.kind in "iub" else flat
     if not shape:
         with np.errstate(over="ignore"):
             scalar = dtype.type(values[0])
+        if op in ZERO_D_ARRAYS:
+            scalar = np.asarray(scalar)
         return scalar if placement is Location.HOST else gpu_to_device(cp, np.asarray(scalar))
     with np.errstate(over="ignore"):
         host = np.asarray(values, dtype=dtype).reshape(shape)
@@ -320,13 +247,12 @@ def gpu_to_device(cp: ModuleType | None, a: Any) -> Any:
     return cp.asarray(a)
 
 
-def _host_result(r: Any, placement: Location, cp: ModuleType | None) -> Any:
+def _host_result(r: Any, placement: Location, cp: ModuleType | None, like: type) -> Any:
     if placement is AT_HOST:
-        if type(r) is np.ndarray and r.ndim == 0:
-            return r[()]
-        return r
+        return r  # exactly what NumPy gave: its scalars, 0-d arrays and subclasses
     if placement is AT_PYTHON:
-        return r.tolist() if hasattr(r, "tolist") else r
+        out = r.tolist() if hasattr(r, "tolist") else r
+        return tuples(out) if like is tuple else out
     return gpu_to_device(cp, r)
 
 
@@ -337,12 +263,24 @@ def run_numpy(
     residency: Location,
     placement: Location,
     cp: ModuleType | None,
+    like: type = list,
 ) -> Any:
-    """The op through NumPy, copying CuPy operands to the host first."""
+    """The op through NumPy, copying CuPy operands to the host first. Lists are made
+    arrays with np.asarray and the op called as a user writes it (an operator or an
+    array method) where it has that form."""
     if residency is AT_DEVICE:
         arrays = [gpu_to_host(cp, a) if gpu.is_device_type(type(a)) else a for a in arrays]
+    elif residency is AT_PYTHON and spec.host_fn is not None and _lists_and_numbers(arrays):
+        operands = [np.asarray(a) if type(a) in _LISTS else a for a in arrays]
+        if type(operands[0]) is _NDARRAY:
+            extra = [params[name] for name, _ in spec.params]
+            return _host_result(spec.host_fn(*operands, *extra), placement, cp, like)
     assert spec.array_fn is not None
-    return _host_result(spec.array_fn(np, arrays, params), placement, cp)
+    return _host_result(spec.array_fn(np, arrays, params), placement, cp, like)
+
+
+def _lists_and_numbers(arrays: Sequence[Any]) -> bool:
+    return all(type(a) in _LISTS or type(a) in _NUMBER_TYPES for a in arrays)
 
 
 def run_cupy(
@@ -353,6 +291,7 @@ def run_cupy(
     placement: Location,
     cp: ModuleType | None,
     mover: Mover | None = None,
+    like: type = list,
 ) -> Any:
     """The op through CuPy, copying host operands to the device first (through `mover`
     when given: pinned staging where calibration found it faster)."""
@@ -370,8 +309,9 @@ def run_cupy(
     if host.dtype is not canonical and host.dtype == canonical:
         host = host.view(canonical)
     if placement is AT_HOST:
-        return host[()] if host.ndim == 0 else host
-    return host.tolist()
+        return host[()] if host.ndim == 0 and spec.name not in ZERO_D_ARRAYS else host
+    out = host.tolist()
+    return tuples(out) if like is tuple else out
 
 
 def on_device(

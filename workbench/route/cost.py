@@ -106,10 +106,9 @@ class CostModel:
         compute = kernel.time(w.work)
         # Moving in: lists and arrays convert; data on the wrong side of the link is copied.
         if backend is Backend.PYTHON:
-            move_in = conv.flatten_s * w.n_in if res is Location.PYTHON else conv.tolist_s * w.n_in
-            move_out = (
-                conv.flatten_s * w.n_out if out is Location.PYTHON else conv.fromlist_s * w.n_out
-            )
+            # lists are read as they are (the idiomatic kernels); arrays go through tolist
+            move_in = 0.0 if res is Location.PYTHON else conv.tolist_s * w.n_in
+            move_out = 0.0 if out is Location.PYTHON else conv.fromlist_s * w.n_out
         elif backend is Backend.NUMPY:
             move_in = conv.fromlist_s * w.n_in if res is Location.PYTHON else 0.0
             move_out = conv.tolist_s * w.n_out if out is Location.PYTHON else 0.0

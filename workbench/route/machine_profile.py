@@ -25,9 +25,11 @@ from typing import Any
 
 from workbench.atomic import write_atomic
 from workbench.errors import RouteError
+from workbench.route import profile_fields as f
 from workbench.route.kinds import Backend, Complexity
 
-SCHEMA_VERSION = 2  # 2 added key, calibrated and calibration; 1 files still load
+# 2 added key, calibrated and calibration; 3 added plain_copy and functions. Older files load.
+SCHEMA_VERSION = 3
 SEED_DEFAULT = "seed-default"
 MEASURED = "measured"
 
@@ -129,6 +131,12 @@ class MachineProfile:
     # The calibration's measurements (workbench.calibrate.Calibration.to_dict), so the
     # tuner can show the curves again without re-running the sweep.
     calibration: dict[str, Any] | None = None
+    # Host-data "CuPy above" per "op|host|device" when copies are plain cupy.asarray (the
+    # `calibrated` tiers hold it for the router's own copies, staged where that is faster).
+    plain_copy: dict[str, float | None] = field(default_factory=dict)
+    # What gated functions learned here (workbench.experts), by qualified name: the
+    # records route/learned.py writes and checks (source hash, machine key, buckets).
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (self.pcie_factor > 0 and math.isfinite(self.pcie_factor)):
@@ -145,6 +153,15 @@ class MachineProfile:
             for value in (tier.simd_above, tier.gpu_above):
                 if value is not None and not (value >= 0):
                     raise RouteError(f"thresholds must be sizes >= 0 or None, got {value!r}")
+        # Built in code rather than read from a file: the same checks as from_dict.
+        if self.transfer is not None:
+            f.number(self.transfer.h2d_bytes_per_s, "transfer.h2d_bytes_per_s", positive=True)
+            f.number(self.transfer.d2h_bytes_per_s, "transfer.d2h_bytes_per_s", positive=True)
+            f.number(self.transfer.latency_s, "transfer.latency_s")
+        for backend, kinds in self.kernels.items():
+            for kind, cost in kinds.items():
+                f.number(cost.call_s, f"kernels.{backend}.{kind}.call_s")
+                f.number(cost.per_unit_s, f"kernels.{backend}.{kind}.per_unit_s")
 
     def tier_for(self, op: str, residency: str, device: int) -> tuple[Tier, str] | None:
         """The calibrated thresholds for an op with data in `residency` on GPU `device`
@@ -175,54 +192,45 @@ class MachineProfile:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MachineProfile:
-        """Rebuild a profile from `to_dict` data; RouteError names what is wrong."""
-        try:
-            schema = int(data.get("schema", SCHEMA_VERSION))
-            if schema > SCHEMA_VERSION:
-                raise RouteError(
-                    f"profile field 'schema' is {schema}, newer than this workbench reads "
-                    f"({SCHEMA_VERSION}): upgrade workbench, or calibrate again with this one"
-                )
-            table = data.get("thresholds") or asdict(SEED_THRESHOLDS)
-            thresholds = Thresholds(**{k: Tier(**table[k]) for k in ("low", "medium", "high")})
-            kernels = {
-                backend: {kind: KernelCost(**cost) for kind, cost in kinds.items()}
-                for backend, kinds in (data.get("kernels") or {}).items()
-            }
-            for backend in kernels:
-                Backend.parse(backend)
-            conversion = data.get("conversion")
-            transfer = data.get("transfer")
-            calibrated = {
-                str(k): _tier(str(k), v) for k, v in (data.get("calibrated") or {}).items()
-            }
-            calibration = data.get("calibration")
-            if calibration is not None and not isinstance(calibration, dict):
-                raise RouteError("profile field 'calibration' must be an object or null")
-            return cls(
-                name=str(data["name"]),
-                thresholds=thresholds,
-                pcie_factor=float(data.get("pcie_factor", 5.0)),
-                gpu_threshold=int(data.get("gpu_threshold", 500)),
-                kernels=kernels,
-                conversion=Conversion(**conversion) if conversion else None,
-                transfer=Transfer(**transfer) if transfer else None,
-                machine=str(data.get("machine", "")),
-                date=str(data.get("date", "")),
-                provenance={str(k): str(v) for k, v in (data.get("provenance") or {}).items()},
-                schema=schema,
-                key={str(k): str(v) for k, v in (data.get("key") or {}).items()},
-                calibrated=calibrated,
-                calibration=calibration,
+        """Rebuild a profile from `to_dict` data, every field checked: RouteError names
+        the first field that is wrong and what it must be."""
+        data = f.mapping(data, "profile")
+        schema = f.whole(f.get(data, "schema", "schema", SCHEMA_VERSION), "schema", minimum=1)
+        if schema > SCHEMA_VERSION:
+            raise RouteError(
+                f"profile field 'schema' is {schema}, newer than this workbench reads "
+                f"({SCHEMA_VERSION}): upgrade workbench, or calibrate again with this one"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, RouteError):
-                raise
-            field_name = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
-            where = (
-                f"field {field_name!r} is missing" if field_name else f"{type(exc).__name__}: {exc}"
-            )
-            raise RouteError(f"not a valid machine profile: {where}") from None
+        table = f.mapping(f.get(data, "thresholds", "thresholds", None), "thresholds")
+        rows = {k: _row(table, k) for k in ("low", "medium", "high")} if table else None
+        calibration = data.get("calibration")
+        if calibration is not None and not isinstance(calibration, dict):
+            raise RouteError("profile field 'calibration' must be an object or null")
+        functions = f.mapping(data.get("functions"), "functions")
+        for qualname, record in functions.items():
+            f.mapping(record, f"functions.{qualname}")
+        return cls(
+            name=f.text(f.get(data, "name", "name"), "name"),
+            thresholds=Thresholds(**rows) if rows else SEED_THRESHOLDS,
+            pcie_factor=f.number(data.get("pcie_factor", 5.0), "pcie_factor", positive=True),
+            gpu_threshold=f.whole(data.get("gpu_threshold", 500), "gpu_threshold"),
+            kernels=_kernels(data.get("kernels")),
+            conversion=_conversion(data.get("conversion")),
+            transfer=_transfer(data.get("transfer")),
+            machine=f.text(data.get("machine", ""), "machine"),
+            date=f.text(data.get("date", ""), "date"),
+            provenance=f.texts(data.get("provenance"), "provenance"),
+            schema=schema,
+            key=f.texts(data.get("key"), "key"),
+            calibrated={
+                k: _tier(k, v) for k, v in f.mapping(data.get("calibrated"), "calibrated").items()
+            },
+            plain_copy={
+                k: _plain(k, v) for k, v in f.mapping(data.get("plain_copy"), "plain_copy").items()
+            },
+            calibration=calibration,
+            functions={k: dict(v) for k, v in functions.items()},
+        )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the profile as JSON (to a temporary file, then renamed into place)."""
@@ -243,14 +251,24 @@ class MachineProfile:
         return cls.from_dict(data)
 
 
-def _tier(key: str, value: Any) -> Tier:
-    """One calibrated row, checked: 'op|residency|device' -> {simd_above, gpu_above}."""
+def _tier_key(key: str, field: str) -> None:
     parts = key.split("|")
     if len(parts) != 3 or parts[1] not in ("python", "host", "device"):
         raise RouteError(
-            f"profile field 'calibrated' has key {key!r}: expected 'op|residency|device' "
+            f"profile field {field!r} has key {key!r}: expected 'op|residency|device' "
             "with residency python, host or device"
         )
+    try:
+        int(parts[2])
+    except ValueError:
+        raise RouteError(
+            f"profile field {field!r} has key {key!r}: the device must be a GPU index or -1"
+        ) from None
+
+
+def _tier(key: str, value: Any) -> Tier:
+    """One calibrated row, checked: 'op|residency|device' -> {simd_above, gpu_above}."""
+    _tier_key(key, "calibrated")
     if not isinstance(value, dict) or set(value) != {"simd_above", "gpu_above"}:
         raise RouteError(
             f"profile field 'calibrated.{key}' must be an object with simd_above and gpu_above"
@@ -267,6 +285,95 @@ def _tier(key: str, value: Any) -> Tier:
                 f"profile field 'calibrated.{key}.{name}' must be a size >= 0 or null, got {number!r}"
             )
     return Tier(simd_above=value["simd_above"], gpu_above=value["gpu_above"])
+
+
+def _row(table: dict[str, Any], name: str) -> Tier:
+    row = f.mapping(f.get(table, name, f"thresholds.{name}"), f"thresholds.{name}")
+    f.only(row, f"thresholds.{name}", ("simd_above", "gpu_above"))
+    return Tier(
+        simd_above=f.size_or_none(row.get("simd_above"), f"thresholds.{name}.simd_above"),
+        gpu_above=f.size_or_none(row.get("gpu_above"), f"thresholds.{name}.gpu_above"),
+    )
+
+
+def _kernels(value: Any) -> dict[str, dict[str, KernelCost]]:
+    out: dict[str, dict[str, KernelCost]] = {}
+    for backend, kinds in f.mapping(value, "kernels").items():
+        where = f"kernels.{backend}"
+        try:
+            Backend.parse(backend)
+        except RouteError:
+            raise f.bad("kernels", "an object keyed by python, numpy or cupy", backend) from None
+        out[backend] = {}
+        for kind, cost in f.mapping(kinds, where).items():
+            item = f.mapping(cost, f"{where}.{kind}")
+            f.only(item, f"{where}.{kind}", ("call_s", "per_unit_s"))
+            out[backend][kind] = KernelCost(
+                call_s=f.number(
+                    f.get(item, "call_s", f"{where}.{kind}.call_s"), f"{where}.{kind}.call_s"
+                ),
+                per_unit_s=f.number(
+                    f.get(item, "per_unit_s", f"{where}.{kind}.per_unit_s"),
+                    f"{where}.{kind}.per_unit_s",
+                ),
+            )
+    return out
+
+
+_CONVERSION_REQUIRED = ("tolist_s", "fromlist_s", "flatten_s")
+_CONVERSION_OPTIONAL = ("fromlist_call_s", "array_call_s")
+
+
+def _conversion(value: Any) -> Conversion | None:
+    if value is None:
+        return None
+    data = f.mapping(value, "conversion")
+    f.only(data, "conversion", _CONVERSION_REQUIRED + _CONVERSION_OPTIONAL)
+    numbers = {
+        name: f.number(f.get(data, name, f"conversion.{name}"), f"conversion.{name}")
+        for name in _CONVERSION_REQUIRED
+    }
+    for name in _CONVERSION_OPTIONAL:
+        numbers[name] = f.number(data.get(name, 0.0), f"conversion.{name}")
+    return Conversion(**numbers)
+
+
+COPY_METHODS = ("pageable", "staged")
+
+
+def _transfer(value: Any) -> Transfer | None:
+    if value is None:
+        return None
+    data = f.mapping(value, "transfer")
+    names = ("h2d_bytes_per_s", "d2h_bytes_per_s", "latency_s", "h2d_method", "d2h_method")
+    f.only(data, "transfer", (*names, "stage_above", "stage_threads"))
+    return Transfer(
+        h2d_bytes_per_s=f.number(
+            f.get(data, "h2d_bytes_per_s", "transfer.h2d_bytes_per_s"),
+            "transfer.h2d_bytes_per_s",
+            positive=True,
+        ),
+        d2h_bytes_per_s=f.number(
+            f.get(data, "d2h_bytes_per_s", "transfer.d2h_bytes_per_s"),
+            "transfer.d2h_bytes_per_s",
+            positive=True,
+        ),
+        latency_s=f.number(f.get(data, "latency_s", "transfer.latency_s"), "transfer.latency_s"),
+        h2d_method=f.choice(
+            data.get("h2d_method", "pageable"), "transfer.h2d_method", COPY_METHODS
+        ),
+        d2h_method=f.choice(
+            data.get("d2h_method", "pageable"), "transfer.d2h_method", COPY_METHODS
+        ),
+        stage_above=f.whole(data.get("stage_above", 16 * 2**20), "transfer.stage_above"),
+        stage_threads=f.whole(data.get("stage_threads", 4), "transfer.stage_threads", minimum=1),
+    )
+
+
+def _plain(key: str, value: Any) -> float | None:
+    """One host-data threshold for plain cupy.asarray copies: 'op|host|device' -> size."""
+    _tier_key(key, "plain_copy")
+    return f.size_or_none(value, f"plain_copy.{key}")
 
 
 BUILTIN_PROFILES = ("seed",)

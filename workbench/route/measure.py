@@ -21,7 +21,7 @@ import numpy as np
 from workbench import gpu
 from workbench.machine import machine_id
 from workbench.route import shapes as sh
-from workbench.route.backends import PythonBackend, flatten_list, run_cupy, run_numpy
+from workbench.route.backends import PythonBackend, flatten_list, run_cupy
 from workbench.route.kinds import Backend, Location
 from workbench.route.machine_profile import (
     SEED_PROVENANCE,
@@ -110,18 +110,19 @@ def _time_kernel(
     arrays: list[Any],
     params: sh.Params,
     cp: ModuleType | None,
-    python: PythonBackend,
+    router: Any,
 ) -> float:
-    """Median seconds of one call through `backend`'s kernel, data where it lives natively."""
+    """Median seconds of one call through `backend`'s kernel, data where it lives natively
+    (the router's own kernels, as Router.kernel gives them: idiomatic pure Python on
+    lists, NumPy as a user writes it)."""
+    args = ([params["subscripts"]] if "subscripts" in params else []) + list(arrays)
+    rest = {k: v for k, v in params.items() if k != "subscripts"}
     if backend is Backend.PYTHON:
         lists = [a.tolist() for a in arrays]
-        return median_time(
-            lambda: python.run(spec, lists, params, Location.PYTHON, Location.PYTHON, None)
-        )
+        py_args = ([params["subscripts"]] if "subscripts" in params else []) + lists
+        return median_time(router.kernel("python", spec.name, *py_args, **rest))
     if backend is Backend.NUMPY:
-        return median_time(
-            lambda: run_numpy(spec, arrays, params, Location.HOST, Location.HOST, None)
-        )
+        return median_time(router.kernel("numpy", spec.name, *args, **rest))
     assert cp is not None
     device = [cp.asarray(a) for a in arrays]
     return median_time(
@@ -133,7 +134,9 @@ def _time_kernel(
 def _kernel_costs(
     backend: Backend, registry: OpRegistry, cp: ModuleType | None, rng: np.random.Generator
 ) -> dict[str, KernelCost]:
-    python = PythonBackend()
+    from workbench.route.router import Router
+
+    router = Router("seed", gpu=False)  # its own kernels are what is timed
     costs = {}
     for kind, op in _REPRESENTATIVE.items():
         spec = registry.get(op)
@@ -143,7 +146,7 @@ def _kernel_costs(
             arrays, params = example_args(spec, size, rng)
             assert spec.analyze is not None
             work = spec.analyze([a.shape for a in arrays], params, spec.name).work
-            points.append((float(work), _time_kernel(backend, spec, arrays, params, cp, python)))
+            points.append((float(work), _time_kernel(backend, spec, arrays, params, cp, router)))
         costs[kind] = _fit(points[0], points[1])
     return costs
 

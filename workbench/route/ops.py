@@ -9,10 +9,13 @@ per-converter tables; they are recommended (``recommend_backend``) but not run.
 from __future__ import annotations
 
 import difflib
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType, ModuleType
 from typing import Any
+
+import numpy as np
 
 from workbench.errors import RouteError
 from workbench.route import pyops
@@ -51,6 +54,9 @@ class OpSpec:
     python_fn: pyops.Kernel | None = None
     same_dtype: bool = False  # result dtype is the input's (views)
     aliases: tuple[str, ...] = field(default=())
+    # The op as a NumPy user writes it on exact ndarrays: an operator or an array method,
+    # called as host_fn(*operands, *parameter values) (None: array_fn with numpy).
+    host_fn: Callable[..., Any] | None = None
 
     @property
     def runnable(self) -> bool:
@@ -322,8 +328,30 @@ def _numpy_ops() -> list[OpSpec]:
     return ops
 
 
+# What a NumPy user writes on exact ndarrays: operators and array methods (C calls).
+HOST_FNS: dict[str, Callable[..., Any]] = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "negative": operator.neg,
+    "absolute": operator.abs,
+    "sum": np.ndarray.sum,
+    "mean": np.ndarray.mean,
+    "max": np.ndarray.max,
+    "min": np.ndarray.min,
+    "prod": np.ndarray.prod,
+    "argmax": np.ndarray.argmax,
+    "argmin": np.ndarray.argmin,
+    "matmul": operator.matmul,
+    "dot": np.ndarray.dot,
+    "reshape": np.ndarray.reshape,
+    "transpose": np.ndarray.transpose,
+}
+
+
 def _standard_scale(xp: ModuleType, a: Sequence[Any], p: sh.Params) -> Any:
-    x = xp.asarray(a[0])
+    x = xp.asanyarray(a[0])  # subclasses (masked arrays) keep their semantics
     return (x - xp.mean(x, axis=0)) / xp.std(x, axis=0)
 
 
@@ -373,7 +401,8 @@ class OpRegistry:
     @classmethod
     def builtin(cls) -> OpRegistry:
         """NumPy ops with kernels, plus the scikit-learn and PyTorch metadata."""
-        return cls([*_numpy_ops(), *_framework_ops()])
+        numpy_ops = [replace(spec, host_fn=HOST_FNS.get(spec.name)) for spec in _numpy_ops()]
+        return cls([*numpy_ops, *_framework_ops()])
 
     def register(self, spec: OpSpec) -> None:
         """Add an op (replacing one of the same name)."""

@@ -10,11 +10,12 @@ import numpy as np
 
 from workbench.gpu import GpuStatus
 from workbench.route import shapes as sh
-from workbench.route.backends import Desc
 from workbench.route.cost import CostModel, Prediction, RuleVerdict, Workload, fmt_seconds
 from workbench.route.explain import Explanation
 from workbench.route.kinds import Backend, Complexity, Location
 from workbench.route.machine_profile import MachineProfile
+from workbench.route.operands import Desc, ListTag, SubTag, is_number
+from workbench.route.operands import itemsize as bytes_per
 from workbench.route.ops import OpSpec
 from workbench.route.pyops import PYTHON_KINDS, python_limits
 from workbench.route.selector import table_choice
@@ -46,11 +47,7 @@ def workload_of(
     """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
     assert spec.analyze is not None
     analysis = spec.analyze([d[0] for d in desc], params, spec.name)
-    arrays = [
-        (sh.size_of(shape), d.itemsize if isinstance(d, np.dtype) else 8)
-        for shape, d in desc
-        if not isinstance(d, type)
-    ]
+    arrays = [(sh.size_of(shape), bytes_per(d)) for shape, d in desc if not is_number(d)]
     itemsize = max((i for _, i in arrays), default=8)
     n_out = sh.size_of(analysis.out_shape)
     return Workload(
@@ -77,9 +74,22 @@ def exclusions_of(
     out: dict[Backend, str] = {}
     if not status.available:
         out[Backend.CUPY] = f"no GPU: {status.reason}"
+    accumulates = spec.kind in ("reduce", "matmul", "convolve", "einsum")
     for _, d in desc:
-        if isinstance(d, np.dtype) and d.kind not in PYTHON_KINDS:
+        if isinstance(d, SubTag):
+            name = f"{d.cls.__module__}.{d.cls.__qualname__}"
+            out[Backend.PYTHON] = f"a {name} (an ndarray subclass): NumPy keeps its semantics"
+            out.setdefault(Backend.CUPY, f"a {name}: CuPy would drop what makes it one")
+        elif isinstance(d, ListTag) and d.leaf not in (float, int, bool):
+            what = "arrays (NumPy stacks them)" if d.leaf is np.ndarray else d.leaf.__name__
+            out[Backend.PYTHON] = f"the pure-Python kernels take lists of numbers, not of {what}"
+        elif isinstance(d, np.dtype) and d.kind not in PYTHON_KINDS:
             out[Backend.PYTHON] = f"the pure-Python kernels do not handle dtype {d}"
+        elif isinstance(d, np.dtype) and d.kind == "f" and d.itemsize < 8 and accumulates:
+            out[Backend.PYTHON] = (
+                f"{d} sums: Python adds in double precision, NumPy in {d} (they differ, "
+                "overflow included)"
+            )
         elif d is complex:
             out[Backend.PYTHON] = "the pure-Python kernels do not take complex numbers"
     if Backend.PYTHON not in out:
@@ -172,10 +182,25 @@ def calibrated_pick(
     )
     gpu_text = "never" if tier.gpu_above is None else f"above {tier.gpu_above:,.0f}"
     on = "CPU only" if key.endswith("|-1") else f"GPU {key.rsplit('|', 1)[1]}"
+    copies = ""
+    if key in profile.plain_copy and w.residency is not Location.DEVICE:
+        plain = profile.plain_copy[key]
+        t = profile.transfer
+        staged = t is not None and t.h2d_method == "staged"
+        how = (
+            f"staged through pinned buffers from {t.stage_above / 2**20:.0f} MiB"
+            if staged and t is not None
+            else "plain cupy.asarray"
+        )
+        plain_text = "never" if plain is None else f"above {plain:,.0f}"
+        copies = (
+            f" (this is for the router's copies, {how}; code that copies with plain "
+            f"cupy.asarray gains from CuPy {plain_text})"
+        )
     return backend, (
         f"{w.size:,.0f} elements; calibrated thresholds for {w.op} with inputs in "
         f"{_IN[w.residency.value]} ({on}, {profile.date or 'undated'}): pure Python {python}, "
-        f"CuPy {gpu_text}"
+        f"CuPy {gpu_text}{copies}"
     )
 
 

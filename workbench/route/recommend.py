@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench import gpu
+from workbench.errors import RouteError
 from workbench.route.backends import list_shape
 from workbench.route.cost import fmt_seconds
 from workbench.route.kinds import Backend, Complexity, Location
+from workbench.route.learned import default_profile_path
+from workbench.route.machine_profile import MachineProfile
 from workbench.route.router import Router
 from workbench.route.scanner import Finding, scan_source
 
@@ -169,6 +173,24 @@ def _recommend(
         text += f"; rewrite with {chosen.label} ({finding.op}) on arrays made once"
     text += f"; seed table: {exp.seed[0].seed_name}"
     return chosen, text, exp.seed[0]
+
+
+def router_for(profile: MachineProfile | str | os.PathLike[str] | None = None) -> Router:
+    """The router %%optimize's recommendations should use: on `profile` (a path or a
+    MachineProfile), else on the user's own calibrated profile where there is one
+    ($WORKBENCH_PROFILE, or .workbench/machine-profile.json of the project, as written by
+    `workbench calibrate -o` or the tuner), else on the seed profile."""
+    if profile is not None:
+        return Router(profile)
+    path = default_profile_path()
+    if path.is_file():
+        try:
+            found = MachineProfile.load(path)
+        except RouteError:
+            return Router()
+        if found.calibrated:
+            return Router(found)
+    return Router()
 
 
 def recommendations(

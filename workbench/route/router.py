@@ -12,33 +12,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench import gpu
 from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
 from workbench.gpu.pinned import Mover
-from workbench.machine import machine_id
 from workbench.route import shapes as sh
 from workbench.route.backends import (
     Desc,
     PythonBackend,
     Unsupported,
-    describe,
-    on_device,
-    run_cupy,
-    run_numpy,
 )
 from workbench.route.cost import CostModel, Workload
 from workbench.route.counts import Tally
+from workbench.route.execution import Execution
 from workbench.route.explain import Explanation
+from workbench.route.features import bucket_of
 from workbench.route.kinds import Backend, Location
+from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
+from workbench.route.operands import describe, is_number, quick
 from workbench.route.ops import OpRegistry, OpSpec
+from workbench.route.plans import Decision, Plan
 from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
 from workbench.route.selector import check_size
 
@@ -62,37 +61,15 @@ _POLICY_NAMES = {
     "moe": "seed",
 }
 _PLAN_CACHE_LIMIT = 4096
+BUCKETS_PER_DECADE = 4  # plans are kept per dtype, rank and size bucket (a quarter decade)
+_LISTS_AT, _HOST_AT = Location.PYTHON.value, Location.HOST.value
 # Enum members and types as plain constants: attribute access on an Enum class is slow.
 _NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
 _AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
 _NDARRAY = np.ndarray
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Where one call runs: the backend, the policy's first choice, and why they differ."""
-
-    op: str
-    backend: Backend
-    preferred: Backend
-    fallback: str | None
-    residency: Location
-    placement: Location
-    workload: Workload | None
-
-
-class _Plan:
-    """A cached decision with the counter cells it bumps (mutable, private)."""
-
-    __slots__ = ("backend", "cell", "decision")
-
-    def __init__(self, decision: Decision, cell: list[int]) -> None:
-        self.decision = decision
-        self.backend = decision.backend
-        self.cell = cell  # [decisions, executions] of (op, backend)
-
-
-class Router:
+class Router(Execution):
     """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
 
     `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
@@ -114,6 +91,7 @@ class Router:
         gpu: bool | None = None,
         device: int | None = None,
         registry: OpRegistry | None = None,
+        mover: Mover | None = None,
     ) -> None:
         self.profile = load_machine_profile(profile)
         if policy is None:
@@ -125,7 +103,7 @@ class Router:
         ):
             raise RouteError(f"device must be a GPU index >= 0, got {device!r}")
         self._device = device
-        self._staging: Mover | None = None
+        self._staging: Mover | None = mover  # given: these copies; else the profile says
         self.policy = _POLICY_NAMES[policy]
         self.registry = registry if registry is not None else OpRegistry.builtin()
         self.model = CostModel(self.profile)
@@ -140,68 +118,9 @@ class Router:
             for name, spec in self.registry.names().items()
             if spec.runnable
         }
-        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._plans: dict[tuple[Any, ...], Plan] = {}
+        self._buckets: dict[int, int] = {}  # size -> its bucket
         self.tally = Tally()
-
-    # --- GPU -------------------------------------------------------------------------
-
-    @property
-    def gpu_status(self) -> GpuStatus:
-        """Whether the GPU can be used, and why (probed once)."""
-        if self._gpu_status is None:
-            if self._gpu_flag is False:
-                self._gpu_status = GpuStatus(False, "disabled by Router(gpu=False)")
-            else:
-                status = gpu.probe()
-                if self._gpu_flag and not status.available:
-                    raise RouteError(f"Router(gpu=True) needs a GPU, but {status.reason}")
-                self._gpu_status = status
-        return self._gpu_status
-
-    def _cupy(self) -> ModuleType | None:
-        if self._cp is None:
-            self._cp = gpu.cupy_module()
-            if self._cp is not None:
-                self._oom = (gpu.out_of_memory_error(self._cp),)
-        return self._cp
-
-    def _mover(self) -> Mover | None:
-        """Pinned staging for large copies, when the profile found it faster here."""
-        t = self.profile.transfer
-        if t is None or (t.h2d_method != "staged" and t.d2h_method != "staged"):
-            return None
-        if self._staging is None:
-            cp = self._cupy()
-            if cp is None:
-                return None
-            self._staging = Mover(
-                cp,
-                t.h2d_method == "staged",
-                t.d2h_method == "staged",
-                t.stage_above,
-                t.stage_threads,
-            )
-        return self._staging
-
-    @property
-    def device_index(self) -> int:
-        """The GPU whose calibrated thresholds apply, or -1 when no GPU is usable."""
-        if not self.gpu_status.available:
-            return -1
-        if self._device is not None:
-            if self._device >= len(self.gpu_status.devices):
-                raise RouteError(
-                    f"Router(device={self._device}): this machine has GPUs "
-                    f"0..{len(self.gpu_status.devices) - 1}"
-                )
-            return self._device
-        cp = self._cupy()
-        return int(cp.cuda.runtime.getDevice()) if cp is not None else 0
-
-    def machine(self) -> str:
-        """This machine in words, as profiles record it."""
-        status = self.gpu_status
-        return machine_id(status.devices if status.available else ())
 
     # --- analysis --------------------------------------------------------------------
 
@@ -243,6 +162,14 @@ class Router:
         """Backends that cannot run this call, each with the reason."""
         return exclusions_of(spec, desc, params, self.gpu_status)
 
+    def _bucket(self, size: int) -> int:
+        found = self._buckets.get(size)
+        if found is None:
+            if len(self._buckets) >= _PLAN_CACHE_LIMIT:
+                self._buckets.clear()
+            found = self._buckets[size] = bucket_of(size, BUCKETS_PER_DECADE)
+        return found
+
     def _plan(
         self,
         spec: OpSpec,
@@ -250,13 +177,15 @@ class Router:
         params: sh.Params,
         pkey: tuple[Any, ...],
         to: Location | str | None,
-    ) -> tuple[_Plan, tuple[Desc, ...]]:
-        """The cached plan for this call signature (made on the first call of its kind)."""
-        where, desc = describe(arrays)
+    ) -> tuple[Plan, tuple[Desc, ...]]:
+        """The cached plan for this call's signature and size bucket (made on the first
+        call of its kind; shapes are checked then, and by the kernels on every call)."""
+        where, desc, sig, size = describe(arrays)
         placement = where if to is None else Location.parse(to).value
-        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        key = (spec.name, where, placement, sig, self._bucket(size), pkey)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+            plan = self._new_plan(spec, desc, params, key, where, placement)
         return plan, desc
 
     def _new_plan(
@@ -264,10 +193,10 @@ class Router:
         spec: OpSpec,
         desc: tuple[Desc, ...],
         params: sh.Params,
-        pkey: tuple[Any, ...],
+        key: tuple[Any, ...],
         where: str,
         placement: str,
-    ) -> _Plan:
+    ) -> Plan:
         residency, out = Location(where), Location(placement)
         w = self.workload(spec, desc, params, residency, out)
         choice: Pick = pick(
@@ -283,8 +212,23 @@ class Router:
         )
         if len(self._plans) >= _PLAN_CACHE_LIMIT:
             self._plans.clear()
-        plan = self._plans[(spec.name, where, placement, desc, pkey)] = _Plan(
-            decision, self._cell(spec.name, choice.backend)
+        like = container_of(desc)
+        idiom = None
+        if where == placement == _LISTS_AT:
+            idiom = idiom_for(spec, desc, params, like, on_lists=True)
+        elif where == placement == _HOST_AT:
+            idiom = idiom_for(spec, desc, params, like, on_lists=False)
+        host = None
+        if (
+            spec.host_fn is not None
+            and where == placement == _HOST_AT
+            and desc
+            and all(isinstance(tag, np.dtype) or is_number(tag) for _, tag in desc)
+            and isinstance(desc[0][1], np.dtype)
+        ):
+            host = (spec.host_fn, tuple(params[name] for name, _ in spec.params))
+        plan = self._plans[key] = Plan(
+            decision, self._cell(spec.name, choice.backend), idiom, like, host
         )
         return plan
 
@@ -311,16 +255,72 @@ class Router:
             spec, arrays, params, pkey = fast[0], args, fast[1], fast[2]
         else:
             spec, arrays, params, pkey = self._call(op, args, kwargs)
-        # The cached path, inlined: this runs on every call.
-        where, desc = describe(arrays)
-        placement = where if to is None else Location.parse(to).value
-        plan = self._plans.get((spec.name, where, placement, desc, pkey))
+        return self.route(
+            spec, arrays, params, pkey, None if to is None else Location.parse(to).value
+        )
+
+    def route(
+        self,
+        spec: OpSpec,
+        arrays: Sequence[Any],
+        params: sh.Params,
+        pkey: tuple[Any, ...],
+        to: str | None = None,
+    ) -> Any:
+        """Run a parsed call (the op's spec, its array operands, its parameters and their
+        cache key); `to` a Location value or None. What run() and namespace ops call."""
+        if to is None:  # the fast path: a common signature whose plan has a direct kernel
+            seen = quick(arrays)
+            if seen is not None:
+                where, sig, size = seen
+                bucket = self._buckets.get(size)
+                if bucket is not None:
+                    plan = self._plans.get((spec.name, where, where, sig, bucket, pkey))
+                    if plan is not None:
+                        fast = plan.fast
+                        if fast is not None:
+                            cell = plan.cell
+                            cell[0] += 1
+                            try:
+                                result = fast(*arrays)
+                            except (Unsupported, TypeError, ValueError):
+                                cell[0] -= 1  # the full path below answers (and counts)
+                            else:
+                                cell[1] += 1
+                                return result
+        # The cached path: plans made on the first call of their kind.
+        where, desc, sig, size = describe(arrays)
+        placement = where if to is None else to
+        bucket = self._buckets.get(size)
+        if bucket is None:
+            bucket = self._bucket(size)
+        key = (spec.name, where, placement, sig, bucket, pkey)
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._new_plan(spec, desc, params, pkey, where, placement)
+            plan = self._new_plan(spec, desc, params, key, where, placement)
         plan.cell[0] += 1
         decision = plan.decision
         if decision.fallback:
             self._count_fallback(spec.name, decision.preferred, decision.backend, decision.fallback)
+        idiom = plan.idiom
+        if idiom is not None:
+            try:  # idiomatic pure Python on lists: comprehensions, sum, max, min
+                result = idiom(*arrays)
+            except Unsupported:
+                pass  # where Python and NumPy differ: the general kernels decide
+            except (TypeError, ValueError) as exc:
+                # another element type than the first one's, or shapes that do not fit:
+                # NumPy's own answer (or its own exception) is the one to give
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc), plan.like)
+            else:
+                plan.cell[1] += 1
+                return result
+        host = plan.host
+        if host is not None and type(arrays[0]) is _NDARRAY:
+            fn, extra = host  # what a NumPy user writes: a + b, a.sum(axis), a @ b
+            result = fn(*arrays, *extra) if extra else fn(*arrays)
+            plan.cell[1] += 1
+            return result
         if (
             plan.backend is _NUMPY
             and decision.residency is _AT_HOST
@@ -328,7 +328,7 @@ class Router:
         ):
             result = spec.array_fn(np, arrays, params)  # type: ignore[misc]
             plan.cell[1] += 1
-            return result[()] if type(result) is _NDARRAY and result.ndim == 0 else result
+            return result
         if (
             plan.backend is _PYTHON
             and decision.residency is not _AT_DEVICE
@@ -336,14 +336,28 @@ class Router:
         ):
             try:  # the pure-Python path, inlined likewise
                 result = self._python.run(
-                    spec, arrays, params, decision.residency, decision.placement, self._cp
+                    spec,
+                    arrays,
+                    params,
+                    decision.residency,
+                    decision.placement,
+                    self._cp,
+                    plan.like,
                 )
             except Unsupported as exc:
-                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc))
+                return self._fall_back(spec, _PYTHON, arrays, params, decision, str(exc), plan.like)
             plan.cell[1] += 1
             return result
         return self._execute(
-            spec, plan.backend, arrays, params, decision, forced=False, cell=plan.cell
+            spec,
+            plan.backend,
+            arrays,
+            params,
+            decision,
+            forced=False,
+            cell=plan.cell,
+            like=plan.like,
+            plan=plan,
         )
 
     def run_on(
@@ -362,66 +376,23 @@ class Router:
         plan, _ = self._plan(spec, arrays, params, pkey, to)
         if chosen is Backend.CUPY and not self.gpu_status.available:
             raise RouteError(f"cannot run on CuPy: {self.gpu_status.reason}")
-        return self._execute(spec, chosen, arrays, params, plan.decision, forced=True)
-
-    def _execute(
-        self,
-        spec: OpSpec,
-        backend: Backend,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        decision: Decision,
-        *,
-        forced: bool,
-        cell: list[int] | None = None,
-    ) -> Any:
-        res, out = decision.residency, decision.placement
-        cp = self._cp
-        if cp is None and (backend is _CUPY or res is _AT_DEVICE or out is _AT_DEVICE):
-            cp = self._cupy()
-        try:
-            if backend is _NUMPY:
-                result = run_numpy(spec, arrays, params, res, out, cp)
-            elif backend is _PYTHON:
-                result = self._python.run(spec, arrays, params, res, out, cp)
-            elif self._device is None:
-                result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
-            else:
-                with on_device(cp, self._device, arrays, res):
-                    result = run_cupy(spec, arrays, params, res, out, cp, self._mover())
-        except Unsupported as exc:
-            if forced:
-                raise RouteError(f"{spec.name} cannot run on {backend.label}: {exc}") from None
-            return self._fall_back(spec, backend, arrays, params, decision, str(exc))
-        except self._oom as exc:
-            if res is _AT_DEVICE or forced:
-                raise RouteError(
-                    f"CuPy ran out of GPU memory in {spec.name} ({exc}). The operands already live "
-                    "on the GPU: free GPU memory (del unused arrays, workbench.gpu.free_cached_blocks) "
-                    "or move them to the host with cupy.asnumpy and run again"
-                ) from None
-            assert cp is not None
-            gpu.free_cached_blocks(cp)
-            return self._fall_back(
-                spec, backend, arrays, params, decision, f"CuPy out of GPU memory: {exc}"
-            )
-        if cell is None:
-            cell = self._cell(spec.name, backend)
-        cell[1] += 1
-        return result
-
-    def _fall_back(
-        self,
-        spec: OpSpec,
-        failed: Backend,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        decision: Decision,
-        reason: str,
-    ) -> Any:
-        self._count_fallback(spec.name, failed, Backend.NUMPY, reason)
-        self._cell(spec.name, Backend.NUMPY)[0] += 1
-        return self._execute(spec, Backend.NUMPY, arrays, params, decision, forced=True)
+        forced_plan = Plan(
+            replace(plan.decision, backend=chosen),
+            plan.cell,
+            plan.python,
+            plan.like,
+            plan.host_for_numpy,
+        )
+        return self._execute(
+            spec,
+            chosen,
+            arrays,
+            params,
+            plan.decision,
+            forced=True,
+            like=plan.like,
+            plan=forced_plan,
+        )
 
     def explain(
         self, op: str, *args: Any, to: Location | str | None = None, **kwargs: Any

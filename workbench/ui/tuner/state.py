@@ -10,7 +10,7 @@ imports ipywidgets or plotly, so every callback's logic is testable on its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeAlias
@@ -27,8 +27,10 @@ from workbench.calibrate.fit import (
     seed_tier,
 )
 from workbench.calibrate.result import CPU, Calibration
-from workbench.errors import WorkbenchError
-from workbench.route.machine_profile import MachineProfile, Tier
+from workbench.errors import RouteError, WorkbenchError
+from workbench.route.experts import Gated
+from workbench.route.machine_profile import MachineProfile, Tier, seed_profile
+from workbench.ui.tuner.functions import FunctionGroup, function_groups
 
 Source: TypeAlias = "Calibration | Fit | MachineProfile | str | os.PathLike[str]"
 
@@ -149,32 +151,73 @@ def _order(key: GroupKey, ops: list[str]) -> tuple[int, int, int]:
 
 @dataclass
 class TunerState:
-    """A fit, the seed table and the thresholds being edited, per group."""
+    """The groups to tune (a fit's op families and gated functions), their baselines
+    (the seed table; for functions, the reference expert everywhere) and the thresholds
+    being edited, per group."""
 
-    fit: Fit
+    fit: Fit | None
     tiers: dict[GroupKey, Tier]
     costs: MachineProfile | None = None
     edited: set[GroupKey] = field(default_factory=set)
+    functions: dict[GroupKey, FunctionGroup] = field(default_factory=dict)
     # geo-mean regret of the fitted and seed tables: fixed until the measurements change
     _fixed: dict[str, float] = field(default_factory=dict, repr=False)
+    _curves: dict[GroupKey, Curves] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_source(cls, source: Source, costs: MachineProfile | None = None) -> TunerState:
-        """A state for any source `load_source` reads; `costs` overrides the profile's."""
-        result, start, profile = load_source(source)
-        return cls(result, start, costs if costs is not None else profile)
+    def from_source(
+        cls,
+        source: Source | None,
+        costs: MachineProfile | None = None,
+        gates: Sequence[Gated] = (),
+    ) -> TunerState:
+        """A state for any source `load_source` reads (or none) and gated functions;
+        `costs` overrides the profile's."""
+        if source is None and not gates:
+            raise TunerError("Tuner needs a calibration, a profile or a gated function to tune")
+        result, start, profile = load_source(source) if source is not None else (None, {}, None)
+        state = cls(result, start, costs if costs is not None else profile)
+        for gate in gates:
+            state.add_function(gate)
+        return state
+
+    def add_function(self, gate: Gated) -> None:
+        """Tune a gated function too (its groups start from thresholds tuned before)."""
+        groups = _function_groups(gate)
+        if not groups:
+            raise TunerError(
+                f"{gate.qualname} has no timings yet: call it in your loop, or sweep it with "
+                "workbench.calibrate(f, inputs=lambda n: ..., sizes=[...]), then tune it"
+            )
+        for key in [k for k in self.functions if k[0] == gate.qualname]:
+            del self.functions[key]
+        self.functions.update(groups)
+        for key, group in groups.items():
+            self.tiers[key] = self.tiers[key] if key in self.edited else group.start
+        self._changed()
+
+    def _changed(self) -> None:
+        self._fixed.clear()
+        self._curves = {**(self.fit.curves if self.fit is not None else {})}
+        self._curves.update({k: g.curves for k, g in self.functions.items()})
 
     # --- what there is ---------------------------------------------------------------
 
     @property
     def curves(self) -> Mapping[GroupKey, Curves]:
-        return self.fit.curves
+        if not self._curves:
+            self._changed()
+        return self._curves
+
+    def is_function(self, key: GroupKey) -> bool:
+        return key in self.functions
 
     def groups(self) -> list[GroupKey]:
-        """Every group with curves: ops in sweep order, then residency, CPU-only first."""
-        ops = list(dict.fromkeys(p.op for p in self.fit.calibration.points))
+        """Every group with curves: ops in sweep order, then residency, CPU-only first;
+        then the gated functions."""
+        ops = list(dict.fromkeys(p.op for p in self.fit.calibration.points)) if self.fit else []
         ops += [k[0] for k in self.curves if k[0] not in ops]
-        return sorted(self.curves, key=lambda k: _order(k, ops))
+        return sorted(self.curves, key=lambda k: (self.is_function(k), *_order(k, ops)))
 
     def ops(self) -> list[str]:
         return list(dict.fromkeys(k[0] for k in self.groups()))
@@ -188,6 +231,8 @@ class TunerState:
     def gpu_names(self) -> dict[int, str]:
         """GPU index -> name, from the calibration's machine key ('0: name, 1: name')."""
         names: dict[int, str] = {}
+        if self.fit is None:
+            return names
         for part in self.fit.calibration.key.gpu.split(", "):
             index, sep, name = part.partition(": ")
             if sep and index.strip().isdigit():
@@ -201,10 +246,22 @@ class TunerState:
     # --- the tables --------------------------------------------------------------------
 
     def fitted(self, key: GroupKey) -> Tier:
+        if key in self.functions:
+            return self.functions[key].fitted
+        assert self.fit is not None
         return self.fit.tiers[key]
 
+    def fitted_tiers(self) -> dict[GroupKey, Tier]:
+        return {k: self.fitted(k) for k in self.curves}
+
     def seed(self, key: GroupKey) -> Tier:
+        """The baseline: the seed table's row, or a function's reference everywhere."""
+        if key in self.functions:
+            return self.functions[key].baseline
         return seed_tier(key[0])
+
+    def baseline_name(self, key: GroupKey) -> str:
+        return "reference only" if key in self.functions else "seed table"
 
     def seed_tiers(self) -> dict[GroupKey, Tier]:
         return {k: self.seed(k) for k in self.curves}
@@ -218,21 +275,22 @@ class TunerState:
 
     def use_fitted(self) -> None:
         """Every group back to the fitted thresholds."""
-        self.tiers.update(self.fit.tiers)
+        self.tiers.update(self.fitted_tiers())
         self.edited.clear()
 
     def use_seed(self) -> None:
-        """Every group to the seed table's row for its op."""
+        """Every group to its baseline (the seed table's row for an op)."""
         self.tiers.update(self.seed_tiers())
-        self.edited.clear()
+        self.edited = set(self.functions)  # a function reset by hand is an edit to save
 
     def replace_fit(self, new: Fit) -> None:
-        """New measurements: the new fitted thresholds, except groups edited by hand."""
-        kept = {k: self.tiers[k] for k in self.edited if k in new.curves}
+        """New op measurements: the new fitted thresholds, except groups edited by hand."""
+        kept = {k: self.tiers[k] for k in self.edited if k in new.curves or k in self.functions}
         self.fit = new
-        self.tiers = {**new.tiers, **kept}
+        functions = {k: self.tiers[k] for k in self.functions}
+        self.tiers = {**new.tiers, **functions, **kept}
         self.edited = set(kept)
-        self._fixed.clear()
+        self._changed()
 
     # --- scores ------------------------------------------------------------------------
 
@@ -241,25 +299,55 @@ class TunerState:
         return regret(self.curves[key], tier if tier is not None else self.tiers[key])
 
     def table_regret(self) -> dict[str, float]:
-        """Geometric-mean regret over every group: current, fitted and seed tables."""
+        """Geometric-mean regret over every group: current, fitted and baseline tables."""
         if not self._fixed:
-            self._fixed["fitted"] = geo_mean_regret(self.curves, self.fit.tiers)
+            self._fixed["fitted"] = geo_mean_regret(self.curves, self.fitted_tiers())
             self._fixed["seed"] = geo_mean_regret(self.curves, self.seed_tiers())
         return {"current": geo_mean_regret(self.curves, self.tiers), **self._fixed}
 
     # --- saving ------------------------------------------------------------------------
 
+    def apply(self) -> None:
+        """Hand-edited function thresholds go to their gates now (this kernel uses them)."""
+        for key in self.edited:
+            group = self.functions.get(key)
+            if group is not None:
+                group.gate.tune(group.where, self.tiers[key], group.device)
+
     def profile(self, name: str = "tuned") -> MachineProfile:
         """A MachineProfile with the current thresholds, the measurements and the cost
-        parameters of the source profile (the reference machine's otherwise)."""
-        current = replace(self.fit, tiers=dict(self.tiers))
-        return current.profile(name, self.costs)
+        parameters of the source profile (the reference machine's otherwise), and what
+        each gated function learned, with thresholds edited here."""
+        if self.fit is not None:
+            ops = {k: t for k, t in self.tiers.items() if k in self.fit.curves}
+            profile = replace(self.fit, tiers=ops).profile(name, self.costs)
+        else:
+            profile = replace(self.costs or seed_profile(), name=name)
+        self.apply()
+        gates = {g.gate.qualname: g.gate for g in self.functions.values()}
+        records = {qualname: gate.record() for qualname, gate in gates.items()}
+        return replace(profile, functions={**profile.functions, **records})
 
     def save(self, path: str | os.PathLike[str], name: str | None = None) -> Path:
-        """Write the profile (atomically: a temporary file renamed into place)."""
+        """Write the profile (atomically: a temporary file renamed into place), keeping
+        what other functions saved in a profile already there."""
         target = Path(path)
         if target.suffix.lower() != ".json":
             raise TunerError(f"save the profile as a .json file, got {str(path)!r}")
         if target.is_dir():
             raise TunerError(f"{str(path)!r} is a folder: give a file name ending in .json")
-        return self.profile(name or target.stem).save(target)
+        profile = self.profile(name or target.stem)
+        if target.exists():
+            try:
+                there = MachineProfile.load(target).functions
+            except RouteError:
+                there = {}
+            profile = replace(profile, functions={**there, **profile.functions})
+        return profile.save(target)
+
+
+def _function_groups(gate: Gated) -> dict[GroupKey, FunctionGroup]:
+    try:
+        return function_groups(gate)
+    except WorkbenchError as exc:
+        raise TunerError(str(exc)) from None

@@ -29,6 +29,7 @@ RESIDENCY_LABELS = {
     "host": "NumPy arrays (host)",
     "device": "CuPy arrays (device)",
 }
+FUNCTION_RESIDENCY = {"host": "host (NumPy, lists, objects)", "device": "device (CuPy arrays)"}
 # The chart's traces, always these five in this order, so the widget only updates them.
 TRACES = (*BACKENDS, "oracle", "chosen")
 _SHADE = 0.10
@@ -139,7 +140,10 @@ def _backend_trace(c: Curves, backend: str, has_gpu: bool) -> dict[str, Any]:
 def trace_updates(c: Curves, tier: Tier, has_gpu: bool) -> list[dict[str, Any]]:
     """New data for the five traces of TRACES, in order."""
     updates = [_backend_trace(c, b, has_gpu) for b in BACKENDS]
-    updates.append({"x": _values(c.sizes), "y": _values(c.oracle()), "visible": True})
+    name = "fastest idiomatic code (independent)" if c.independent else "fastest measured"
+    updates.append(
+        {"x": _values(c.sizes), "y": _values(c.reference()), "visible": True, "name": name}
+    )
     updates.append(chosen_update(c, tier, has_gpu))
     return updates
 
@@ -252,16 +256,20 @@ def regret_html(
     seed: Regret,
     table: dict[str, float],
     groups: int,
+    *,
+    baseline: str = "seed table",
+    oracle: str = "backend",
+    table_baseline: str = "seed table",
 ) -> str:
     """The live regret text: this group, then the whole table against fitted and seed."""
     lost = seconds(current.excess_s) if math.isfinite(current.excess_s) else "n/a"
     return (
         f"<div><b>{html.escape(title)}</b>: {html.escape(thresholds)}</div>"
         f"<div>geo-mean regret <b>{ratio(current.geo_mean)}</b>"
-        f" (fitted {ratio(fitted.geo_mean)}, seed table {ratio(seed.geo_mean)}), "
+        f" (fitted {ratio(fitted.geo_mean)}, {baseline} {ratio(seed.geo_mean)}), "
         f"worst {ratio(current.worst)}, {lost} lost over {current.points} sizes "
-        "(one call each, against the fastest backend measured at each size)</div>"
+        f"(one call each, against the fastest {oracle} measured at each size)</div>"
         f"<div>All {groups} groups: geo-mean regret <b>{ratio(table['current'])}</b> with "
-        f"these thresholds; fitted {ratio(table['fitted'])}; seed table "
+        f"these thresholds; fitted {ratio(table['fitted'])}; {table_baseline} "
         f"{ratio(table['seed'])}</div>"
     )

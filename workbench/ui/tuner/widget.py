@@ -23,9 +23,11 @@ import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
 import plotly.graph_objects as go
 
 from workbench.calibrate.fit import GroupKey, fit
+from workbench.calibrate.functions import FunctionSweep, calibrate_function
 from workbench.calibrate.result import Calibration
 from workbench.calibrate.sweep import calibrate
 from workbench.profiling.capture import describe_error
+from workbench.route.experts import BoundGated, Gated
 from workbench.route.machine_profile import MachineProfile, Tier
 from workbench.ui.tuner import view
 from workbench.ui.tuner.state import (
@@ -77,14 +79,20 @@ class Tuner:
 
     def __init__(
         self,
-        source: Source,
-        *,
+        *sources: Source | Gated,
         costs: MachineProfile | None = None,
         budget_s: float = 30.0,
         path: str = "calibrated_profile.json",
         calibrate_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.state = TunerState.from_source(source, costs)
+        gates = [_as_gate(s) for s in sources if isinstance(s, (Gated, BoundGated))]
+        others = [s for s in sources if not isinstance(s, (Gated, BoundGated))]
+        if len(others) > 1:
+            raise TunerError(
+                "Tuner takes at most one calibration, fit or profile (and any number of "
+                f"gated functions), got {len(others)}"
+            )
+        self.state = TunerState.from_source(others[0] if others else None, costs, gates)
         self.calibrate_options = dict(calibrate_options or {})
         self._syncing = False
         self._range = (1.0, 1e8)
@@ -173,18 +181,27 @@ class Tuner:
 
     def run_benchmark(
         self, ops: Sequence[str] | None = None, *, budget_s: float | None = None, **options: Any
-    ) -> Calibration:
-        """Measure again (calibrate), refit and show the new curves; thresholds edited by
-        hand are kept. The progress bar follows the sweep. On error the old data stays."""
+    ) -> Calibration | FunctionSweep:
+        """Measure again and show the new curves: the gated function shown is swept again
+        (workbench.calibrate with its last inputs and sizes), an op family is calibrated
+        again and refitted. Thresholds edited by hand are kept; the progress bar follows
+        the sweep; on error the old data stays."""
+        budget = float(budget_s if budget_s is not None else self.budget.value)
+        group = self.state.functions.get(self.key)
+        if group is not None and ops is None:
+            return self._sweep_function(group.gate, budget)
+        if self.state.fit is None:
+            raise TunerError(
+                "no op calibration to run again: this tuner shows gated functions only"
+            )
         kwargs: dict[str, Any] = {
-            "ops": self.state.ops(),
+            "ops": [op for op in self.state.ops() if not self._is_function_name(op)],
             "dtype": self.state.fit.calibration.key.dtype,
             **self.calibrate_options,
             **options,
         }
         if ops is not None:
             kwargs["ops"] = list(ops)
-        budget = float(budget_s if budget_s is not None else self.budget.value)
         self._busy(True)
         try:
             cal = calibrate(budget_s=budget, progress=self._on_progress, **kwargs)
@@ -200,6 +217,33 @@ class Tuner:
         self._refresh_options()
         self.status.value = f"Measured: {html.escape(cal.summary())}"
         return cal
+
+    def _is_function_name(self, name: str) -> bool:
+        return any(k[0] == name for k in self.state.functions)
+
+    def _sweep_function(self, gate: Gated, budget: float) -> FunctionSweep:
+        """Run benchmark on a gated function: sweep it again with the inputs and sizes of
+        its last workbench.calibrate(f, ...)."""
+        if gate.inputs is None or not gate.sizes:
+            raise TunerError(
+                f"Run benchmark sweeps {gate.qualname} with the inputs of its last "
+                "workbench.calibrate(f, inputs=lambda n: ..., sizes=[...]): run that once first"
+            )
+        self._busy(True)
+        try:
+            sweep = calibrate_function(
+                gate,
+                inputs=gate.inputs,
+                sizes=gate.sizes,
+                budget_s=budget,
+                progress=self._on_progress,
+            )
+        finally:
+            self._busy(False)
+        self.state.add_function(gate)
+        self._refresh_options()
+        self.status.value = f"Measured: {html.escape(sweep.summary())}"
+        return sweep
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -305,7 +349,12 @@ class Tuner:
         try:
             self.op.options = state.ops()
             self.op.value = op
-            self.residency.options = [(view.RESIDENCY_LABELS[r], r) for r in residencies]
+            labels = (
+                view.FUNCTION_RESIDENCY
+                if (op, residencies[0], devices[0]) in state.functions
+                else view.RESIDENCY_LABELS
+            )
+            self.residency.options = [(labels[r], r) for r in residencies]
             self.residency.value = residency
             self.device.options = [(view.device_label(d, names), d) for d in devices]
             self.device.value = device
@@ -320,11 +369,7 @@ class Tuner:
         tiers = [self.state.tiers[key], self.state.fitted(key), self.state.seed(key)]
         self._range = view.x_range(c, tiers)
         self._sync_controls(key)
-        cal = self.state.fit.calibration
-        self.info.value = (
-            f"Measured on {html.escape(cal.key.cpu)}; GPU: {html.escape(cal.key.gpu)}; "
-            f"{html.escape(cal.date)}; {html.escape(cal.summary())}"
-        )
+        self.info.value = self._info(key)
         with self.figure.batch_update():
             for trace, update in zip(
                 self.figure.data, view.trace_updates(c, tiers[0], has_gpu), strict=True
@@ -334,6 +379,23 @@ class Tuner:
             self.figure.layout.title.text = view.group_title(key, self.state.gpu_names())
             self.figure.layout.shapes = view.shapes(tiers[0], *self._range, has_gpu)
         self._draw_regret(key)
+
+    def _info(self, key: GroupKey) -> str:
+        group = self.state.functions.get(key)
+        if group is not None:
+            learner = group.gate.learners()[group.device]
+            experts = ", ".join(f"{n} ({learner.experts[n].kind})" for n in learner.order)
+            return (
+                f"Your function <code>{html.escape(group.gate.qualname)}</code>: experts "
+                f"{html.escape(experts)}; timings from its live calls and workbench.calibrate "
+                f"sweeps, {len(group.curves.sizes)} size buckets"
+            )
+        assert self.state.fit is not None
+        cal = self.state.fit.calibration
+        return (
+            f"Measured on {html.escape(cal.key.cpu)}; GPU: {html.escape(cal.key.gpu)}; "
+            f"{html.escape(cal.date)}; {html.escape(cal.summary())}"
+        )
 
     def _draw_tier(self, key: GroupKey) -> None:
         """After a threshold moved: only the shapes, the chosen points and the regret."""
@@ -353,6 +415,9 @@ class Tuner:
             state.group_regret(key, state.seed(key)),
             state.table_regret(),
             len(state.groups()),
+            baseline=state.baseline_name(key),
+            oracle="expert" if state.is_function(key) else "backend",
+            table_baseline="seed table / reference only" if state.functions else "seed table",
         )
 
     def _sync_controls(self, key: GroupKey) -> None:
@@ -389,6 +454,10 @@ class Tuner:
             if value is not None and value > 0:
                 return float(value)
         return math.sqrt(self._range[0] * self._range[1])
+
+
+def _as_gate(source: Gated | BoundGated) -> Gated:
+    return source.gate if isinstance(source, BoundGated) else source
 
 
 def _set_range(slider: Any, lo: float, hi: float) -> None:
