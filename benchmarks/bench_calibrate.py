@@ -21,10 +21,10 @@ import math
 import platform
 import time
 
-from workbench.calibrate import Calibration, calibrate
-from workbench.calibrate.fit import Fit, fit, geo_mean_regret, seed_tier
-from workbench.calibrate.text import bandwidth_text, crossovers_text, thresholds_text
-from workbench.calibrate.transfer import best_method
+from workbench.calibration import Calibration, calibrate
+from workbench.calibration.fit import Fit, fit, geo_mean_regret, seed_tier
+from workbench.calibration.text import bandwidth_text, crossovers_text, thresholds_text
+from workbench.calibration.transfer import best_method
 from workbench.machine import cpu_name
 from workbench.route.measure import measure_profile
 

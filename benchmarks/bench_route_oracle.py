@@ -1,5 +1,5 @@
 """The op router against an independent oracle: idiomatic code timed by a harness that
-shares no code with the router's kernels (the code below, plus workbench.calibrate.oracle,
+shares no code with the router's kernels (the code below, plus workbench.calibration.oracle,
 which imports none of them).
 
 A. Built-in op experts against hand-written idiomatic code for the same library, at
@@ -38,8 +38,8 @@ import numpy as np
 
 import workbench
 from workbench import gpu
-from workbench.calibrate import calibrate, fit, log_sizes
-from workbench.calibrate import oracle as idioms
+from workbench.calibration import calibrate, fit, log_sizes
+from workbench.calibration import oracle as idioms
 from workbench.machine import cpu_name
 from workbench.route import Router
 

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from workbench import gpu
-from workbench.calibrate.transfer import copy_rate
+from workbench.calibration.transfer import copy_rate
 from workbench.gpu.pinned import PinnedStager
 
 NBYTES = 256 * 2**20

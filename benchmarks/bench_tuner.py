@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from workbench.calibrate import DEFAULT_OPS, Calibration, MachineKey, Point, calibrate, log_sizes
-from workbench.calibrate.fit import BACKENDS
+from workbench.calibration import DEFAULT_OPS, Calibration, MachineKey, Point, calibrate, log_sizes
+from workbench.calibration.fit import BACKENDS
 from workbench.machine import cpu_name
 from workbench.ui.tuner.widget import Tuner
 

@@ -183,7 +183,7 @@ TUNING = [
         "idiomatic code timed apart: the regret table."
     ),
     new_code_cell(
-        "from workbench.calibrate import calibrate, fit, log_sizes\n"
+        "from workbench.calibration import calibrate, fit, log_sizes\n"
         "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], budget_s=SIZE, "
         "sizes=log_sizes(10, 1e6))\n"
         "print(cal.summary())\n"
@@ -338,8 +338,8 @@ KAGGLE = [
         "each GPU, CuPy. Without a GPU the CuPy curves are skipped and the output says so."
     ),
     new_code_cell(
-        "from workbench.calibrate import calibrate, fit, log_sizes\n"
-        "from workbench.calibrate.text import bandwidth_text, thresholds_text\n"
+        "from workbench.calibration import calibrate, fit, log_sizes\n"
+        "from workbench.calibration.text import bandwidth_text, thresholds_text\n"
         "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], "
         "budget_s=6 * SIZE, sizes=log_sizes(10, 1e7))\n"
         "print(cal.summary())\n"
@@ -422,6 +422,9 @@ def write(
 ) -> Path:
     params = parameters_cell(size) if text is None else parameters_cell(size, text)
     notebook = new_notebook(cells=[cells[0], params, *cells[1:]])
+    stem = name.removesuffix(".ipynb")
+    for index, cell in enumerate(notebook.cells):  # stable ids: a rewrite changes only what changed
+        cell.id = f"{stem}-{index:02d}"
     notebook.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

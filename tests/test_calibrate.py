@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.calibrate import Calibration, CalibrationError, MachineKey, Point, calibrate
-from workbench.calibrate import result as r
-from workbench.calibrate.families import families, log_sizes
-from workbench.calibrate.fit import (
+from workbench.calibration import Calibration, CalibrationError, MachineKey, Point, calibrate
+from workbench.calibration import result as r
+from workbench.calibration.families import families, log_sizes
+from workbench.calibration.fit import (
     choose,
     crossovers,
     curves,
@@ -24,8 +24,8 @@ from workbench.calibrate.fit import (
     regret,
     seed_tier,
 )
-from workbench.calibrate.text import thresholds_text
-from workbench.calibrate.ties import ties
+from workbench.calibration.text import thresholds_text
+from workbench.calibration.ties import ties
 from workbench.cli import main
 from workbench.errors import RouteError
 from workbench.route import Router

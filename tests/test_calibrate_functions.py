@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import workbench
-from workbench.calibrate import Calibration, CalibrationError
-from workbench.calibrate.progress import TextProgress
+from workbench.calibration import Calibration, CalibrationError
+from workbench.calibration.progress import TextProgress
 
 
 def gated(tmp_path: Path, wrong_above: int | None = None) -> Any:
@@ -80,6 +80,6 @@ def test_bad_sweep_arguments_are_clear_errors(tmp_path: Path) -> None:
 def test_the_package_called_without_a_function_sweeps_the_op_families() -> None:
     cal = workbench.calibrate(["add"], budget_s=1, sizes=[10, 100], gpu_enabled=False)
     assert isinstance(cal, Calibration) and {p.op for p in cal.points} == {"add"}
-    from workbench.calibrate.fit import Fit  # the package still works as a package
+    from workbench.calibration.fit import Fit  # the package still works as a package
 
-    assert isinstance(workbench.calibrate.fit(cal), Fit)
+    assert isinstance(workbench.calibration.fit(cal), Fit)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from workbench import gpu
-from workbench.calibrate import calibrate
-from workbench.calibrate import result as r
-from workbench.calibrate.fit import fit
+from workbench.calibration import calibrate
+from workbench.calibration import result as r
+from workbench.calibration.fit import fit
 from workbench.gpu.pinned import Mover, PinnedStager
 from workbench.route import Router
 

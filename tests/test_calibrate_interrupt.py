@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from workbench.calibrate import Calibration
+from workbench.calibration import Calibration
 from workbench.route.machine_profile import MachineProfile
 
 CALIBRATE = [sys.executable, "-m", "workbench", "calibrate", "--ops"]

@@ -130,7 +130,7 @@ def test_a_profile_that_cannot_be_read_is_left_alone_and_saving_says_why(tmp_pat
 
 
 def test_saving_keeps_the_rest_of_the_profile(tmp_path: Path) -> None:
-    from workbench.calibrate.fit import fit
+    from workbench.calibration.fit import fit
     from workbench.route.machine_profile import MachineProfile
 
     sys.path.insert(0, str(Path(__file__).parent))

@@ -217,7 +217,7 @@ def test_recommendations_use_the_users_calibrated_profile_when_there_is_one(
 ) -> None:
     import warnings
 
-    from workbench.calibrate.fit import fit
+    from workbench.calibration.fit import fit
     from workbench.route.machine_profile import ProfileMismatchWarning
     from workbench.route.recommend import router_for
 

@@ -17,8 +17,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from workbench.calibrate import Calibration, MachineKey, Point, calibrate
-from workbench.calibrate.fit import BACKENDS, Fit, choose, fit, geo_mean_regret, regret, seed_tier
+from workbench.calibration import Calibration, MachineKey, Point, calibrate
+from workbench.calibration.fit import BACKENDS, Fit, choose, fit, geo_mean_regret, regret, seed_tier
 from workbench.errors import WorkbenchError
 from workbench.route import Router
 from workbench.route.kinds import Backend
@@ -199,7 +199,7 @@ def test_save_refuses_a_path_that_is_not_json(cpu_cal: Calibration) -> None:
 
 
 def test_a_profile_without_measurements_says_to_run_calibrate(tmp_path: Path) -> None:
-    with pytest.raises(TunerError, match=r"run `cal = workbench\.calibrate\.calibrate"):
+    with pytest.raises(TunerError, match=r"run `cal = workbench\.calibrate\(\)`"):
         Tuner(seed_profile())
     path = seed_profile().save(tmp_path / "seed.json")
     with pytest.raises(WorkbenchError, match="no calibration data"):

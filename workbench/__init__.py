@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workbench.calibration import calibrate
     from workbench.errors import ConfigError, ProfileError, WorkbenchError
     from workbench.experiment.api import experiments, run_experiment, workflow
     from workbench.experiment.compare import compare
@@ -35,6 +36,7 @@ _HOMES = {
     "Router": "workbench.route",
     "RunStore": "workbench.store.db",
     "WorkbenchError": "workbench.errors",
+    "calibrate": "workbench.calibration",
     "compare": "workbench.experiment.compare",
     "experts": "workbench.route.experts",
     "experiments": "workbench.experiment.api",
@@ -82,8 +84,6 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name == "calibrate":  # the package is callable: calibrate(f, inputs=..., sizes=...)
-        return importlib.import_module("workbench.calibrate")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'workbench' has no attribute {name!r}")

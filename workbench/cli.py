@@ -88,8 +88,8 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
     """Steps 2 to 5 of the demo: calibrate, route, experiment, postmortem."""
     import numpy as np
 
-    from workbench.calibrate import calibrate, fit, log_sizes
-    from workbench.calibrate.text import thresholds_text
+    from workbench.calibration import calibrate, fit, log_sizes
+    from workbench.calibration.text import thresholds_text
     from workbench.experiment.measure import Plan
     from workbench.report.postmortem import postmortem
     from workbench.route import Router
@@ -178,11 +178,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Sweep the ops on every backend here, fit thresholds, write a machine profile."""
-    from workbench.calibrate import calibrate
-    from workbench.calibrate import text as t
-    from workbench.calibrate.fit import fit
-    from workbench.calibrate.progress import TextProgress
-    from workbench.calibrate.saving import save_profile
+    from workbench.calibration import calibrate
+    from workbench.calibration import text as t
+    from workbench.calibration.fit import fit
+    from workbench.calibration.progress import TextProgress
+    from workbench.calibration.saving import save_profile
     from workbench.route.measure import measure_profile
 
     devices = None if args.device is None else sorted(set(args.device))

@@ -5,7 +5,7 @@ staging area first. Staging here splits a large array into chunks, copies each c
 one of two reused pinned buffers with several threads (NumPy releases the GIL for the
 copy), and sends it with an asynchronous copy on a stream while the next chunk is being
 filled, so the host copy and the DMA overlap. Calibration measures whether this beats the
-plain copy on a machine (`workbench.calibrate.transfer`); the router uses it only then.
+plain copy on a machine (`workbench.calibration.transfer`); the router uses it only then.
 """
 
 from __future__ import annotations

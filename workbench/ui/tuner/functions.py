@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.calibrate.fit import BACKENDS, Curves, GroupKey, best_tier
+from workbench.calibration.fit import BACKENDS, Curves, GroupKey, best_tier
 from workbench.errors import WorkbenchError
 from workbench.route.buckets import Bucket
 from workbench.route.experts import Gated

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeAlias
 
-from workbench.calibrate.families import RESIDENCIES
-from workbench.calibrate.fit import (
+from workbench.calibration.families import RESIDENCIES
+from workbench.calibration.fit import (
     Curves,
     Fit,
     GroupKey,
@@ -26,7 +26,7 @@ from workbench.calibrate.fit import (
     regret,
     seed_tier,
 )
-from workbench.calibrate.result import CPU, Calibration
+from workbench.calibration.result import CPU, Calibration
 from workbench.errors import RouteError, WorkbenchError
 from workbench.route.experts import Gated
 from workbench.route.machine_profile import MachineProfile, Tier, seed_profile
@@ -45,7 +45,7 @@ class TunerError(WorkbenchError):
 
 def _no_data(what: str) -> TunerError:
     return TunerError(
-        f"{what} has no calibration data to tune: run `cal = workbench.calibrate.calibrate()` "
+        f"{what} has no calibration data to tune: run `cal = workbench.calibrate()` "
         "(or `workbench calibrate` in a terminal) and pass the Calibration, its fit, or the "
         "profile it saves to Tuner(...)"
     )

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from workbench.calibrate.fit import BACKENDS, Curves, GroupKey, Regret, choose
-from workbench.calibrate.result import CPU
+from workbench.calibration.fit import BACKENDS, Curves, GroupKey, Regret, choose
+from workbench.calibration.result import CPU
 from workbench.report.format import seconds
 from workbench.route.machine_profile import Tier
 

@@ -22,10 +22,10 @@ from typing import Any
 import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
 import plotly.graph_objects as go
 
-from workbench.calibrate.fit import GroupKey, fit
-from workbench.calibrate.functions import FunctionSweep, calibrate_function
-from workbench.calibrate.result import Calibration
-from workbench.calibrate.sweep import calibrate
+from workbench.calibration.fit import GroupKey, fit
+from workbench.calibration.functions import FunctionSweep, calibrate_function
+from workbench.calibration.result import Calibration
+from workbench.calibration.sweep import calibrate_ops
 from workbench.profiling.capture import describe_error
 from workbench.route.experts import BoundGated, Gated
 from workbench.route.machine_profile import MachineProfile, Tier
@@ -204,7 +204,7 @@ class Tuner:
             kwargs["ops"] = list(ops)
         self._busy(True)
         try:
-            cal = calibrate(budget_s=budget, progress=self._on_progress, **kwargs)
+            cal = calibrate_ops(budget_s=budget, progress=self._on_progress, **kwargs)
             new = fit(cal)
         finally:
             self._busy(False)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from workbench.calibrate.families import CalibrationError
-from workbench.calibrate.timer import first_call, time_call
+from workbench.calibration.families import CalibrationError
+from workbench.calibration.timer import first_call, time_call
 from workbench.errors import WorkbenchError
 from workbench.profiling.capture import describe_error
 from workbench.route.buckets import MATCHED, SWEPT, Bucket
@@ -252,7 +252,7 @@ def calibrate_function(
         raise CalibrationError(f"budget must be a positive number of seconds, got {budget_s!r}")
     bar = None
     if progress is None:
-        from workbench.calibrate.progress import TextProgress
+        from workbench.calibration.progress import TextProgress
 
         progress = bar = TextProgress()
     gate.inputs, gate.sizes = inputs, grid

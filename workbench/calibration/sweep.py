@@ -1,4 +1,4 @@
-"""calibrate(): sweep every op family over sizes, residencies, backends and GPUs.
+"""calibrate_ops(): sweep every op family over sizes, residencies, backends and GPUs.
 
 The sizes run smallest first, each size for every family and residency before the next
 (so a budget that runs out cuts the largest sizes of every op, not whole ops); at each
@@ -24,17 +24,17 @@ from types import ModuleType
 import numpy as np
 
 from workbench import gpu
-from workbench.calibrate import result as r
-from workbench.calibrate import transfer
-from workbench.calibrate.families import (
+from workbench.calibration import result as r
+from workbench.calibration import transfer
+from workbench.calibration.families import (
     RESIDENCIES,
     CalibrationError,
     Family,
     families,
     log_sizes,
 )
-from workbench.calibrate.lanes import Lane, Runner, lanes_for, mismatch
-from workbench.calibrate.timer import first_call, time_call
+from workbench.calibration.lanes import Lane, Runner, lanes_for, mismatch
+from workbench.calibration.timer import first_call, time_call
 from workbench.gpu.pinned import Mover
 from workbench.machine import key_for, today
 from workbench.profiling.capture import describe_error
@@ -337,7 +337,7 @@ class Sweep:
                 )
 
 
-def calibrate(
+def calibrate_ops(
     ops: Sequence[str] | None = None,
     *,
     budget_s: float | None = None,

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from workbench.calibrate.result import CPU, Calibration, Point
-from workbench.calibrate.transfer import best_method, staged_threads
+from workbench.calibration.result import CPU, Calibration, Point
+from workbench.calibration.transfer import best_method, staged_threads
 from workbench.route.kinds import Complexity
 from workbench.route.machine_profile import (
     SEED_THRESHOLDS,

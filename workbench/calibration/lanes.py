@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 
 from workbench import gpu
-from workbench.calibrate import oracle
-from workbench.calibrate.families import Family
-from workbench.calibrate.oracle import LANES as ORACLE_LANES
-from workbench.calibrate.result import CPU
+from workbench.calibration import oracle
+from workbench.calibration.families import Family
+from workbench.calibration.oracle import LANES as ORACLE_LANES
+from workbench.calibration.result import CPU
 from workbench.gpu.pinned import Mover
 from workbench.route.kinds import Location
 from workbench.route.router import Router

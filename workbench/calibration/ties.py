@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.calibrate.fit import BACKENDS, MARGIN, Curves
+from workbench.calibration.fit import BACKENDS, MARGIN, Curves
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import numpy as np
 
-from workbench.calibrate.result import Bandwidth
+from workbench.calibration.result import Bandwidth
 from workbench.gpu.pinned import PinnedStager
 from workbench.route.measure import median_time
 

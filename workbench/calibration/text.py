@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.calibrate.fit import Fit, geo_mean_regret, regret, seed_tier
-from workbench.calibrate.result import CPU
-from workbench.calibrate.ties import ties
+from workbench.calibration.fit import Fit, geo_mean_regret, regret, seed_tier
+from workbench.calibration.result import CPU
+from workbench.calibration.ties import ties
 
 
 def _size(value: float | None) -> str:
