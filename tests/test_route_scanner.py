@@ -230,5 +230,9 @@ def test_recommendations_use_the_users_calibrated_profile_when_there_is_one(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProfileMismatchWarning)  # cpu 'test' is not here
         router = router_for()
+        from workbench.experiment.session import Session
+
+        session_router = Session().router()  # what %%optimize's recommendations use
     assert router.profile.name == "mine" and router.policy == "calibrated"
+    assert session_router.profile.name == "mine"
     assert router_for(seed_profile()).profile.name == "seed"

@@ -49,6 +49,7 @@ from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
 from workbench.profiling.run import build_report, run_passes
+from workbench.route.recommend import router_for
 from workbench.route.router import Router
 from workbench.store.db import RunStore, resolve_store_path
 
@@ -175,9 +176,11 @@ class Session:
             self._store = None
 
     def router(self) -> Router:
-        """The router that makes the backend recommendations, made once per session."""
+        """The router that makes the backend recommendations, made once per session: on the
+        user's calibrated machine profile where there is one (``$WORKBENCH_PROFILE``, or
+        ``.workbench/machine-profile.json`` of the project), else on the seed profile."""
         if self._router is None:
-            self._router = Router()
+            self._router = router_for()
         return self._router
 
     def environment(self) -> machine.Environment:
