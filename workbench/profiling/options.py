@@ -9,7 +9,8 @@ The depths are the analogue of the seeds' Fast / Balanced / Aggressive build pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,20 +44,62 @@ DEFAULTS: dict[str, Any] = {
     "snakeviz": False,
     "rules": None,
 }
-# Keys of [tool.workbench] that are not run options.
-_OTHER_KEYS = {"categories", "store"}
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _names(value: object) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# What each [tool.workbench] key holds, checked before anything runs: (test, expected).
+CONFIG_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "depth": (lambda v: isinstance(v, str), 'a string ("fast", "balanced" or "aggressive")'),
+    "mode": (lambda v: isinstance(v, str), 'a string ("cprofile", "sample" or "pyinstrument")'),
+    "top": (_whole, "a whole number"),
+    "lines": (_whole, "a whole number"),
+    "overhead": (lambda v: isinstance(v, bool), "true or false"),
+    "gpu": (lambda v: isinstance(v, bool), "true or false"),
+    "tree": (lambda v: isinstance(v, bool), "true or false"),
+    "snakeviz": (lambda v: isinstance(v, bool), "true or false"),
+    "chart": (lambda v: isinstance(v, str), 'a string ("mime", "inline", "cdn" or "none")'),
+    "functions": (_names, 'a list of function names, e.g. ["solve", "mod.func"]'),
+    "interval": (_number, "a number of seconds"),
+    "save": (lambda v: isinstance(v, str), "a folder path (a string)"),
+    "rules": (lambda v: isinstance(v, str), "a rules file path (a string)"),
+    "store": (lambda v: isinstance(v, str), "a run store file path (a string)"),
+    "categories": (lambda v: isinstance(v, Mapping), "a table, e.g. [tool.workbench.categories]"),
+}
+
+
+def check_config(config: Mapping[str, Any], source: str) -> None:
+    """One ConfigError naming the first key of `config` that is unknown or holds the
+    wrong type (a table where a string goes, a number for a list of names, ...)."""
+    unknown = sorted(set(config) - set(CONFIG_TYPES))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(CONFIG_TYPES))}"
+        )
+    for key, value in config.items():
+        test, expected = CONFIG_TYPES[key]
+        if not test(value):
+            raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
 
 
 def resolve_settings(
     given: Mapping[str, Any], config: Mapping[str, Any], *, source: str = "[tool.workbench]"
 ) -> dict[str, Any]:
     """Merge: a value given explicitly (not None) wins, then the config, then the depth."""
-    unknown = sorted(set(config) - set(DEFAULTS) - _OTHER_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown option(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(set(DEFAULTS) | _OTHER_KEYS))}"
-        )
+    check_config(config, source)
     depth = given.get("depth") or config.get("depth") or DEFAULTS["depth"]
     if depth not in DEPTHS:
         raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
@@ -112,6 +155,12 @@ class Options:
         for name in ("overhead", "gpu", "tree", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.save is not None and not isinstance(self.save, (str, os.PathLike)):
+            raise ConfigError(f"save must be a folder path, got {self.save!r}")
+        if self.label is not None and not isinstance(self.label, str):
+            raise ConfigError(f"label must be a string, got {self.label!r}")
+        if self.depth not in DEPTHS:
+            raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {self.depth!r}")
 
     @property
     def wants_lines(self) -> bool:
