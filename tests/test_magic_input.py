@@ -122,12 +122,14 @@ def test_empty_values_are_refused_before_the_cell_runs(
     [
         ("functions = 5", "functions must be a list of function names"),
         ("save = 5", "save must be a folder path (a string), got 5"),
-        ("lines = true", "lines must be a whole number, got True"),
+        ("lines = true", "lines must be a whole number >= 0, got True"),
         ("gpu = 'yes'", "gpu must be true or false, got 'yes'"),
         ("rules = ['a']", "rules must be a rules file path"),
         ("store = 3", "store must be a run store file path"),
         ("categories = 'x'", "categories must be a table"),
-        ("depth = 1", "depth must be a string"),
+        ("depth = 1", 'depth must be one of "fast"'),
+        ("mode = ''", "mode must be one of"),
+        ("rules = 'missing.toml'", "rules = 'missing.toml': cannot read rules file"),
         ("interval = 'fast'", "interval must be a number of seconds"),
     ],
 )

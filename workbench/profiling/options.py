@@ -46,12 +46,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
 
 
 def _names(value: object) -> bool:
@@ -61,21 +61,34 @@ def _names(value: object) -> bool:
 
 
 # What each [tool.workbench] key holds, checked before anything runs: (test, expected).
+def _one_of(*choices: str) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, str) and value in choices
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# What each [tool.workbench] key holds, checked before anything runs: (test, expected).
 CONFIG_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
-    "depth": (lambda v: isinstance(v, str), 'a string ("fast", "balanced" or "aggressive")'),
-    "mode": (lambda v: isinstance(v, str), 'a string ("cprofile", "sample" or "pyinstrument")'),
-    "top": (_whole, "a whole number"),
-    "lines": (_whole, "a whole number"),
-    "overhead": (lambda v: isinstance(v, bool), "true or false"),
-    "gpu": (lambda v: isinstance(v, bool), "true or false"),
-    "tree": (lambda v: isinstance(v, bool), "true or false"),
-    "snakeviz": (lambda v: isinstance(v, bool), "true or false"),
-    "chart": (lambda v: isinstance(v, str), 'a string ("mime", "inline", "cdn" or "none")'),
+    "depth": (_one_of(*DEPTHS), 'one of "fast", "balanced" or "aggressive" (a string)'),
+    "mode": (_one_of(*MODES), 'one of "cprofile", "sample" or "pyinstrument" (a string)'),
+    "top": (_count, "a whole number >= 0"),
+    "lines": (_count, "a whole number >= 0"),
+    "overhead": (_flag, "true or false"),
+    "gpu": (_flag, "true or false"),
+    "tree": (_flag, "true or false"),
+    "snakeviz": (_flag, "true or false"),
+    "chart": (_one_of(*CHART_MODES), 'one of "mime", "inline", "cdn" or "none" (a string)'),
     "functions": (_names, 'a list of function names, e.g. ["solve", "mod.func"]'),
-    "interval": (_number, "a number of seconds"),
-    "save": (lambda v: isinstance(v, str), "a folder path (a string)"),
-    "rules": (lambda v: isinstance(v, str), "a rules file path (a string)"),
-    "store": (lambda v: isinstance(v, str), "a run store file path (a string)"),
+    "interval": (_seconds, "a number of seconds in (0, 1]"),
+    "save": (_text, "a folder path (a string)"),
+    "rules": (_text, "a rules file path (a string)"),
+    "store": (_text, "a run store file path (a string)"),
     "categories": (lambda v: isinstance(v, Mapping), "a table, e.g. [tool.workbench.categories]"),
 }
 
@@ -189,8 +202,14 @@ class Options:
         source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
         settings = resolve_settings(given, config, source=source)
         rules = settings.pop("rules")
-        if given.get("rules") is None and config.get("rules") is not None and path is not None:
+        from_config = given.get("rules") is None and config.get("rules") is not None
+        if from_config and path is not None:
             rules = path.parent / str(config["rules"])  # relative to the pyproject.toml
         lines = [categories] if isinstance(categories, str) else list(categories)
-        ruleset = build_ruleset(lines, rules, project=applied)
+        try:
+            ruleset = build_ruleset(lines, rules, project=applied)
+        except ConfigError as exc:
+            if from_config and "rules file" in str(exc):
+                raise ConfigError(f"{source}: rules = {config['rules']!r}: {exc}") from None
+            raise
         return cls(ruleset=ruleset, project=project, **settings, **fixed)
