@@ -20,7 +20,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -609,18 +609,31 @@ def test_fuzzed_machine_profile_files_load_or_give_one_route_error(text: str, cu
         valid = json.dumps(seed_dict())
         for body in (text, valid[: cut % len(valid)]):
             path = folder / "profile.json"
-            path.write_text(body, encoding="utf-8")
+            path.write_bytes(body.encode("utf-8", "surrogatepass"))
             try:
                 load_machine_profile(str(path))
             except RouteError as exc:
                 assert str(path) in str(exc) or "machine profile" in str(exc), exc
-            assert path.read_text(encoding="utf-8") == body
+            assert path.read_bytes() == body.encode("utf-8", "surrogatepass")
 
 
 NEEDS_VALIDATION = (
     "issue 16 item 7: machine-profile values are checked by the [moe] branch "
     "(route/machine_profile.py); the lead clears this after that merge"
 )
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
+@given(noise=st.binary(min_size=1, max_size=40).filter(lambda b: not b.isascii()))
+def test_fuzzed_machine_profile_bytes_that_are_not_utf8_give_one_route_error(noise: bytes) -> None:
+    from workbench.route.machine_profile import load_machine_profile
+
+    with scratch() as folder:
+        path = folder / "profile.json"
+        path.write_bytes(noise)
+        with suppress(RouteError):
+            load_machine_profile(str(path))
+        assert path.read_bytes() == noise
 
 
 @pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)

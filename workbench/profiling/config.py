@@ -57,7 +57,10 @@ def rules_from_file(path: Path) -> list[Rule]:
             f"rules file {str(path)!r} has no [categories] table: "
             'add one, e.g. [categories] then DSL = "*/dsl.py"'
         )
-    return rules_from_mapping(table, source=path.name)
+    try:
+        return rules_from_mapping(table, source=path.name)
+    except ConfigError as exc:
+        raise ConfigError(f"rules file {str(path)!r}: {exc}") from None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -98,5 +101,8 @@ def build_ruleset(
     if path is not None and table is not None:
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: [tool.workbench.categories] must be a table")
-        rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+        try:
+            rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+        except ConfigError as exc:
+            raise ConfigError(f"{path} [tool.workbench.categories]: {exc}") from None
     return Ruleset(rules)

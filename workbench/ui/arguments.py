@@ -1,5 +1,7 @@
 """The options of ``%%optimize``, declared once: the run options it shares with
-``workbench profile``, and the run-store and experiment options of the magic."""
+``workbench profile``, and the run-store and experiment options of the magic; and how
+the magic's line is read (:func:`parse_line`: split as a shell would, quotes off every
+value, the statement kept as typed, empty values refused)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import argparse
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from workbench.errors import ConfigError
 
@@ -234,17 +236,6 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
 )
 
 
-@overload
-def unquote(text: str) -> str: ...
-@overload
-def unquote(text: None) -> None: ...
-def unquote(text: str | None) -> str | None:
-    """Strip one pair of matching quotes, as IPython leaves them on magic arguments."""
-    if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
-
-
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 # Options whose value names something (a file, a run, a variable): never empty.
 NAMED = (
@@ -386,5 +377,5 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         "tree": args.tree,
         "overhead": args.overhead,
         "chart": args.chart,
-        "rules": unquote(args.rules),
+        "rules": args.rules,
     }
