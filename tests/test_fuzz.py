@@ -1,5 +1,6 @@
-"""Fuzz and fault suite: .prof files, run-store rows and files, rules files and the stored
-outputs format, generated at random. Each ends in a result or one WorkbenchError that names
+"""Fuzz and fault suite: .prof files, run-store rows and files, rules files, the stored
+outputs format, magic lines (through a real IPython shell), [tool.workbench] tables and
+machine profiles, generated at random. Each ends in a result or one WorkbenchError that names
 the problem: no other exception from inside the workbench, no file left behind or changed
 by a refused read, the profiler off afterwards.
 
@@ -9,6 +10,7 @@ minute on the 2-core machine; ``WORKBENCH_FUZZ=explore`` draws fresh, many more.
 
 from __future__ import annotations
 
+import json
 import marshal
 import math
 import os
@@ -16,26 +18,30 @@ import sqlite3
 import string
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from hypothesis.extra import pandas as hpd
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 
 import workbench
 from workbench import machine
-from workbench.errors import ConfigError, ExperimentError, ProfileError, StoreError
+from workbench.errors import ConfigError, ExperimentError, ProfileError, RouteError, StoreError
 from workbench.experiment.outputs import Tolerance, first_difference
 from workbench.experiment.stored_outputs import decode, encode
 from workbench.profiling.categories import parse_rule
 from workbench.profiling.config import rules_from_file
 from workbench.profiling.export import load_pstats
+from workbench.profiling.options import Options
 from workbench.store.db import RunStore
 from workbench.store.records import ExperimentRow
 
@@ -294,20 +300,16 @@ def test_fuzzed_rules_files_give_rules_or_one_config_error(
             except ConfigError as exc:
                 assert "rules" in str(exc) or "categor" in str(exc), exc
                 continue
-            # (a kind prefix with no pattern, 'path:', is kept: issue 16 item 8, tested below)
-            assert all(rule.label for rule in rules)
+            assert all(rule.label and rule.pattern for rule in rules)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 16 item 8 (round two): a prefix with nothing after it is kept"
-)
 @pytest.mark.parametrize("text", ["DSL=func:", "DSL=path:", "DSL=module:", "DSL=re:"])
 def test_a_kind_prefix_without_a_pattern_is_refused(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_rule(text)
 
 
-@given(st.text(max_size=40).filter(lambda t: not t.strip().strip("'\"").endswith(":")))
+@given(st.text(max_size=40))
 def test_fuzzed_rule_text_gives_a_rule_or_one_config_error(text: str) -> None:
     try:
         rule = parse_rule(text)
@@ -386,11 +388,311 @@ def test_fuzzed_output_blobs_decode_or_give_one_experiment_error(
         assert isinstance(decoded, dict)
 
 
-@pytest.mark.xfail(
-    raises=AttributeError, strict=True, reason="issue 16 item 9 (round two): tool = 5"
-)
 def test_a_rules_file_whose_tool_is_not_a_table_is_one_config_error(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text("tool = 5\n")
     with pytest.raises(ConfigError):
         rules_from_file(path)
+
+
+# --- magic lines, through a real IPython shell ------------------------------------------------
+
+words = st.text(string.ascii_letters + string.digits + "_-.:=*/'\" ", min_size=0, max_size=10)
+quoted = st.one_of(
+    words,
+    words.map(lambda w: f"'{w}'"),
+    words.map(lambda w: f'"{w}"'),
+    st.sampled_from(["''", '""', "'open", "a\\b", "'-x'", "-x", "--", "#", "é"]),
+)
+numbers_text = st.sampled_from(["0", "1", "-1", "0.05", "inf", "nan", "'-inf'", "1e400", "x", "3"])
+FLAGS = ["-q", "--tree", "--overhead", "--gpu", "--no-pyproject", "--no-store", "--redact",
+         "--runs", "--workflow", "--trust-baseline", "--keep-outputs"]  # fmt: skip
+VALUED = {
+    "-c": quoted, "--rules": quoted, "-f": quoted, "-l": quoted, "--title": quoted,
+    "--baseline": quoted, "--candidate": quoted, "--against": quoted, "--check": quoted,
+    "--note": quoted, "--resolve": st.sampled_from(["Validate", "Profile", "Bogus", "''"]),
+    "--depth": st.sampled_from(["fast", "balanced", "aggressive", "'fast'", "deep"]),
+    "--mode": st.sampled_from(["cprofile", "sample", "pyinstrument", "'sample'", "x"]),
+    "--chart": st.sampled_from(["mime", "inline", "none", "cdn", "pie"]),
+    "--top": numbers_text, "--lines": numbers_text, "--budget": numbers_text,
+    "--rtol": numbers_text, "--atol": numbers_text, "--target": numbers_text,
+    "--store": st.sampled_from(["runs.sqlite", "'my runs.sqlite'", "sub/r.sqlite", ".", "''",
+                                "/dev/null", "notes.txt"]),
+    "--save": st.sampled_from(["out", "'out dir'", "notes.txt", "''", "."]),
+    "--postmortem": st.sampled_from(["pm.md", "''", ".", "sub/pm.md", "notes.txt/x.md"]),
+    "-o": st.sampled_from(["r", "'r'", "1x", "''"]),
+    "--compare": st.sampled_from(["1 2", "-1 -2", "a", "'-1' '1'"]),
+}  # fmt: skip
+valued = st.sampled_from(sorted(VALUED)).flatmap(
+    lambda flag: VALUED[flag].map(lambda v: f"{flag} {v}")
+)
+# Mostly options; now and then a bare word, which starts the statement (line form).
+fragments = st.one_of(
+    st.sampled_from(FLAGS), valued, valued, valued, st.sampled_from(FLAGS), quoted
+)
+CODES = ["x = sum(range(50))\n", "x = sum(range(50))\nx\n", "raise ValueError('mine')\n", ""]
+
+
+@pytest.fixture(scope="module")
+def fuzz_shell() -> Iterator[tuple[InteractiveShell, Path]]:
+    with tempfile.TemporaryDirectory(prefix="wb-fuzz-shell-") as home:
+        before = os.getcwd()
+        os.chdir(home)
+        InteractiveShell.clear_instance()
+        shell = InteractiveShell.instance()
+        try:
+            shell.run_line_magic("load_ext", "workbench")
+            yield shell, Path(home)
+        finally:
+            shell.run_line_magic("unload_ext", "workbench")
+            InteractiveShell.clear_instance()
+            os.chdir(before)
+
+
+def magic_session(shell: InteractiveShell) -> Any:
+    return shell.magics_manager.registry["OptimizeMagics"].session
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files of an atomic write or a store that were not cleaned up."""
+    return [str(p) for p in folder.rglob("*") if p.name.endswith(".tmp") or "-journal" in p.name]
+
+
+def from_the_users_code(error: BaseException) -> bool:
+    """The user's own code raised it (its last frame is the cell's), or it does not parse."""
+    if isinstance(error, SyntaxError):
+        return "ipython-input" in str(error.filename)
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "ipython-input" in frames[-1].filename
+
+
+@settings(max_examples=300 if os.environ.get("WORKBENCH_FUZZ", "ci") == "ci" else 2_000)
+@given(parts=st.lists(fragments, max_size=6), code=st.sampled_from(CODES), cell=st.booleans())
+def test_fuzzed_magic_lines_end_in_a_result_or_one_usage_error(
+    fuzz_shell: tuple[InteractiveShell, Path], parts: list[str], code: str, cell: bool
+) -> None:
+    shell, home = fuzz_shell
+    if any(p.startswith("--candidate") for p in parts):
+        parts = [p for p in parts if not p.startswith("--budget")] + ["--budget 0.05"]
+    line = " ".join(parts)
+    source = f"%%optimize {line}\n{code}" if cell else f"%optimize {line} {code.strip()}"
+    with tempfile.TemporaryDirectory(prefix="wb-fuzz-cwd-", dir=home) as folder:
+        os.chdir(folder)
+        (Path(folder) / "notes.txt").write_text("mine")
+        try:
+            with capture_output() as cap:
+                result = shell.run_cell(source)
+        finally:
+            os.chdir(home)
+            session = magic_session(shell)
+            session.close()
+            session.store_path = None  # `--store PATH` alone switched it: back to the default
+        assert sys.getprofile() is None, source
+        error = result.error_before_exec or result.error_in_exec
+        event(f"magic line: {type(error).__name__ if error else 'result'}")
+        if error is not None:
+            ours = type(error).__name__ == "UsageError" and str(error).strip()
+            assert ours or from_the_users_code(error), (source, repr(error))
+            if ours:
+                assert "Traceback" not in cap.stdout + cap.stderr, (source, cap.stderr)
+        assert (Path(folder) / "notes.txt").read_text() == "mine", source
+        assert not leftovers(Path(folder)) and not leftovers(home), source
+
+
+# --- [tool.workbench] tables ----------------------------------------------------------------
+
+KNOWN = ["depth", "mode", "top", "lines", "overhead", "gpu", "tree", "snakeviz", "chart",
+         "functions", "interval", "save", "rules", "store", "categories"]  # fmt: skip
+good_values = {
+    "depth": st.sampled_from(["fast", "balanced", "aggressive"]),
+    "mode": st.sampled_from(["cprofile", "sample"]),
+    "top": st.integers(0, 20), "lines": st.integers(0, 3), "overhead": st.booleans(),
+    "gpu": st.booleans(), "tree": st.booleans(), "chart": st.sampled_from(["mime", "none"]),
+    "functions": st.lists(st.sampled_from(["helper", "mod.func"]), max_size=2),
+    "interval": st.sampled_from([0.001, 0.01, 1]), "save": st.sampled_from(["out"]),
+}  # fmt: skip
+good_entries = st.sampled_from(sorted(good_values)).flatmap(
+    lambda k: good_values[k].map(lambda v: (k, v))
+)
+bad_entries = st.one_of(
+    st.tuples(st.sampled_from(KNOWN), toml_values), st.tuples(toml_keys, toml_values)
+)
+
+
+@given(
+    good=st.lists(good_entries, max_size=5, unique_by=lambda kv: kv[0]),
+    bad=st.lists(bad_entries, max_size=1),
+    wrapper=st.sampled_from(["table", "table", "table", "tool5", "workbench5", "garbage"]),
+)
+def test_fuzzed_pyproject_tables_give_options_that_run_or_one_config_error(
+    good: list[tuple[str, Any]], bad: list[tuple[str, Any]], wrapper: str
+) -> None:
+    entries = dict(good + bad)
+    body = "\n".join(f'"{k}" = {toml_text(v)}' for k, v in entries.items())
+    text = {
+        "table": f"[tool.workbench]\n{body}\n",
+        "tool5": "tool = 5\n",
+        "workbench5": "[tool]\nworkbench = 5\n",
+        "garbage": f"[tool.workbench\n{body}",
+    }[wrapper]
+    with scratch() as folder:
+        (folder / "pyproject.toml").write_text(text, encoding="utf-8")
+        before = os.getcwd()
+        os.chdir(folder)
+        try:
+            try:
+                options = Options.build({}, project_dir=folder)
+            except ConfigError as exc:
+                event("pyproject: ConfigError")
+                assert "pyproject.toml" in str(exc), exc
+                return
+            event("pyproject: options")
+            assert isinstance(options.functions, tuple) and isinstance(options.top, int)
+            assert options.save is None or isinstance(options.save, str)
+            report = workbench.profile(
+                "x = sum(range(20))", project_dir=folder, call_cost_s=1e-7, on_error="return"
+            )
+            assert report.complete, report.error
+        finally:
+            os.chdir(before)
+        assert not leftovers(folder)
+
+
+# --- machine profiles (route/machine_profile.py's public loader) -----------------------------
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=6),
+        st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0, 0.0, -1.0, 10**400]),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=5,
+)  # fmt: skip
+PROFILE_PATHS = [
+    ("name",), ("schema",), ("thresholds",), ("thresholds", "low"), ("thresholds", "low", "simd_above"),
+    ("kernels",), ("kernels", "numpy"), ("kernels", "numpy", "reduce"),
+    ("kernels", "numpy", "reduce", "call_s"), ("conversion",), ("conversion", "tolist_s"),
+    ("transfer",), ("transfer", "h2d_bytes_per_s"), ("transfer", "latency_s"), ("provenance",),
+    ("key",), ("calibrated",), ("calibration",), ("pcie_factor",), ("gpu_threshold",),
+]  # fmt: skip
+
+
+def seed_dict() -> dict[str, Any]:
+    from workbench.route.machine_profile import seed_profile
+
+    return seed_profile().to_dict()  # type: ignore[no-any-return]
+
+
+def replaced(data: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:
+    out = json.loads(json.dumps(data))
+    where = out
+    for key in path[:-1]:
+        if not isinstance(where.get(key), dict):
+            where[key] = {}
+        where = where[key]
+    where[path[-1]] = value
+    return out  # type: ignore[no-any-return]
+
+
+@given(
+    text=st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["[]", "1", "null", '"seed"', "{", '{"name": 1}', "{}"]),
+        json_values.map(json.dumps),
+    ),
+    cut=st.integers(0, 10**5),
+)
+def test_fuzzed_machine_profile_files_load_or_give_one_route_error(text: str, cut: int) -> None:
+    from workbench.route.machine_profile import load_machine_profile
+
+    with scratch() as folder:
+        valid = json.dumps(seed_dict())
+        for body in (text, valid[: cut % len(valid)]):
+            path = folder / "profile.json"
+            path.write_bytes(body.encode("utf-8", "surrogatepass"))
+            try:
+                load_machine_profile(str(path))
+            except RouteError as exc:
+                assert str(path) in str(exc) or "machine profile" in str(exc), exc
+            assert path.read_bytes() == body.encode("utf-8", "surrogatepass")
+
+
+NEEDS_VALIDATION = (
+    "issue 16 item 7: machine-profile values are checked by the [moe] branch "
+    "(route/machine_profile.py); the lead clears this after that merge"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
+@given(noise=st.binary(min_size=1, max_size=40).filter(lambda b: not b.isascii()))
+def test_fuzzed_machine_profile_bytes_that_are_not_utf8_give_one_route_error(noise: bytes) -> None:
+    from workbench.route.machine_profile import load_machine_profile
+
+    with scratch() as folder:
+        path = folder / "profile.json"
+        path.write_bytes(noise)
+        with suppress(RouteError):
+            load_machine_profile(str(path))
+        assert path.read_bytes() == noise
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
+@given(path=st.sampled_from(PROFILE_PATHS), value=json_values)
+def test_fuzzed_machine_profile_values_are_used_or_refused(
+    path: tuple[str, ...], value: object
+) -> None:
+    import numpy as np
+
+    from workbench.route.machine_profile import MachineProfile
+    from workbench.route.router import Router
+
+    try:
+        profile = MachineProfile.from_dict(replaced(seed_dict(), path, value))
+    except RouteError:
+        return
+    costs = [
+        c
+        for kinds in profile.kernels.values()
+        for k in kinds.values()
+        for c in (k.call_s, k.per_unit_s)
+    ]
+    if profile.transfer is not None:
+        t = profile.transfer
+        costs += [t.latency_s, 1 / t.h2d_bytes_per_s, 1 / t.d2h_bytes_per_s]
+    assert all(isinstance(c, float) and math.isfinite(c) and c >= 0 for c in costs), costs
+    assert all(isinstance(v, str) for v in (*profile.provenance.values(), *profile.key.values()))
+    router = Router(profile)
+    for op, args in (("sum", (np.ones(1000),)), ("add", ([1.0] * 10, [2.0] * 10))):
+        router.decide(op, *args)
+        router.explain(op, *args)
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("transfer", "h2d_bytes_per_s"), 0.0),
+        (("provenance",), [1]),
+        (("key",), "x"),
+        (("kernels", "numpy", "reduce", "call_s"), float("nan")),
+        (("kernels", "numpy", "reduce", "call_s"), -1.0),
+        (("kernels", "numpy", "reduce", "per_unit_s"), "fast"),
+        (("conversion", "tolist_s"), 10**400),
+    ],
+    ids=[
+        "zero-bandwidth",
+        "provenance-list",
+        "key-string",
+        "nan-cost",
+        "negative-cost",
+        "string-cost",
+        "huge-cost",
+    ],
+)
+def test_the_issues_machine_profile_values_are_one_route_error(
+    path: tuple[str, ...], value: object
+) -> None:
+    from workbench.route.machine_profile import MachineProfile
+
+    with pytest.raises(RouteError):
+        MachineProfile.from_dict(replaced(seed_dict(), path, value))

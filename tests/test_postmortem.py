@@ -13,6 +13,7 @@ import workbench
 from workbench import machine
 from workbench.errors import ConfigError, WorkflowBlockedError
 from workbench.report import format as fmt
+from workbench.report.markdown import inline
 from workbench.store.db import ExperimentRow, RunStore
 
 SECTIONS = [
@@ -222,6 +223,7 @@ def test_demo_profile_baseline_candidate_verdict_and_postmortem(
         shown = int(re.search(r"## Category breakdown \(run #(\d+)\)", text).group(1))  # type: ignore[union-attr]
         run = store.get_run(shown)
     for rec in fmt.records(run.categories):
-        assert f"| {rec['category']} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} |" in text
+        name = inline(rec["category"])  # as markdown shows it: library:\_pytest
+        assert f"| {name} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} |" in text
     assert "GPU code never executed" in text and "GpuBatch.transform" in text
     assert f"{exp.verdict.upper()}, {exp.speedup.point:.3f}x" in text

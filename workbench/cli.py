@@ -52,8 +52,11 @@ def demo_session(args: argparse.Namespace) -> tuple[Session, Options]:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole loop on the embedded ARC demo, headless: profile (the baseline),
     calibrate and route, an experiment with one change, and the postmortem."""
+    from workbench.experiment.measure import Plan
+
     if args.tasks < 1:
         raise WorkbenchError(f"--tasks must be at least 1, got {args.tasks}")
+    Plan(budget_s=args.budget)  # refused here, before anything runs
     out = Path(args.out)
     session, options = demo_session(args)
     try:
@@ -66,16 +69,23 @@ def _demo(args: argparse.Namespace, out: Path, session: Session, options: Option
     print(f"1/5 profile: the baseline 'demo', run_demo(n_tasks={args.tasks})")
     outcome = session.baseline("demo", DEMO_CELL.format(tasks=args.tasks), options)
     report = outcome.report
-    written = report.save(out)
+    problem = outcome.problem
+    written: dict[str, Path] = {}
+    try:
+        written = report.save(out)
+    except WorkbenchError as exc:  # said after the report and the demo's own error
+        problem = f"{problem}; {exc}" if problem else str(exc)
     print(report.to_text())
     summary = getattr(report.result, "summary", None)
     print(f"\ndemo: {summary() if callable(summary) else repr(report.result)}")
     if outcome.error is not None:
         error = outcome.error
         print(f"error: the demo raised {type(error).__name__}: {error}", file=sys.stderr)
+        if problem is not None:
+            print(f"workbench: error: {problem}", file=sys.stderr)
         return 1
-    if outcome.problem is not None:
-        raise WorkbenchError(outcome.problem)
+    if problem is not None:
+        raise WorkbenchError(problem)
     if not args.profile_only:
         written.update(_loop(args, out, session))
     print(f"\nArtefacts in {out.resolve()}/:")
@@ -142,7 +152,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     from workbench.profiling.options import Options
     from workbench.profiling.run import compile_source, profile_steps
     from workbench.profiling.script import as_main
-    from workbench.ui.arguments import given, unquote
+    from workbench.ui.arguments import given
 
     script = Path(args.script)
     try:
@@ -154,7 +164,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         given(args),
         categories=args.category,
         use_pyproject=not args.no_pyproject,
-        label=unquote(args.label) if args.label else script.name,
+        label=args.label or script.name,
     )
     filename = str(script.resolve())
     with as_main(script, args.args) as namespace:
@@ -164,11 +174,19 @@ def cmd_profile(args: argparse.Namespace) -> int:
         )
     if isinstance(error, SystemExit) and error.code in (0, None):
         error = None
-    written = report.save(out)
+    problem = None
+    try:
+        written: dict[str, Path] | None = report.save(out)
+    except WorkbenchError as exc:  # said after the report, never instead of the script's error
+        written, problem = None, exc
     print(report.to_text())
-    print(f"\nReport written to {out.resolve()}/: {', '.join(p.name for p in written.values())}")
+    if written is not None:
+        names = ", ".join(p.name for p in written.values())
+        print(f"\nReport written to {out.resolve()}/: {names}")
+    else:
+        print(f"\nworkbench: error: {problem}", file=sys.stderr)
     if error is None:
-        return 0
+        return 0 if problem is None else 2
     print(f"\nworkbench: {script.name} failed; the report covers what ran before:", file=sys.stderr)
     traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
     if isinstance(error, SystemExit) and isinstance(error.code, int):

@@ -23,6 +23,13 @@ class RouteError(WorkbenchError, ValueError):
     NumPy and CuPy inputs mixed in one call, or a profile file it cannot read."""
 
 
+class SaveError(WorkbenchError):
+    """Report files could not be written; the folder was left as it was. `report` holds
+    the report that was not saved, where there is one."""
+
+    report: object = None
+
+
 class StoreError(WorkbenchError):
     """The run store cannot be opened, read or written; nothing was half-written."""
 

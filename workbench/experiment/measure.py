@@ -31,6 +31,9 @@ Clock = Callable[[], float]
 RoundHook = Callable[[int, int], None]  # (rounds done, rounds planned)
 
 
+MAX_BUDGET_S = 24 * 3600.0  # a day: a longer budget is a typo
+
+
 @dataclass(frozen=True)
 class Plan:
     """How long and how often to measure; validated when built."""
@@ -45,8 +48,11 @@ class Plan:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not self.budget_s > 0:
-            raise ExperimentError(f"the budget must be > 0 seconds, got {self.budget_s}")
+        if not 0 < self.budget_s <= MAX_BUDGET_S:  # NaN and infinity too
+            raise ExperimentError(
+                f"the budget must be > 0 seconds and at most {MAX_BUDGET_S:g} (a day), "
+                f"got {self.budget_s}"
+            )
         if not 0.5 <= self.confidence < 1:
             raise ExperimentError(f"confidence must be in [0.5, 1), got {self.confidence}")
         if not 3 <= self.min_rounds <= self.max_rounds:

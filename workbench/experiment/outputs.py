@@ -53,9 +53,9 @@ class Tolerance:
     atol: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (self.rtol >= 0 and self.atol >= 0):
+        if not (0 <= self.rtol < math.inf and 0 <= self.atol < math.inf):
             raise ExperimentError(
-                f"tolerances must be >= 0, got rtol={self.rtol}, atol={self.atol}"
+                f"tolerances must be >= 0 and finite, got rtol={self.rtol}, atol={self.atol}"
             )
 
     def describe(self) -> str:

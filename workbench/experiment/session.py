@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ from workbench.experiment.findings import (
     gpu_never_ran,
 )
 from workbench.experiment.outputs import collect, freeze
+from workbench.experiment.stored_outputs import MAX_STORED_BYTES
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
 from workbench.profiling.capture import Clock, Step, measure_call_cost
@@ -51,7 +53,7 @@ from workbench.profiling.report import Report
 from workbench.profiling.run import build_report, run_passes
 from workbench.route.recommend import router_for
 from workbench.route.router import Router
-from workbench.store.db import RunStore, resolve_store_path
+from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from workbench.experiment.measure import Plan, RoundHook
     from workbench.experiment.outputs import Tolerance
     from workbench.experiment.result import ExperimentResult
+    from workbench.store.provenance import BaselineReview
 
 Code = str | Callable[[], object]
 __all__ = ["Candidacy", "Cell", "Compiler", "Profiled", "PythonCompiler", "Session"]
@@ -78,12 +81,25 @@ class Profiled:
 
 @dataclass(frozen=True)
 class Candidacy:
-    """A candidate: its profile, the exception it raised (then there is no result), and
-    the experiment's result."""
+    """A candidate: its profile, the exception it raised (then there is no result), the
+    experiment's result, and what the workbench failed at after the code ran (it was not
+    recorded: show it beside the report, never instead of the code's own exception)."""
 
     report: Report
     error: BaseException | None
     result: ExperimentResult | None
+    problem: str | None = None
+
+
+def failure(exc: BaseException) -> str:
+    """A workbench failure as one line: our own errors as they are, others with their type
+    (they are defects: the line says so, so it can be reported)."""
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    return f"an unexpected {type(exc).__name__} inside the workbench: {exc} (please report it)"
+
+
+Confirm = Callable[["BaselineReview"], bool]
 
 
 class Session:
@@ -109,7 +125,9 @@ class Session:
         self.on_round = on_round
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
-        self.id = f"{os.getpid()}-{int(time.time())}"
+        self.confirmed: set[str] = set()  # digests of stored baseline code the user trusted
+        # unique per Session, even for two made in one second by one process
+        self.id = f"{os.getpid()}-{int(time.time())}-{secrets.token_hex(4)}"
         self.start_dir = Path.cwd()  # the store stays put when a cell calls os.chdir
         self._store: RunStore | None = None
         self._device: str | None = None
@@ -202,7 +220,10 @@ class Session:
             tables.functions, tables.categories, namespace=self.namespace, index=self.sources
         )
         if store is not None:
-            rows = store.experiments()
+            try:
+                rows = store.experiments()
+            except WorkbenchError:  # the store's own problem is said when the run is recorded
+                return [f.to_dict() for f in found]
             worked = {c for row in rows for c in row.detail.get("changed_categories", [])}
             found += dominant_category(tables.categories, worked, experiments=len(rows))
         return [f.to_dict() for f in found]
@@ -260,11 +281,19 @@ class Session:
         checks: Sequence[str] = (),
         store: str | None = None,
         notes: Sequence[str] = (),
+        keep_outputs: bool = False,
     ) -> Profiled:
         """Profile `code` and record it as the baseline `name`: its code, profile, outputs
-        (the result, or the `checks` variables) and the definitions it uses."""
+        (the result, or the `checks` variables) and the definitions it uses. Outputs past
+        1 MiB are kept as fingerprints unless `keep_outputs`."""
         return self._profile(
-            code, options, record=True, store=store, notes=notes, baseline=(name, list(checks))
+            code,
+            options,
+            record=True,
+            store=store,
+            notes=notes,
+            baseline=(name, list(checks)),
+            keep_outputs=keep_outputs,
         )
 
     def _profile(
@@ -276,7 +305,10 @@ class Session:
         store: str | None,
         notes: Sequence[str],
         baseline: tuple[str, list[str]] | None = None,
+        keep_outputs: bool = False,
     ) -> Profiled:
+        """The run, then its recording; whatever fails after the code ran (the outputs, the
+        store) becomes `problem` beside the report and the code's own error."""
         opened: RunStore | None = None
         problem = None
         if record:
@@ -290,10 +322,12 @@ class Session:
         text = code if isinstance(code, str) else None
         outputs: bytes | None = None
         if baseline is not None and report.complete:
+            limit = None if keep_outputs else MAX_STORED_BYTES
             try:
-                outputs = freeze(collect(self.namespace, report.result, baseline[1]), "baseline")
-            except WorkbenchError as exc:
-                problem = f"baseline {baseline[0]!r} was not recorded: {exc}"
+                kept = collect(self.namespace, report.result, baseline[1])
+                outputs = freeze(kept, "baseline", max_bytes=limit)
+            except Exception as exc:  # the code ran: never raise over its report
+                problem = f"baseline {baseline[0]!r} was not recorded: {failure(exc)}"
         as_baseline = baseline is not None and problem is None and report.complete
         try:
             with opened.write() as writer:
@@ -325,8 +359,10 @@ class Session:
                     run_id=run_id,
                     findings=len(findings),
                 )
-        except WorkbenchError as exc:
-            return Profiled(report, error, f"the report is shown but was not recorded: {exc}")
+        except Exception as exc:  # the code ran: never raise over its report
+            return Profiled(
+                report, error, f"the report is shown but was not recorded: {failure(exc)}"
+            )
         if problem is None and baseline is not None and not report.complete:
             problem = f"baseline {baseline[0]!r} was not recorded: the cell raised {report.error}"
         return Profiled(report, error, problem, run_id)
@@ -345,6 +381,8 @@ class Session:
         tolerance: Tolerance | None = None,
         store: str | None = None,
         around: Around | None = None,
+        trust_baseline: bool = False,
+        confirm: Confirm | None = None,
     ) -> Candidacy:
         """Profile the candidate `code` once in the session's namespace (recorded), then
         re-run the baseline's stored code and the candidate, interleaved, each in a fresh
@@ -352,8 +390,11 @@ class Session:
         record the experiment and give a verdict.
 
         Bad input (no baseline, a blocked workflow, code that does not parse) raises a
-        WorkbenchError before anything runs. With `around`, every run of the candidate
-        (the profiled one included) happens inside that context.
+        WorkbenchError before anything runs. So does a baseline this session did not
+        record (another kernel's, a store from elsewhere), unless `trust_baseline` or
+        `confirm` (shown the code, it answers True); the code's digest is then trusted for
+        the rest of the session. With `around`, every run of the candidate (the profiled
+        one included) happens inside that context.
         """
         # The experiment's modules are imported when a candidate first runs, not at %load_ext.
         from workbench.experiment.candidate import measure_against, record_experiment
@@ -364,6 +405,7 @@ class Session:
         tolerance = tolerance or Tolerance()
         opened = self.store(store, options.project)
         base = opened.baseline(against)
+        self._review(base, opened, trust=trust_baseline, confirm=confirm)
         flow = self.workflow(opened)
         flow.optimizing(name)
         checks = list(checks) or list(base.checks)
@@ -391,17 +433,21 @@ class Session:
             raise
         findings = self.findings(passes.tables, None)
         report = build_report(passes, options, source=cand_cell.source, findings=findings)
-        with opened.write() as writer:
-            run_id = writer.add_run(
-                report,
-                env=self.environment(),
-                kind="candidate",
-                name=name,
-                code=code,
-                session=self.id,
-                findings=findings,
-            )
-            flow.optimized(writer, name=name, run_id=run_id, error=report.error)
+        try:
+            with opened.write() as writer:
+                run_id = writer.add_run(
+                    report,
+                    env=self.environment(),
+                    kind="candidate",
+                    name=name,
+                    code=code,
+                    session=self.id,
+                    findings=findings,
+                )
+                flow.optimized(writer, name=name, run_id=run_id, error=report.error)
+        except Exception as exc:  # the code ran: its report and error come first
+            problem = f"candidate {name!r} was not recorded, nor measured: {failure(exc)}"
+            return Candidacy(report, passes.error, None, problem)
         if passes.error is not None:
             return Candidacy(report, passes.error, None)
         try:
@@ -421,10 +467,41 @@ class Session:
                 around=around,
             )
         except BaseException as exc:
-            flow.validation_failed(name=name, error=exc, run_id=run_id)
+            with contextlib.suppress(Exception):  # the re-run's own error comes first
+                flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
-        result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+        try:
+            result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+        except Exception as exc:  # measured, but not recorded: show it and say so
+            problem = f"experiment {name!r} was measured but not recorded: {failure(exc)}"
+            return Candidacy(report, None, measured, problem)
         return Candidacy(report, None, result)
+
+    def _review(
+        self, base: StoredBaseline, store: RunStore, *, trust: bool, confirm: Confirm | None
+    ) -> None:
+        """Let a stored baseline's code be re-run only when this session recorded it or the
+        user trusts it (see :func:`workbench.store.provenance.review_baseline`)."""
+        from workbench.store.provenance import review_baseline
+
+        review = review_baseline(base, session=self.id, store=store.path, confirmed=self.confirmed)
+        if review is None:
+            return
+        if trust:
+            self.confirmed.add(review.digest)
+            return
+        if confirm is None:
+            raise ExperimentError(
+                f"{review.text()}\nNothing was run. To re-run it, add --trust-baseline "
+                "(Session.candidate(..., trust_baseline=True)), or record the baseline again "
+                "in this kernel."
+            )
+        if not confirm(review):
+            raise ExperimentError(
+                f"baseline {base.name!r} was not confirmed: nothing was run. Record the "
+                "baseline again in this kernel, or answer y to re-run the code shown."
+            )
+        self.confirmed.add(review.digest)
 
     def _parse(self, code: str) -> Cell:
         try:

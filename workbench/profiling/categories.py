@@ -37,6 +37,11 @@ _PREFIXES: dict[str, RuleKind] = {
     "func:": "function",
     "re:": "function",
 }
+_EXAMPLES: dict[RuleKind, str] = {
+    "path": "path:*/dsl.py",
+    "module": "module:numpy",
+    "function": "func:^solve_",
+}
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\.?$")
 
 # Top-level packages (or package prefixes) whose code drives a GPU.
@@ -101,7 +106,12 @@ def make_rule(label: str, pattern: str, source: str) -> Rule:
     kind: RuleKind | None = None
     for prefix, prefix_kind in _PREFIXES.items():
         if pattern.startswith(prefix):
-            kind, pattern = prefix_kind, pattern[len(prefix) :]
+            kind, pattern = prefix_kind, pattern[len(prefix) :].strip()
+            if not pattern:
+                raise ConfigError(
+                    f"category rule for {label!r} has nothing after {prefix!r}: write "
+                    f"{prefix}PATTERN, e.g. {_EXAMPLES[prefix_kind]}"
+                )
             break
     if kind is None:
         if any(ch in pattern for ch in "/\\*?[") or pattern.endswith(".py"):

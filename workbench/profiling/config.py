@@ -34,18 +34,33 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"rules file {str(path)!r} is not valid TOML: {exc}") from None
 
 
+def nested(data: Mapping[str, Any], keys: tuple[str, ...], source: str) -> dict[str, Any]:
+    """The table at ``data[keys[0]][keys[1]]...`` (empty where missing); ConfigError naming
+    the key when one of them is not a table (``tool = 5``)."""
+    table: Any = data
+    for depth, key in enumerate(keys, 1):
+        table = table.get(key, {})
+        if not isinstance(table, dict):
+            name = ".".join(keys[:depth])
+            raise ConfigError(f"{source}: {name} must be a table ([{name}]), got {table!r}")
+    return dict(table)
+
+
 def rules_from_file(path: Path) -> list[Rule]:
     """Rules from a TOML file with a ``[categories]`` table (or ``[tool.workbench.categories]``)."""
     data = read_toml(path)
     table = data.get("categories")
     if table is None:
-        table = data.get("tool", {}).get("workbench", {}).get("categories")
+        table = nested(data, ("tool", "workbench"), f"rules file {str(path)!r}").get("categories")
     if not isinstance(table, Mapping):
         raise ConfigError(
             f"rules file {str(path)!r} has no [categories] table: "
             'add one, e.g. [categories] then DSL = "*/dsl.py"'
         )
-    return rules_from_mapping(table, source=path.name)
+    try:
+        return rules_from_mapping(table, source=path.name)
+    except ConfigError as exc:
+        raise ConfigError(f"rules file {str(path)!r}: {exc}") from None
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -62,10 +77,7 @@ def pyproject_settings(start: Path) -> Project:
     path = find_pyproject(start)
     if path is None:
         return None, {}
-    settings = read_toml(path).get("tool", {}).get("workbench", {})
-    if not isinstance(settings, dict):
-        raise ConfigError(f"{path}: [tool.workbench] must be a table")
-    return path, settings
+    return path, nested(read_toml(path), ("tool", "workbench"), str(path))
 
 
 def read_project(project_dir: str | Path | None = None) -> Project:
@@ -89,5 +101,8 @@ def build_ruleset(
     if path is not None and table is not None:
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: [tool.workbench.categories] must be a table")
-        rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+        try:
+            rules.extend(rules_from_mapping(table, source="pyproject.toml"))
+        except ConfigError as exc:
+            raise ConfigError(f"{path} [tool.workbench.categories]: {exc}") from None
     return Ruleset(rules)

@@ -27,9 +27,14 @@ EXPORT_MIN_SHARE = 0.0005
 EXPORT_MAX_NODES = 50_000
 
 
+def prof_bytes(stats: Mapping[FuncKey, FuncStats]) -> bytes:
+    """Statistics as a pstats dump (what ``cProfile.Profile.dump_stats`` writes)."""
+    return marshal.dumps(dict(stats))
+
+
 def write_prof(path: str | os.PathLike[str], stats: Mapping[FuncKey, FuncStats]) -> Path:
     """Write statistics as a pstats dump (what ``cProfile.Profile.dump_stats`` writes)."""
-    return write_atomic(path, marshal.dumps(dict(stats)))
+    return write_atomic(path, prof_bytes(stats))
 
 
 def stacks_from_tree(nodes: list[TreeNode]) -> list[tuple[Stack, float]]:
@@ -109,7 +114,18 @@ def write_speedscope(
     stats: Mapping[FuncKey, FuncStats] | None = None,
     name: str = "workbench profile",
 ) -> Path:
-    """Write a speedscope JSON file (open it at https://www.speedscope.app).
+    """Write a speedscope JSON file (open it at https://www.speedscope.app); see
+    :func:`speedscope_bytes`."""
+    return write_atomic(path, speedscope_bytes(stacks=stacks, stats=stats, name=name))
+
+
+def speedscope_bytes(
+    *,
+    stacks: Iterable[tuple[Stack, float]] | None = None,
+    stats: Mapping[FuncKey, FuncStats] | None = None,
+    name: str = "workbench profile",
+) -> bytes:
+    """A speedscope JSON file's bytes.
 
     From sampled `stacks` the file is exact. From cProfile `stats` the stacks are
     rebuilt from caller edges (see `workbench.profiling.tree`), and the profile's name says so.
@@ -127,8 +143,7 @@ def write_speedscope(
         document = speedscope_document(stacks, name=name)
     else:
         raise ProfileError("write_speedscope needs stacks= (sample mode) or stats=, not both")
-    text = json.dumps(document, separators=(",", ":"), allow_nan=False)
-    return write_atomic(path, text.encode("utf-8"))
+    return json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def _redo() -> str:

@@ -9,7 +9,8 @@ The depths are the analogue of the seeds' Fast / Balanced / Aggressive build pro
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -43,20 +44,75 @@ DEFAULTS: dict[str, Any] = {
     "snakeviz": False,
     "rules": None,
 }
-# Keys of [tool.workbench] that are not run options.
-_OTHER_KEYS = {"categories", "store"}
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _seconds(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1
+
+
+def _names(value: object) -> bool:
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+# What each [tool.workbench] key holds, checked before anything runs: (test, expected).
+def _one_of(*choices: str) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, str) and value in choices
+
+
+def _flag(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# What each [tool.workbench] key holds, checked before anything runs: (test, expected).
+CONFIG_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
+    "depth": (_one_of(*DEPTHS), 'one of "fast", "balanced" or "aggressive" (a string)'),
+    "mode": (_one_of(*MODES), 'one of "cprofile", "sample" or "pyinstrument" (a string)'),
+    "top": (_count, "a whole number >= 0"),
+    "lines": (_count, "a whole number >= 0"),
+    "overhead": (_flag, "true or false"),
+    "gpu": (_flag, "true or false"),
+    "tree": (_flag, "true or false"),
+    "snakeviz": (_flag, "true or false"),
+    "chart": (_one_of(*CHART_MODES), 'one of "mime", "inline", "cdn" or "none" (a string)'),
+    "functions": (_names, 'a list of function names, e.g. ["solve", "mod.func"]'),
+    "interval": (_seconds, "a number of seconds in (0, 1]"),
+    "save": (_text, "a folder path (a string)"),
+    "rules": (_text, "a rules file path (a string)"),
+    "store": (_text, "a run store file path (a string)"),
+    "categories": (lambda v: isinstance(v, Mapping), "a table, e.g. [tool.workbench.categories]"),
+}
+
+
+def check_config(config: Mapping[str, Any], source: str) -> None:
+    """One ConfigError naming the first key of `config` that is unknown or holds the
+    wrong type (a table where a string goes, a number for a list of names, ...)."""
+    unknown = sorted(set(config) - set(CONFIG_TYPES))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(CONFIG_TYPES))}"
+        )
+    for key, value in config.items():
+        test, expected = CONFIG_TYPES[key]
+        if not test(value):
+            raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
 
 
 def resolve_settings(
     given: Mapping[str, Any], config: Mapping[str, Any], *, source: str = "[tool.workbench]"
 ) -> dict[str, Any]:
     """Merge: a value given explicitly (not None) wins, then the config, then the depth."""
-    unknown = sorted(set(config) - set(DEFAULTS) - _OTHER_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown option(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(set(DEFAULTS) | _OTHER_KEYS))}"
-        )
+    check_config(config, source)
     depth = given.get("depth") or config.get("depth") or DEFAULTS["depth"]
     if depth not in DEPTHS:
         raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {depth!r}")
@@ -112,6 +168,12 @@ class Options:
         for name in ("overhead", "gpu", "tree", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.save is not None and not isinstance(self.save, (str, os.PathLike)):
+            raise ConfigError(f"save must be a folder path, got {self.save!r}")
+        if self.label is not None and not isinstance(self.label, str):
+            raise ConfigError(f"label must be a string, got {self.label!r}")
+        if self.depth not in DEPTHS:
+            raise ConfigError(f"depth must be one of {', '.join(DEPTHS)}, got {self.depth!r}")
 
     @property
     def wants_lines(self) -> bool:
@@ -140,8 +202,14 @@ class Options:
         source = f"{path} [tool.workbench]" if path else "[tool.workbench]"
         settings = resolve_settings(given, config, source=source)
         rules = settings.pop("rules")
-        if given.get("rules") is None and config.get("rules") is not None and path is not None:
+        from_config = given.get("rules") is None and config.get("rules") is not None
+        if from_config and path is not None:
             rules = path.parent / str(config["rules"])  # relative to the pyproject.toml
         lines = [categories] if isinstance(categories, str) else list(categories)
-        ruleset = build_ruleset(lines, rules, project=applied)
+        try:
+            ruleset = build_ruleset(lines, rules, project=applied)
+        except ConfigError as exc:
+            if from_config and "rules file" in str(exc):
+                raise ConfigError(f"{source}: rules = {config['rules']!r}: {exc}") from None
+            raise
         return cls(ruleset=ruleset, project=project, **settings, **fixed)

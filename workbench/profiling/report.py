@@ -270,33 +270,65 @@ class Report:
         profile.prof (pstats, for snakeviz or tuna) and profile.speedscope.json into
         `folder`; returns the paths.
 
-        Each file is written to a temporary name and renamed, so none is ever half-written.
+        All or nothing: every file is rendered first, then written to a temporary name,
+        and only when all are written are they renamed into place; the report files a
+        save before left and this one does not write (lines.csv) are removed. SaveError
+        when the folder cannot take them (a file of that name, read-only, full): the
+        folder is then as it was.
         """
-        from workbench.atomic import write_atomic
-        from workbench.profiling.export import write_prof, write_speedscope
+        from workbench.atomic import write_files
+        from workbench.errors import SaveError
+
+        try:
+            files = self.files()
+        except Exception as exc:  # a value no file format can hold: say so, write nothing
+            raise SaveError(
+                f"cannot save the report to {str(folder)!r}: rendering its files failed "
+                f"({type(exc).__name__}: {exc}); nothing was written"
+            ) from exc
+        try:
+            paths = write_files(folder, files, replaces=REPORT_FILES)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise SaveError(
+                f"cannot save the report to {str(folder)!r}: {reason}; nothing was written "
+                "there (give --save a folder that can be written)"
+            ) from None
+        return {SAVED_AS[name]: path for name, path in paths.items()}
+
+    def files(self) -> dict[str, bytes]:
+        """The report's files, rendered: what :meth:`save` writes, by file name."""
+        from workbench.profiling.export import prof_bytes, speedscope_bytes
         from workbench.report import html
 
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        written = {
-            "markdown": write_atomic(out / "report.md", self.to_markdown().encode()),
-            "html": write_atomic(out / "report.html", html.page(self.document).encode()),
+        files = {
+            "report.md": self.to_markdown().encode(),
+            "report.html": html.page(self.document).encode(),
         }
         for name in ("categories", "functions", "top", "wins", "native"):
             frame: pd.DataFrame = getattr(self, name)
-            written[name] = write_atomic(out / f"{name}.csv", frame.to_csv(index=False).encode())
+            files[f"{name}.csv"] = frame.to_csv(index=False).encode()
         if self.lines is not None:
-            written["lines"] = write_atomic(
-                out / "lines.csv", self.lines.lines.to_csv(index=False).encode()
-            )
-        written["pstats"] = write_prof(out / "profile.prof", self.stats)
+            files["lines.csv"] = self.lines.lines.to_csv(index=False).encode()
+        files["profile.prof"] = prof_bytes(self.stats)
         if self.stacks is not None:
-            speedscope = write_speedscope(
-                out / "profile.speedscope.json", stacks=self.stacks, name=self.label
-            )
+            files["profile.speedscope.json"] = speedscope_bytes(stacks=self.stacks, name=self.label)
         else:
-            speedscope = write_speedscope(
-                out / "profile.speedscope.json", stats=self.stats, name=self.label
-            )
-        written["speedscope"] = speedscope
-        return written
+            files["profile.speedscope.json"] = speedscope_bytes(stats=self.stats, name=self.label)
+        return files
+
+
+# The files a saved report has, and the keys save() returns them under.
+SAVED_AS = {
+    "report.md": "markdown",
+    "report.html": "html",
+    "categories.csv": "categories",
+    "functions.csv": "functions",
+    "top.csv": "top",
+    "wins.csv": "wins",
+    "native.csv": "native",
+    "lines.csv": "lines",
+    "profile.prof": "pstats",
+    "profile.speedscope.json": "speedscope",
+}
+REPORT_FILES = tuple(SAVED_AS)

@@ -14,12 +14,13 @@ import linecache
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, SaveError
 from workbench.profiling.breakdown import Tables, build_tables
 from workbench.profiling.capture import (
     Clock,
@@ -361,7 +362,11 @@ def profile(
     The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
     pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
     If the code raises, the exception is re-raised unchanged (``on_error="raise"``) or
-    kept on an incomplete report (``on_error="return"``, see ``Report.error``).
+    kept on an incomplete report (``on_error="return"``, see ``Report.error``);
+    KeyboardInterrupt and SystemExit are always re-raised, with the report of what ran as
+    their ``workbench_report``. A `save` that fails never replaces the code's exception
+    (a SaveWarning says so); without one it raises SaveError, whose ``report`` is the
+    report.
     """
     if on_error not in ("raise", "return"):
         raise ConfigError(f"on_error must be 'raise' or 'return', got {on_error!r}")
@@ -408,11 +413,28 @@ def profile(
     report, error = profile_steps(
         steps, options, source=source, filename=filename, namespace=ns, clock=clock
     )
+    problem = None
     if options.save is not None:
-        report.save(options.save)
-    if error is not None and on_error == "raise":
+        try:
+            report.save(options.save)
+        except SaveError as exc:
+            problem = exc
+    if error is not None and (on_error == "raise" or not isinstance(error, Exception)):
+        # Ctrl-C and SystemExit are never kept on a report: they stop the program, with
+        # the report of what ran on them (`workbench_report`).
+        if problem is not None:
+            warnings.warn(f"workbench: {problem}", SaveWarning, stacklevel=2)
+        if not isinstance(error, Exception):
+            error.workbench_report = report  # type: ignore[attr-defined]
         raise error
+    if problem is not None:
+        problem.report = report
+        raise problem
     return report
+
+
+class SaveWarning(UserWarning):
+    """The report was not saved, and the code's own exception is the one raised."""
 
 
 def load(

@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from workbench.atomic import write_atomic
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, SaveError
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.report import postmortem_parts as parts
-from workbench.report.markdown import table
+from workbench.report.markdown import fence, inline, table, text
 from workbench.store.db import ExperimentRow, RunStore, StoredRun
 
 
@@ -79,7 +79,7 @@ def _header(title: str, facts: Facts, date: str) -> list[str]:
         for c, ids in sorted(commits.items())
     )
     return [
-        f"# {title}",
+        f"# {text(title)}",
         f"**Date**: {date}  \n**Status**: {states}  \n**Commits**: {listed or 'none'}",
         "---",
     ]
@@ -100,15 +100,15 @@ def _happened(story: Story, facts: Facts, redact: bool) -> list[str]:
         if redact:
             body = f"_[source redacted: {len(code.splitlines())} lines]_"
         else:
-            body = "```python\n" + code.rstrip("\n") + "\n```"
-        out.append(f"Candidate '{run.name}' (run #{run.id}):\n\n{body}")
+            body = fence(code, "python")
+        out.append(f"Candidate '{inline(run.name or '')}' (run #{run.id}):\n\n{body}")
     return out
 
 
 def _achieved(facts: Facts) -> list[str]:
     kept = [r for r in facts.experiments if r.verdict == "keep"]
     lines = [
-        f"✅ '{r.name}': {r.speedup:.3f}x faster than '{r.baseline}' ({r.confidence:.0%} CI {r.ci_low:.3f}x to {r.ci_high:.3f}x), outputs {r.correctness}"
+        f"✅ '{inline(r.name)}': {r.speedup:.3f}x faster than '{inline(r.baseline)}' ({r.confidence:.0%} CI {r.ci_low:.3f}x to {r.ci_high:.3f}x), outputs {r.correctness}"
         for r in kept
         if r.speedup is not None and r.ci_low is not None and r.ci_high is not None
     ]
@@ -127,9 +127,9 @@ def _went_wrong(facts: Facts) -> list[str]:
     lines = []
     for row in facts.experiments:
         if row.verdict != "keep":
-            lines.append(f"❌ '{row.name}' ({row.verdict}): {row.reason}")
+            lines.append(f"❌ '{inline(row.name)}' ({row.verdict}): {inline(row.reason)}")
         lines += [
-            f"❌ {f['title']} (experiment {row.id}): {f['detail']}"
+            f"❌ {inline(f['title'])} (experiment {row.id}): {inline(f['detail'])}"
             for f in row.detail.get("findings", [])
             if f["kind"] != "gpu-never-ran"
         ]
@@ -138,9 +138,9 @@ def _went_wrong(facts: Facts) -> list[str]:
         for f in run.findings:
             if f["kind"] not in seen:
                 seen.add(f["kind"])
-                lines.append(f"❌ {f['title']} (run #{run.id}): {f['detail']}")
+                lines.append(f"❌ {inline(f['title'])} (run #{run.id}): {inline(f['detail'])}")
     for phase in facts.phases().failed():
-        lines.append(f"❌ Phase {phase.phase} failed: {phase.reason}")
+        lines.append(f"❌ Phase {phase.phase} failed: {inline(phase.reason or '')}")
     return [
         "### What went wrong",
         "  \n".join(lines) if lines else "_Nothing recorded as going wrong._",
@@ -152,7 +152,7 @@ def _status(facts: Facts) -> list[str]:
     out = ["## Current optimization status", table(status.table(detail=False))]
     blocked = status.blocked_line()
     if blocked:
-        out.append(blocked)
+        out.append(text(blocked))
     out += ["Validated improvements:", parts.validated_table(facts.experiments)]
     return out
 
@@ -193,7 +193,7 @@ def _progress(facts: Facts, target_pct: float | None) -> tuple[list[str], float 
     if target_pct is not None:
         total += f", {max(-change, 0.0) / target_pct:.0%} of the -{target_pct:g}% target"
     lines.append(total)
-    return ["## Overall optimization progress", "```\n" + "\n".join(lines) + "\n```"], change
+    return ["## Overall optimization progress", fence("\n".join(lines))], change
 
 
 def _criteria(
@@ -284,6 +284,12 @@ def postmortem(
         raise ConfigError(
             f"target_pct must be between 0 and 100 (a cut of the time), got {target_pct}"
         )
+    if path is not None and (not str(path).strip() or Path(path).is_dir()):
+        raise ConfigError(
+            f"the postmortem needs a file name, got {str(path)!r}"
+            + (" (a folder)" if str(path).strip() else "")
+            + ": e.g. postmortem.md"
+        )
     with RunStore(store) as opened:
         flow = Workflow(opened, workflow)
         if not force:
@@ -295,8 +301,13 @@ def postmortem(
         text = render(facts, story, title=title, target_pct=target_pct, redact=redact, date=date)
         if path is not None:
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(target, text.encode("utf-8"))
+            try:
+                write_atomic(target, text.encode("utf-8"))
+            except OSError as exc:
+                raise SaveError(
+                    f"cannot write the postmortem to {str(path)!r}: {exc.strerror or exc}; "
+                    "nothing was written (give a file in a folder that can be written)"
+                ) from None
             with opened.write() as writer:
                 flow.reported(writer, target.name)
     return text

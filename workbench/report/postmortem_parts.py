@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from workbench.report import format as fmt
 from workbench.report import sections
-from workbench.report.markdown import table
+from workbench.report.markdown import fence, inline, table
 from workbench.report.tables import Column, Table
 from workbench.store.db import ExperimentRow, StoredRun
 
@@ -58,7 +58,7 @@ def time_tree(run: StoredRun, per_category: int = 3) -> str:
         for child_index, child in enumerate(children):
             branch = "    " if last else "│   "
             lines.append(branch + ("└─ " if child_index == len(children) - 1 else "├─ ") + child)
-    return "```\n" + "\n".join(lines) + "\n```"
+    return fence("\n".join(lines))
 
 
 def category_breakdown(run: StoredRun) -> str:
@@ -104,7 +104,7 @@ def experiment_line(row: ExperimentRow) -> str:
         )
     speed = f"{row.speedup:.3f}x" if row.speedup is not None else "n/a"
     return (
-        f"experiment {row.id}: candidate '{row.name}' vs baseline '{row.baseline}' "
+        f"experiment {row.id}: candidate '{inline(row.name)}' vs baseline '{inline(row.baseline)}' "
         f"(runs #{row.baseline_run} -> #{row.candidate_run}): {row.verdict.upper()}, {speed} "
         f"({ci}, {row.rounds} rounds){times}; outputs {row.correctness}"
     )

@@ -91,6 +91,11 @@ class RunStore:
         self._stale = False
         if self.path.is_dir():
             raise StoreError(f"run store path {self.path} is a folder: give a file name")
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(
+                f"run store path {self.path} is not a plain file (a device, a pipe or a "
+                "socket): give the name of a file"
+            )
         self._conn = self._open()
 
     def _open(self) -> sqlite3.Connection:

@@ -23,6 +23,7 @@ def open_store_file(path: Path, read_only: bool) -> tuple[sqlite3.Connection, bo
     because the file, its folder or its disk cannot be written). Another program's file, a
     damaged one or a newer schema is refused before anything could write to it."""
     existing = path.is_file() and path.stat().st_size > 0
+    made = [p for p in (path, *path.parents) if not p.exists()]  # removed again on failure
     if existing:
         check_header(path)
         inspect_schema(path)
@@ -53,11 +54,27 @@ def open_store_file(path: Path, read_only: bool) -> tuple[sqlite3.Connection, bo
             prepare(conn, path)
     except SQLITE_FAILURES as exc:
         conn.close()
+        forget(made)
         raise StoreError(describe_sqlite_error(exc, path)) from None
     except BaseException:
         conn.close()
+        forget(made)
         raise
     return conn, read_only
+
+
+def forget(made: list[Path]) -> None:
+    """Remove a store file (and its -wal, -shm and folders) that this opening created and
+    could not finish: a failed open leaves nothing behind."""
+    if not made:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{made[0]}{suffix}").unlink(missing_ok=True)
+    for folder in made[1:]:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def foreign(path: Path, names: set[str]) -> str:

@@ -1,12 +1,17 @@
 """The options of ``%%optimize``, declared once: the run options it shares with
-``workbench profile``, and the run-store and experiment options of the magic."""
+``workbench profile``, and the run-store and experiment options of the magic; and how
+the magic's line is read (:func:`parse_line`: split as a shell would, quotes off every
+value, the statement kept as typed, empty values refused)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
+
+from workbench.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,6 +130,22 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
         },
     ),
     Spec(
+        ("--trust-baseline",),
+        {
+            "action": "store_true",
+            "help": "With --candidate: re-run a baseline this kernel did not record (an "
+            "earlier kernel's, a store from elsewhere) without asking; its code is shown first.",
+        },
+    ),
+    Spec(
+        ("--keep-outputs",),
+        {
+            "action": "store_true",
+            "help": "With --baseline: keep every output whole in the run store (by default "
+            "outputs past 1 MiB are kept as fingerprints).",
+        },
+    ),
+    Spec(
         ("--check",),
         {
             "action": "append",
@@ -215,15 +236,109 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
 )
 
 
-@overload
-def unquote(text: str) -> str: ...
-@overload
-def unquote(text: None) -> None: ...
-def unquote(text: str | None) -> str | None:
-    """Strip one pair of matching quotes, as IPython leaves them on magic arguments."""
-    if text is not None and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+# Options whose value names something (a file, a run, a variable): never empty.
+NAMED = (
+    "category", "rules", "label", "function", "baseline", "candidate", "against", "check",
+    "compare", "postmortem", "title", "resolve", "note", "store", "save", "output",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of the magic line: its text with the quotes taken off, where it starts in
+    the line, and whether any part of it was quoted."""
+
+    text: str
+    start: int
+    quoted: bool
+
+
+def tokens(line: str) -> list[Token]:
+    """Split the line as a shell would, without backslash escapes (so Windows paths stay
+    as typed): words split at whitespace outside quotes, a quote pair (``'...'`` or
+    ``"..."``) anywhere in a word is taken off. ConfigError when a quote is not closed."""
+    out: list[Token] = []
+    word: list[str] = []
+    start = -1
+    quote = ""
+    quoted = False
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+            else:
+                word.append(char)
+        elif char in "'\"":
+            quote, quoted = char, True
+            start = index if start < 0 else start
+        elif char.isspace():
+            if start >= 0:
+                out.append(Token("".join(word), start, quoted))
+            word, start, quoted = [], -1, False
+        else:
+            word.append(char)
+            start = index if start < 0 else start
+    if quote:
+        raise ConfigError(f"the magic line has a {quote} that is not closed: close the quote")
+    if start >= 0:
+        out.append(Token("".join(word), start, quoted))
+    return out
+
+
+def _argv(words: list[Token]) -> tuple[list[str], list[int]]:
+    """The words for argparse, and where each starts in the line. A quoted value that
+    starts with '-' (``-l '-fast'``) is attached to its option so argparse does not read
+    it as one."""
+    argv: list[str] = []
+    starts: list[int] = []
+    for word in words:
+        text = word.text
+        if word.quoted and text.startswith("-") and not _NEGATIVE_NUMBER.match(text) and argv:
+            previous = argv[-1]
+            if previous.startswith("--") and "=" not in previous:
+                argv[-1] = f"{previous}={text}"
+                continue
+            if len(previous) == 2 and previous[0] == "-" and previous[1] != "-":
+                argv[-1] = previous + text
+                continue
+        argv.append(text)
+        starts.append(word.start)
+    return argv, starts
+
+
+@dataclass(frozen=True)
+class Line:
+    """A parsed magic line: the options, and the statement exactly as typed."""
+
+    args: argparse.Namespace
+    statement: str
+
+
+def parse_line(parser: argparse.ArgumentParser, line: str) -> Line:
+    """Parse a magic line (quotes taken off every value, see :func:`tokens`) and check the
+    values argparse cannot (:func:`check_values`). The statement, the positional
+    ``nargs=REMAINDER`` part, is kept exactly as typed, spacing and quotes included."""
+    argv, starts = _argv(tokens(line))
+    args = parser.parse_args(argv)
+    rest = list(getattr(args, "statement", None) or [])
+    statement = line[starts[len(argv) - len(rest)] :].strip() if rest else ""
+    check_values(args)
+    return Line(args, statement)
+
+
+def _flag(name: str) -> str:
+    return {"category": "-c/--category", "function": "-f/--function", "label": "-l/--label",
+            "output": "-o/--output"}.get(name, "--" + name.replace("_", "-"))  # fmt: skip
+
+
+def check_values(args: argparse.Namespace) -> None:
+    """One ConfigError for a value argparse let through but no run could use."""
+    for name in NAMED:
+        value = getattr(args, name, None)
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise ConfigError(f"{_flag(name)} needs a value, got an empty one")
 
 
 def _with(specs: tuple[Spec, ...], func: F) -> F:
@@ -262,5 +377,5 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         "tree": args.tree,
         "overhead": args.overhead,
         "chart": args.chart,
-        "rules": unquote(args.rules),
+        "rules": args.rules,
     }

@@ -10,7 +10,6 @@ from IPython.core.error import UsageError
 from IPython.display import display
 
 from workbench.errors import WorkbenchError
-from workbench.ui.arguments import unquote
 
 ACTIONS = ("compare", "postmortem", "workflow", "resolve", "runs")
 _POSTMORTEM_ONLY = ("target", "title", "redact")
@@ -36,7 +35,7 @@ def line_action(magics: Any, args: Any) -> None:
         raise UsageError(f"give one of --{', --'.join(chosen)} at a time")
     if not chosen:
         try:
-            path = magics.session.use_store(unquote(args.store))
+            path = magics.session.use_store(args.store)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         print(f"workbench: runs are recorded in {path} from now on")
@@ -63,20 +62,20 @@ def line_action(magics: Any, args: Any) -> None:
 
 def _run(magics: Any, args: Any, action: str) -> Any:
     session = magics.session
-    store = unquote(args.store)
+    store = args.store
     if action == "compare":
-        first, second = (unquote(x) for x in args.compare)
+        first, second = args.compare
         return session.compare(first, second, store=store)
     if action == "runs":
         return session.runs(store=store)
     if action == "workflow":
         return session.status(store=store)
     if action == "resolve":
-        return session.resolve(unquote(args.resolve), unquote(args.note) or "", store=store)
-    path = unquote(args.postmortem)
+        return session.resolve(args.resolve, args.note or "", store=store)
+    path = args.postmortem
     text, where = session.postmortem(
         path,
-        title=unquote(args.title) or "Optimization postmortem",
+        title=args.title or "Optimization postmortem",
         target_pct=args.target,
         redact=args.redact,
         store=store,

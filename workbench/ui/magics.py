@@ -15,30 +15,14 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
-from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
 from workbench.errors import WorkbenchError
-from workbench.experiment.session import Candidacy, Cell, Profiled, Session
+from workbench.experiment.session import Candidacy, Cell, Confirm, Profiled, Session, failure
 from workbench.profiling.options import Options
 from workbench.ui import line_actions
-from workbench.ui.arguments import given, unquote, with_experiment_options, with_run_options
-
-
-def statement_text(line: str, statement_tokens: list[str]) -> str:
-    """The statement part of a line magic, exactly as typed (spacing and quotes kept)."""
-    if not statement_tokens:
-        return ""
-    tokens = arg_split(line, strict=False)
-    cursor = 0
-    starts = []
-    for token in tokens:
-        index = line.find(token, cursor)
-        starts.append(index)
-        cursor = index + len(token)
-    first = len(tokens) - len(statement_tokens)
-    return line[starts[first] :].strip()
+from workbench.ui.arguments import given, parse_line, with_experiment_options, with_run_options
 
 
 class ShellCompiler:
@@ -100,8 +84,11 @@ class OptimizeMagics(Magics):
         incomplete, and the exception is re-raised unchanged. Every option can also be set
         under [tool.workbench] in pyproject.toml; the magic line wins.
         """
-        args = parse_argstring(self.optimize, line)
-        statement = statement_text(line, args.statement)
+        try:
+            parsed = parse_line(self.optimize.parser, line)
+        except WorkbenchError as exc:
+            raise UsageError(str(exc)) from None
+        args, statement = parsed.args, parsed.statement
         if line_actions.wants_line_action(args, cell, statement):
             return line_actions.line_action(self, args)
         if cell is not None and statement:
@@ -119,10 +106,13 @@ class OptimizeMagics(Magics):
                 "give either --baseline NAME (record) or --candidate NAME (measure); pick the "
                 "candidate's baseline with --against NAME"
             )
+        for flag, needs in (("trust_baseline", "candidate"), ("keep_outputs", "baseline")):
+            if getattr(args, flag) and not getattr(args, needs):
+                raise UsageError(f"--{flag.replace('_', '-')} goes only with --{needs} NAME")
         code = cell if cell is not None else statement
-        options_given = {**given(args), "save": unquote(args.save), "snakeviz": args.snakeviz}
+        options_given = {**given(args), "save": args.save, "snakeviz": args.snakeviz}
         if args.label:
-            label: str | None = unquote(args.label)
+            label: str | None = args.label
         else:
             label = None if args.candidate else ("cell" if cell is not None else statement)
         try:
@@ -132,24 +122,11 @@ class OptimizeMagics(Magics):
                 use_pyproject=not args.no_pyproject,
                 label=label,
             )
-            store = unquote(args.store)
             outcome: Profiled | Candidacy
             if args.candidate:
-                from workbench.experiment.measure import Plan
-                from workbench.experiment.outputs import Tolerance
-
-                outcome = self.session.candidate(
-                    args.candidate,
-                    code,
-                    options,
-                    against=unquote(args.against),
-                    checks=args.check,
-                    plan=Plan(budget_s=args.budget),
-                    tolerance=Tolerance(args.rtol, args.atol),
-                    store=store,
-                )
+                outcome = self._candidate(args, code, options)
             else:
-                outcome = self._profile(args, options, code, store)
+                outcome = self._profile(args, options, code, args.store)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         if isinstance(outcome, Candidacy):
@@ -157,43 +134,129 @@ class OptimizeMagics(Magics):
         else:
             self._show(args, options, outcome)
 
+    def _candidate(self, args: Any, code: str, options: Options) -> Candidacy:
+        from workbench.experiment.measure import Plan
+        from workbench.experiment.outputs import Tolerance
+
+        plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
+        return self.session.candidate(
+            args.candidate,
+            code,
+            options,
+            against=args.against,
+            checks=args.check,
+            plan=plan,
+            tolerance=tolerance,
+            store=args.store,
+            confirm=self._confirmer(args.trust_baseline),
+        )
+
+    def _confirmer(self, trusted: bool) -> Confirm | None:
+        """How a baseline from another session is confirmed: --trust-baseline (its code
+        is printed), a "y" typed where the frontend can answer input(), else not at all
+        (the session then refuses, naming the flag)."""
+        if trusted:
+
+            def shown(review: Any) -> bool:
+                print(f"workbench: {review.text()}\nRe-running it (--trust-baseline).")
+                return True
+
+            return shown
+        if not frontend_can_answer(self.ip):
+            return None
+
+        def ask(review: Any) -> bool:
+            print(f"workbench: {review.text()}")
+            return input("Re-run this baseline's code? [y/N] ").strip().lower() in ("y", "yes")
+
+        return ask
+
     def _profile(self, args: Any, options: Options, code: str, store: str | None) -> Profiled:
         notes = []
         if options.snakeviz and options.save is None:
             notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
         if args.baseline:
             return self.session.baseline(
-                args.baseline, code, options, checks=args.check, store=store, notes=notes
+                args.baseline,
+                code,
+                options,
+                checks=args.check,
+                store=store,
+                notes=notes,
+                keep_outputs=args.keep_outputs,
             )
         return self.session.profile(
             code, options, record=not args.no_store, store=store, notes=notes
         )
 
     def _show(self, args: Any, options: Options, outcome: Profiled) -> None:
+        """The report, whatever happened: saved, shown, then what failed after the code ran
+        said beside it, and the code's own exception (if any) raised unchanged."""
         report = outcome.report
+        problems = [outcome.problem] if outcome.problem else []
         if args.output:
             self.ip.user_ns[args.output] = report
+        saved = False
         if options.save is not None:
-            report.save(options.save)
+            try:
+                report.save(options.save)
+                saved = True
+            except Exception as exc:
+                problems.append(f"the report was not saved: {failure(exc)}")
         if not args.quiet:
-            display(report)
-        if options.save is not None and options.snakeviz:
-            from workbench.ui.snakeviz import open_snakeviz
+            show(report, problems)
+        if saved and options.snakeviz:
+            try:
+                from workbench.ui.snakeviz import open_snakeviz
 
-            print(f"workbench: {open_snakeviz(Path(options.save) / 'profile.prof')}")
-        if outcome.error is not None:
-            if outcome.problem:
-                warn(outcome.problem)
-            raise outcome.error
-        if outcome.problem:
-            raise UsageError(outcome.problem)
+                print(f"workbench: {open_snakeviz(Path(options.save or '.') / 'profile.prof')}")
+            except Exception as exc:
+                problems.append(f"snakeviz was not opened: {failure(exc)}")
+        finish(outcome.error, problems)
 
     def _show_candidate(self, args: Any, candidacy: Candidacy) -> None:
-        if candidacy.error is not None:
+        problems = [candidacy.problem] if candidacy.problem else []
+        if candidacy.error is not None or candidacy.result is None:
             if not args.quiet:
-                display(candidacy.report)
-            raise candidacy.error
+                show(candidacy.report, problems)
+            finish(candidacy.error, problems)
+            return
         if args.output:
             self.ip.user_ns[args.output] = candidacy.result
         if not args.quiet:
-            display(candidacy.result)
+            show(candidacy.result, problems)
+        finish(None, problems)
+
+
+def show(shown: object, problems: list[str]) -> None:
+    """Display a report or a result; a failure to render it joins `problems` instead of
+    a traceback (IPython's display would print one from inside the workbench)."""
+    try:
+        own = getattr(shown, "_ipython_display_", None)
+        if own is not None:
+            own()
+        else:
+            display(shown._repr_mimebundle_(), raw=True)  # type: ignore[attr-defined]
+    except Exception as exc:
+        problems.append(f"the report could not be displayed: {failure(exc)}")
+
+
+def finish(error: BaseException | None, problems: list[str]) -> None:
+    """After the report: raise the code's own exception unchanged, with the workbench's
+    problems written beside it; without one, the problems as one UsageError."""
+    if error is not None:
+        for problem in problems:
+            warn(problem)
+        raise error
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def frontend_can_answer(shell: Any) -> bool:
+    """Whether input() reaches a person: a Jupyter frontend that allows stdin, or a
+    terminal. A headless kernel (nbclient, papermill) or a captured stdin cannot."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None:
+        return bool(getattr(kernel, "_allow_stdin", False))
+    stdin = sys.stdin
+    return stdin is not None and stdin.isatty()
