@@ -617,13 +617,6 @@ def test_fuzzed_machine_profile_files_load_or_give_one_route_error(text: str, cu
             assert path.read_bytes() == body.encode("utf-8", "surrogatepass")
 
 
-NEEDS_VALIDATION = (
-    "issue 16 item 7: machine-profile values are checked by the [moe] branch "
-    "(route/machine_profile.py); the lead clears this after that merge"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
 @given(noise=st.binary(min_size=1, max_size=40).filter(lambda b: not b.isascii()))
 def test_fuzzed_machine_profile_bytes_that_are_not_utf8_give_one_route_error(noise: bytes) -> None:
     from workbench.route.machine_profile import load_machine_profile
@@ -636,7 +629,6 @@ def test_fuzzed_machine_profile_bytes_that_are_not_utf8_give_one_route_error(noi
         assert path.read_bytes() == noise
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
 @given(path=st.sampled_from(PROFILE_PATHS), value=json_values)
 def test_fuzzed_machine_profile_values_are_used_or_refused(
     path: tuple[str, ...], value: object
@@ -667,7 +659,6 @@ def test_fuzzed_machine_profile_values_are_used_or_refused(
         router.explain(op, *args)
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_VALIDATION)
 @pytest.mark.parametrize(
     ("path", "value"),
     [

@@ -244,6 +244,11 @@ class MachineProfile:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
             raise RouteError(f"cannot read machine profile {str(path)!r}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise RouteError(
+                f"machine profile {str(path)!r} is not UTF-8 text ({exc.reason} at byte "
+                f"{exc.start}): is it a profile saved by workbench?"
+            ) from None
         except json.JSONDecodeError as exc:
             raise RouteError(f"machine profile {str(path)!r} is not valid JSON: {exc}") from None
         if not isinstance(data, dict):
