@@ -43,9 +43,10 @@ from workbench.experiment.findings import (
 from workbench.experiment.outputs import collect, freeze
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
-from workbench.profiling.capture import Clock, Step, measure_call_cost
+from workbench.profiling.capture import Clock, Step
 from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
+from workbench.profiling.cost_model import CostModel, measure_cost_model
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
 from workbench.profiling.run import build_report, run_passes
@@ -104,7 +105,7 @@ class Session:
         self.store_path = None if store is None else str(store)
         self.workflow_name = workflow
         self.clock = clock
-        self.call_cost_s = call_cost_s
+        self._cost_model = None if call_cost_s is None else CostModel.flat(call_cost_s)
         self.on_round = on_round
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
@@ -135,11 +136,13 @@ class Session:
             label=label,
         )
 
-    def call_cost(self) -> float:
-        """cProfile's cost per call on this interpreter, measured once per session."""
-        if self.call_cost_s is None:
-            self.call_cost_s = measure_call_cost()
-        return self.call_cost_s
+    def cost_model(self) -> CostModel | None:
+        """What cProfile costs per event on this interpreter, measured once per session
+        (`call_cost_s` given: that flat cost); None while load keeps it from being measured
+        (tried again at the next run)."""
+        if self._cost_model is None:
+            self._cost_model = measure_cost_model()
+        return self._cost_model
 
     def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
         """The run store at `path` (else the session's, else the default), kept open.
@@ -225,7 +228,7 @@ class Session:
             filename=cell.filename if cell else None,
             namespace=self.namespace,
             clock=self.clock,
-            call_cost_s=self.call_cost(),
+            cost_model=self.cost_model() if options.mode == "cprofile" else None,
             router=self.router(),
             modules=self.modules,
         )
@@ -369,7 +372,8 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
-        call_cost_s, router = self.call_cost(), self.router()
+        model = self.cost_model() if options.mode == "cprofile" else None
+        router = self.router()
         try:
             with (around or contextlib.nullcontext)():
                 passes = run_passes(
@@ -379,7 +383,7 @@ class Session:
                     filename=cand_cell.filename,
                     namespace=self.namespace,
                     clock=self.clock,
-                    call_cost_s=call_cost_s,
+                    cost_model=model,
                     router=router,
                     modules=self.modules,
                 )
