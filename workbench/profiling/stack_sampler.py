@@ -44,6 +44,12 @@ CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken
 # there before the function has run anything. Python 3.10 has none.
 RESUME: int | None = dis.opmap.get("RESUME")
+# A GIL that came this much later than the switch interval means a long stretch without a
+# point to hand it over (a C operation) ended at the sampled instruction.
+LATE_S = 0.002
+# The most of the run's time the sampler's own work may take: past it, samples are spaced
+# further apart than the interval (deep stacks).
+OWN_SHARE = 0.03
 
 
 def just_entered(frame: types.FrameType) -> bool:
@@ -74,13 +80,16 @@ class _Sampler:
     identity cannot be reused by another code object while it is stored.
     """
 
-    def __init__(self, target: int, interval: float, clock: Clock) -> None:
+    def __init__(self, target: int, interval: float, clock: Clock, switch: float = 0.0) -> None:
         self.target = target
         self.anchor: types.FrameType | None = None
         self.interval = interval
         self.clock = clock
         self.found: dict[tuple[int, ...], _Found] = {}
         self.own_s = 0.0
+        self.work_s = 0.0  # time the sampler thread spent sampling (holding the GIL)
+        self.count = 0
+        self.switch = switch
         self.failure: BaseException | None = None
         self.last = 0.0  # the clock at the previous sample
         self.since = 0.0  # the clock when the steps started; no earlier time is theirs
@@ -133,16 +142,34 @@ class _Sampler:
         lag = 0.0
         due = time.perf_counter() + self.interval
         try:
-            while not self._stop.wait(max(due - lag - time.perf_counter(), 0.0)):
+            while True:
+                now = time.perf_counter()
+                wake = max(due - lag, now)
+                if self._stop.wait(wake - now):
+                    break
                 sampled = time.perf_counter()
-                self.sample()
+                # Past the wait's end, the thread waited for the GIL: the switch interval
+                # if the code kept running, longer when it ran long without a point to
+                # hand the GIL over.
+                self.sample(late=sampled - wake > self.switch + LATE_S)
+                done = time.perf_counter()
+                self.work_s += done - sampled
+                self.count += 1
                 lag = min(max(lag + 0.5 * (sampled - due), 0.0), 0.5 * self.interval)
-                due = sampled + self.interval
+                # Deep stacks make a sample dear: space them so that the sampler's own work
+                # stays under OWN_SHARE of the run.
+                due = sampled + max(self.interval, (done - sampled) / OWN_SHARE)
         except BaseException as exc:  # handed to the caller after join, never dropped
             self.failure = exc
 
-    def sample(self) -> None:
-        """Charge the time since the last sample to the target thread's current stack."""
+    def sample(self, late: bool = False) -> None:
+        """Charge the time since the last sample to the target thread's current stack.
+
+        A function that has just been entered and has run nothing yet: when the GIL came
+        `late` (a long stretch without a point to hand it over ended with this call), the
+        time is its caller's (a long C operation before the call); otherwise the callee
+        keeps it (the stretch was short: mostly the return from the previous call, which
+        is usually of the same code as this one). A generator just resumed keeps it."""
         now = self.clock()
         anchor = self.anchor  # read before `since`: `run` sets `since` first
         since = max(self.last, self.since)
@@ -150,8 +177,9 @@ class _Sampler:
         self.own_s += since - self.last
         self.last = now
         frame = sys._current_frames().get(self.target)
-        if frame is not None and frame is not anchor and just_entered(frame):
-            frame = frame.f_back
+        if late and frame is not None and frame is not anchor and just_entered(frame):
+            if frame.f_code.co_code[frame.f_lasti + 1] == 0:  # RESUME 0: a function's start
+                frame = frame.f_back
         codes: list[types.CodeType] = []
         while frame is not None and frame is not anchor:
             codes.append(frame.f_code)
@@ -216,9 +244,9 @@ def run_stack_sampled(
     if switch_interval is not None and not switch_interval > 0:
         raise ProfileError(f"the switch interval must be > 0 seconds, got {switch_interval!r}")
     check_no_profiler()
-    sampler = _Sampler(threading.get_ident(), interval, clock)
     old_switch = sys.getswitchinterval()
     switch = min(interval / 4, old_switch) if switch_interval is None else switch_interval
+    sampler = _Sampler(threading.get_ident(), interval, clock, switch)
     try:
         sys.setswitchinterval(switch)
         result, error, wall = sampler.run(steps)
@@ -243,4 +271,5 @@ def run_stack_sampled(
         own_s=sampler.own_s,
         native_folded=True,
     )
+    profile.sample_s = sampler.work_s / sampler.count if sampler.count else 0.0
     return profile, error
