@@ -197,7 +197,7 @@ def record_experiment(
     comparison = compare_stored(store, base.run_id, run_id)
     status = comparison.categories["status"]
     changed = sorted(
-        comparison.categories.loc[status.isin(["faster", "slower", "gone"]), "category"]
+        comparison.categories.loc[status.isin(["less time", "more time", "gone"]), "category"]
     )
     gained = measured.baseline_median - measured.candidate_median
     scale = measured.candidate_median / report.profiled_s if report.profiled_s > 0 else 1.0

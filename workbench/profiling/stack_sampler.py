@@ -61,6 +61,12 @@ def just_entered(frame: types.FrameType) -> bool:
     return 0 <= lasti < len(code) and code[lasti] == RESUME
 
 
+def function_start(frame: types.FrameType) -> bool:
+    """True when `frame` stands at the RESUME that starts a function (not a generator's
+    resume after a yield, whose own work is what comes next)."""
+    return just_entered(frame) and frame.f_code.co_code[frame.f_lasti + 1] == 0
+
+
 class _Found:
     """One distinct sampled stack: its code objects (kept alive), seconds and samples."""
 
@@ -177,9 +183,8 @@ class _Sampler:
         self.own_s += since - self.last
         self.last = now
         frame = sys._current_frames().get(self.target)
-        if late and frame is not None and frame is not anchor and just_entered(frame):
-            if frame.f_code.co_code[frame.f_lasti + 1] == 0:  # RESUME 0: a function's start
-                frame = frame.f_back
+        if late and frame is not None and frame is not anchor and function_start(frame):
+            frame = frame.f_back
         codes: list[types.CodeType] = []
         while frame is not None and frame is not anchor:
             codes.append(frame.f_code)

@@ -379,3 +379,43 @@ def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
         Column("Status"),
     )
     return Table(f"Functions that changed most (top {limit} by |Δ self|)", columns, rows)
+
+
+def compared_shares(frame: pd.DataFrame) -> Table:
+    """Two differently profiled runs by category: each one's share, the difference."""
+    rows = tuple(
+        (r["category"], r["share_a"], r["share_b"], r["share_delta"], r["status"])
+        for r in records(frame)
+    )
+    columns = (
+        Column("Category", "name"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table("By category: shares only (the runs were profiled differently)", columns, rows)
+
+
+def compared_function_shares(frame: pd.DataFrame, limit: int) -> Table:
+    """Two differently profiled runs by function: shares of self time, biggest change first."""
+    rows = tuple(
+        (
+            str(r["name"]),
+            str(r["category"]),
+            r["share_a"],
+            r["share_b"],
+            r["share_delta"],
+            str(r["status"]),
+        )
+        for r in records(frame.head(limit))
+    )
+    columns = (
+        Column("Function", "code"),
+        Column("Category"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table(f"Functions whose share changed most (top {limit})", columns, rows)
