@@ -115,6 +115,7 @@ class Session:
         self._device: str | None = None
         self._router: Router | None = None
         self.modules = ModuleIndex()
+        self._profiled: dict[str, Tables] = {}  # the last profile's tables, by source
 
     # --- what every run needs -------------------------------------------------------------
 
@@ -221,17 +222,21 @@ class Session:
         self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
     ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
         steps, cell = self._steps(code)
+        source = cell.source if cell else None
         passes = run_passes(
             steps,
             options,
-            source=cell.source if cell else None,
+            source=source,
             filename=cell.filename if cell else None,
             namespace=self.namespace,
             clock=self.clock,
             cost_model=self.cost_model() if options.mode == "cprofile" else None,
             router=self.router(),
             modules=self.modules,
+            previous=self._profiled.get(source) if source is not None else None,
         )
+        if source is not None and not passes.tables.functions.empty:
+            self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
         findings = self.findings(passes.tables, store)
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes

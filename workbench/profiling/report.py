@@ -124,6 +124,11 @@ class Report:
 
     def headline(self) -> str:
         """The one-sentence summary at the top of every rendering."""
+        if self.empty and self.lines is not None and not self.lines.lines.empty:
+            return (
+                f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
+                f"line_profiler on {', '.join(self.lines.functions)}."
+            )
         if self.empty:
             return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."
         text = (
@@ -188,6 +193,8 @@ class Report:
                 sections.wins(self.wins),
             ]
             blocks += self._deeper_blocks()
+        elif self.lines is not None and not self.lines.lines.empty:
+            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
         blocks.append(Listing("Category rules, in the order tried", self.rules, collapsed=True))
         return Document(f"Where the time goes: {self.label}", tuple(blocks))
 

@@ -277,6 +277,7 @@ def run_passes(
     router: Router | None = None,
     modules: ModuleIndex | None = None,
     cost_model: CostModel | str | None = UNMEASURED,
+    previous: Tables | None = None,
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
@@ -286,7 +287,13 @@ def run_passes(
     No two profilers are ever active together. `router` makes the backend recommendations
     (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
     reuse and `cost_model` what cProfile costs here (a session keeps both).
+
+    A line pass alone (`-f` names only, or ``--lines N`` with `previous`, the tables of a
+    profile of the same code already taken to pick the functions from) runs the code once,
+    under line_profiler only: no profile by category is taken first.
     """
+    if _lines_only(options, previous):
+        return lines_only(steps, options, namespace or {}, previous)
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
     plain_s = None
@@ -329,6 +336,49 @@ def run_passes(
     return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
 
 
+def _lines_only(options: Options, previous: Tables | None) -> bool:
+    if not options.wants_lines or options.gpu or options.overhead or options.tree:
+        return False
+    return options.lines == 0 or previous is not None
+
+
+LINES_ONLY_NOTE = (
+    "Line pass only: the code ran once, under line_profiler alone on {what}; there is no "
+    "profile by category in this run (run without -f / --lines for one)."
+)
+
+
+def lines_only(
+    steps: Sequence[Step],
+    options: Options,
+    namespace: Mapping[str, object],
+    previous: Tables | None,
+) -> Passes:
+    """The code run once under line_profiler only; the functions from ``-f`` and, with
+    ``--lines N``, the top N of `previous` (a profile of the same code already taken)."""
+    tables = build_tables({}, options.ruleset, top=options.top)
+    lines, notes, error = line_pass(previous or tables, steps, options, namespace)
+    if lines is None:  # nothing to profile by line: the code still runs, once, plainly
+        from workbench.profiling.capture import run_steps
+
+        start = time.perf_counter()
+        error = run_steps(steps)
+        notes.append(f"The code ran plainly in {time.perf_counter() - start:.3f} s.")
+    what = (
+        f"{len(lines.functions)} function(s)"
+        if lines is not None
+        else "no function (none could be profiled)"
+    )
+    if options.lines and previous is not None:
+        what += ", picked from the profile of this code taken before"
+    notes.insert(0, LINES_ONLY_NOTE.format(what=what))
+    seconds = lines.seconds if lines is not None else 0.0
+    result = lines.result if lines is not None else None
+    raw = RawProfile({}, seconds, error is None, result, None if lines is None else lines.error)
+    analysis = Analysis(tables, Overhead.unknown(seconds, 0), None)
+    return Passes(raw, analysis, tuple(notes), lines, None, None, error)
+
+
 def line_pass(
     tables: Tables, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
 ) -> tuple[LinePass | None, list[str], BaseException | None]:
@@ -337,7 +387,7 @@ def line_pass(
     from workbench.profiling.lines import choose_functions, resolve_names, run_lines
 
     targets, problems = resolve_names(list(options.functions), namespace)
-    if options.lines:
+    if options.lines and not tables.functions.empty:
         chosen = choose_functions(tables.functions, namespace, options.lines)
         targets += [f for f in chosen if f not in targets]
     if not targets:
