@@ -195,6 +195,12 @@ def main() -> None:
     parser.add_argument("--arc-dsl", default=None, help="path to arc-dsl (run_solvers.py)")
     parser.add_argument("--stdlib", default=None, help="path to stdlib-work (method_heavy.py)")
     parser.add_argument("--own", action="store_true", help="also the magic's own time")
+    parser.add_argument(
+        "--calibration-calls",
+        type=int,
+        default=None,
+        help="iterations of each calibration loop (default: the product's)",
+    )
     args = parser.parse_args()
     repeats = args.repeats or (2 if args.quick else 7)
     if args.scale is None:
@@ -209,6 +215,10 @@ def main() -> None:
         f"{repeats} interleaved rounds (plain, profiled) per workload, medians; scale {args.scale}"
     )
     session = Session({})
+    if args.calibration_calls:
+        from workbench.profiling.cost_model import measure_cost_model
+
+        session._cost_model = measure_cost_model(calls=args.calibration_calls)
     model = session.cost_model()
     print("cost model:", model.describe() if model else "unknown (too loaded to measure)")
     rows = {name: in_script(setup, call, repeats, session) for name, (setup, call) in specs.items()}

@@ -106,9 +106,7 @@ def test_time_before_a_function_has_started_is_its_callers_after_a_long_stretch(
     """hashing_caller hashes a large tuple (no point to take the GIL for milliseconds) then
     calls tiny(): the GIL comes late, at tiny's first instruction, but the time was
     hashing_caller's."""
-    profile, _ = run_stack_sampled(
-        [lambda: wl.hashing_caller(60, 1_000_000)], interval=0.0005
-    )
+    profile, _ = run_stack_sampled([lambda: wl.hashing_caller(60, 1_000_000)], interval=0.0005)
     assert profile.samples >= 10
     assert _self(profile.stats, "hashing_caller") / profile.sampled_s > 0.8
     assert _self(profile.stats, "tiny") / profile.sampled_s < 0.1

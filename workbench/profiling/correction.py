@@ -46,7 +46,7 @@ def function_costs(
             share = CALLEE_SHARE
             count = counts.get(key)
             if count is not None:
-                costs[key] += count.adaptive * model.adaptive_s + count.plain * model.plain_s
+                costs[key] += count.added_s
                 costs[key] += count.loop_s * factor_loss
         costs[key] += ncalls * event * share
         for caller, edge in callers.items():

@@ -26,6 +26,7 @@ below, and ``None`` (unknown) when it still does.
 
 from __future__ import annotations
 
+import builtins
 import cProfile
 import dis
 import opcode
@@ -33,7 +34,7 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from workbench.profiling.capture import Clock, FuncKey, FuncStats, check_no_profiler
@@ -59,87 +60,196 @@ _GENERATOR_FLAGS = 0x20 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ASYNC_
 LOW_PATH_SHARE = 0.5
 
 
+# Specialisable instructions by what their unspecialised form costs: a tuple unpack runs
+# through the iterator protocol, a builtin's name misses the module's globals first, ...
+FAMILY_OF = {
+    "LOAD_GLOBAL": "global",
+    "LOAD_ATTR": "attribute",
+    "LOAD_METHOD": "attribute",
+    "LOAD_SUPER_ATTR": "attribute",
+    "STORE_ATTR": "store_attr",
+    "BINARY_SUBSCR": "subscript",
+    "STORE_SUBSCR": "subscript",
+    "UNPACK_SEQUENCE": "unpack",
+    "BINARY_OP": "arithmetic",
+    "COMPARE_OP": "compare",
+    "PRECALL": "call",
+    "CALL": "call",
+}
+FAMILIES = (
+    "builtin",
+    "global",
+    "attribute",
+    "store_attr",
+    "subscript",
+    "unpack",
+    "arithmetic",
+    "compare",
+    "call",
+    "other",
+)
+_LOAD_GLOBAL = dis.opmap.get("LOAD_GLOBAL", -1)
+_FOR_ITER = dis.opmap["FOR_ITER"]
+_EXTENDED_ARG = dis.opmap.get("EXTENDED_ARG", -1)
+_BUILTINS = frozenset(dir(builtins))
+
+
 @dataclass(frozen=True)
 class CostModel:
     """Seconds cProfile adds, measured on this interpreter (see :func:`measure_cost_model`).
 
     Per event: `python_call_s` a call of a Python function, `resume_s` a resume of a
     generator or coroutine, `c_call_s` a call of a C function. Per bytecode instruction
-    run while profiled, beyond its plain cost: `adaptive_s` for one the interpreter
-    specialises (attribute and global loads, arithmetic, subscripts, calls), `plain_s`
-    for the others. `traced_s`: the whole cost of an average instruction while profiled
-    (no function is counted more instructions than its time allows); `loop_factor`:
+    run while profiled, beyond its plain cost: `penalties` for those the interpreter
+    specialises, by family (:data:`FAMILIES`: a builtin's name, a global, an attribute,
+    ...), `plain_s` for the others. `traced_s`: the whole cost of an average instruction
+    while profiled (no function is counted more runs than its time allows); `loop_factor`:
     profiled over plain time of a loop that calls nothing (such loops count by time).
+    `scale`: what profiling really added to a small program of ordinary code (classes,
+    methods, generators, builtins, tuple unpacking) over what these costs, measured on
+    tight loops, say it added; every estimate is multiplied by it (a tight loop's code
+    and cProfile's own tables stay in the fastest caches; ordinary code's do not).
     """
 
     python_call_s: float
     resume_s: float
     c_call_s: float
-    adaptive_s: float
+    penalties: tuple[tuple[str, float], ...]
     plain_s: float
     traced_s: float
     loop_factor: float
     depth: int = REALISTIC_DEPTH
+    scale: float = 1.0
 
     @classmethod
     def flat(cls, per_call_s: float) -> CostModel:
         """One cost for every call and none per instruction (a cost given by hand)."""
-        return cls(per_call_s, per_call_s, per_call_s, 0.0, 0.0, 1e-9, 1.0)
+        return cls(per_call_s, per_call_s, per_call_s, (), 0.0, 1e-9, 1.0)
 
     @property
     def per_call_s(self) -> float:
         """The cost of one Python call: the single figure older reports quote."""
         return self.python_call_s
 
+    def penalty(self, family: str) -> float:
+        """Added seconds per run of a specialisable instruction of `family`."""
+        table = dict(self.penalties)
+        if family in table:
+            return table[family]
+        return sum(table.values()) / len(table) if table else 0.0
+
+    def body_s(self, shape: CodeShape) -> float:
+        """Added seconds for one run of every instruction of a code object."""
+        return shape.plain * self.plain_s + sum(n * self.penalty(f) for f, n in shape.families)
+
     def describe(self) -> str:
         """The costs in ns, as the report's overhead note quotes them."""
+        table = dict(self.penalties)
+        span = (
+            f"{min(table.values()) * 1e9:.0f}-{max(table.values()) * 1e9:.0f} ns per specialised "
+            f"instruction (by kind), {self.plain_s * 1e9:.1f} ns per other"
+            if table
+            else "nothing per instruction"
+        )
         return (
             f"{self.python_call_s * 1e9:.0f} ns per Python call, {self.resume_s * 1e9:.0f} ns "
-            f"per generator resume, {self.c_call_s * 1e9:.0f} ns per C call, "
-            f"{self.adaptive_s * 1e9:.1f} and {self.plain_s * 1e9:.1f} ns per specialised "
-            "and other bytecode instruction"
+            f"per generator resume, {self.c_call_s * 1e9:.0f} ns per C call, {span}"
         )
 
 
 @dataclass(frozen=True)
 class CodeShape:
-    """What a code object's bytecode says about its cost: instructions, call sites, loops."""
+    """What a code object's bytecode says about its cost: its instructions (specialisable
+    ones by family, `plain` the others), call sites, loops."""
 
     instructions: int
-    adaptive: int
+    families: tuple[tuple[str, int], ...]
+    plain: int
     calls: int
     loops: bool
     generator: bool
 
     @classmethod
-    def of(cls, code: types.CodeType) -> CodeShape:
-        ops = code.co_code[::2]
-        kinds = set(ops)
-        instructions = len(ops) - ops.count(_CACHE) if _CACHE >= 0 else len(ops)
+    def of(cls, code: types.CodeType, *, loop_only: bool = False) -> CodeShape:
+        """The shape of `code`; with `loop_only`, of its (first) loop alone: from its
+        FOR_ITER to the jump back, what one iteration runs."""
+        raw = code.co_code
+        start, stop = 0, len(raw)
+        if loop_only:
+            ops = raw[::2]
+            start = 2 * ops.index(_FOR_ITER)
+            stop = 2 * max(i for i, op in enumerate(ops) if op in _BACKWARD) + 2
+        counts: dict[str, int] = {}
+        plain = calls = 0
+        loops = False
+        arg = 0
+        for index in range(start, stop, 2):
+            op = raw[index]
+            if op == _CACHE:
+                continue
+            arg = (arg << 8) | raw[index + 1]
+            if op == _EXTENDED_ARG:
+                continue
+            if op in _BACKWARD:
+                loops = True
+            if op in _CALLS:
+                calls += 1
+            if op in _ADAPTIVE:
+                family = FAMILY_OF.get(dis.opname[op], "other")
+                if op == _LOAD_GLOBAL:
+                    position = arg >> 1 if sys.version_info >= (3, 11) else arg
+                    names = code.co_names
+                    if position < len(names) and names[position] in _BUILTINS:
+                        family = "builtin"
+                counts[family] = counts.get(family, 0) + 1
+            else:
+                plain += 1
+            arg = 0
+        total = plain + sum(counts.values())
         return cls(
-            instructions=max(instructions, 1),
-            adaptive=sum(ops.count(op) for op in kinds & _ADAPTIVE),
-            calls=sum(ops.count(op) for op in kinds & _CALLS),
-            loops=bool(kinds & _BACKWARD),
+            instructions=max(total, 1),
+            families=tuple(sorted(counts.items())),
+            plain=plain,
+            calls=calls,
+            loops=loops,
             generator=bool(code.co_flags & _GENERATOR_FLAGS),
         )
 
-    @property
-    def adaptive_share(self) -> float:
-        """The share of its instructions that the interpreter specialises."""
-        return self.adaptive / self.instructions
+    def minus(self, other: CodeShape) -> CodeShape:
+        """The instructions this code has beyond `other`'s (a loop's body beyond an empty
+        loop's), by family."""
+        mine, theirs = dict(self.families), dict(other.families)
+        families = tuple(
+            (f, mine.get(f, 0) - theirs.get(f, 0))
+            for f in sorted(set(mine) | set(theirs))
+            if mine.get(f, 0) != theirs.get(f, 0)
+        )
+        plain = self.plain - other.plain
+        return CodeShape(
+            max(plain + sum(n for _f, n in families), 1), families, plain, 0, False, False
+        )
+
+    def plus(self, other: CodeShape) -> CodeShape:
+        """Both codes' instructions (a loop's body and the function it calls)."""
+        mine, theirs = dict(self.families), dict(other.families)
+        families = tuple(
+            (f, mine.get(f, 0) + theirs.get(f, 0)) for f in sorted(set(mine) | set(theirs))
+        )
+        plain = self.plain + other.plain
+        return CodeShape(plain + sum(n for _f, n in families), families, plain, 0, False, False)
 
 
 @dataclass(frozen=True)
 class Events:
-    """A profile's events as the cost model counts them."""
+    """A profile's events as the cost model counts them: calls by kind, the instructions
+    run (for the report) and what they added (`instruction_s`), call-free loops' time."""
 
     python_calls: int
     resumes: int
     c_calls: int
-    adaptive: float  # specialisable instructions run
-    plain: float  # other instructions run
-    loop_s: float  # self time of loops that call nothing
+    instructions: float
+    instruction_s: float
+    loop_s: float
 
     def cost(self, model: CostModel) -> float:
         """Seconds the model says these events cost cProfile."""
@@ -147,8 +257,7 @@ class Events:
             self.python_calls * model.python_call_s
             + self.resumes * model.resume_s
             + self.c_calls * model.c_call_s
-            + self.adaptive * model.adaptive_s
-            + self.plain * model.plain_s
+            + self.instruction_s
             + self.loop_s * (1.0 - 1.0 / max(model.loop_factor, 1.0))
         )
 
@@ -187,6 +296,8 @@ def code_index(
     found: dict[FuncKey, types.CodeType] = {}
     for pool in pools:
         for value in list(pool.values()):
+            # Only functions, classes' own dicts and descriptors are looked into: reading an
+            # attribute of anything else may run its __getattr__ (six's lazy modules import).
             members = list(vars(value).values()) if isinstance(value, type) else [value]
             for member in members:
                 if isinstance(member, (staticmethod, classmethod)):
@@ -194,9 +305,8 @@ def code_index(
                 if isinstance(member, property):
                     members += [f for f in (member.fget, member.fset) if f is not None]
                     continue
-                code = getattr(member, "__code__", None)
-                if isinstance(code, types.CodeType):
-                    _add_code(code, found)
+                if isinstance(member, types.FunctionType):
+                    _add_code(member.__code__, found)
     return {key: code for key, code in found.items() if key in wanted}
 
 
@@ -218,10 +328,13 @@ def module_pools(
 
 @dataclass(frozen=True)
 class FunctionCount:
-    """One function's share of a profile's events: instructions run, call-free loop time."""
+    """One function's share of a profile's events: how many times its whole body ran
+    (`runs`: instructions run over its instructions), what that added (`added_s`, with
+    a model), its call-free loop time."""
 
-    adaptive: float
-    plain: float
+    runs: float
+    instructions: float
+    added_s: float
     loop_s: float
 
 
@@ -232,17 +345,23 @@ def count_functions(
     *,
     path_share: float = 1.0,
 ) -> dict[FuncKey, FunctionCount]:
-    """Instructions each Python function ran: per call, those of loop-free code and of a
+    """How often each Python function's body ran: once per call for loop-free code and a
     generator resume (times `path_share`: branches skip some); for a loop, at least what
-    its calls imply (its instructions per call site); a loop that calls nothing counts by
-    its time. A function whose code is not found counts the median of those found.
+    its calls imply (its calls made over its call sites); a loop that calls nothing counts
+    by its time. A function whose code is not found counts the median of those found.
 
-    With a `model`, no function is counted more instructions than its own self time
-    allows at the traced cost of an instruction, once its events are taken out."""
+    With a `model`, no function is counted more runs than its own self time allows, once
+    its events are taken out, at what tracing adds to its instructions (their plain cost
+    comes on top, so this bound is never too tight); `added_s` is what the runs'
+    instructions added, by family."""
     made = calls_made(stats)
     shapes = {key: CodeShape.of(code) for key, code in codes.items() if key in stats}
     typical = sorted(shapes.values(), key=lambda s: s.instructions)
-    default = typical[len(typical) // 2] if typical else CodeShape(20, 8, 1, False, False)
+    default = (
+        typical[len(typical) // 2]
+        if typical
+        else CodeShape(20, (("other", 8),), 12, 1, False, False)
+    )
     counts: dict[FuncKey, FunctionCount] = {}
     for key, (_pc, ncalls, tottime, _ct, _callers) in stats.items():
         if key[0] == "~":
@@ -250,17 +369,20 @@ def count_functions(
         shape = shapes.get(key, default)
         if shape.loops and not shape.generator:
             if shape.calls == 0 or made.get(key, 0) == 0:
-                counts[key] = FunctionCount(0.0, 0.0, tottime)
+                counts[key] = FunctionCount(0.0, 0.0, 0.0, tottime)
                 continue
-            counted = max(ncalls * shape.instructions, made[key] * shape.instructions / shape.calls)
+            runs = max(float(ncalls), made[key] / shape.calls)
         else:
-            counted = ncalls * shape.instructions * path_share
+            runs = ncalls * path_share
+        added = 0.0
         if model is not None:
             event = model.resume_s if shape.generator else model.python_call_s
             charged = 0.5 * (ncalls * event + made.get(key, 0) * model.c_call_s)
-            counted = min(counted, max(tottime - charged, 0.0) / model.traced_s)
-        share = shape.adaptive_share
-        counts[key] = FunctionCount(counted * share, counted * (1.0 - share), 0.0)
+            body = model.body_s(shape)
+            if body > 0:  # its instructions cost at least what tracing adds to them
+                runs = min(runs, max(tottime - charged, 0.0) / body)
+            added = runs * body
+        counts[key] = FunctionCount(runs, runs * shape.instructions, added, 0.0)
     return counts
 
 
@@ -300,8 +422,8 @@ def count_events(
         python_calls,
         resumes,
         c_calls,
-        sum(c.adaptive for c in counts.values()),
-        sum(c.plain for c in counts.values()),
+        sum(c.instructions for c in counts.values()),
+        sum(c.added_s for c in counts.values()),
         sum(c.loop_s for c in counts.values()),
     )
 
@@ -311,24 +433,23 @@ def estimate_added(
     model: CostModel,
     codes: Mapping[FuncKey, types.CodeType],
 ) -> AddedEstimate:
-    """What cProfile added to the run whose statistics are `stats` (see the module doc)."""
+    """What cProfile added to the run whose statistics are `stats` (see the module doc):
+    the cost of its events, times the model's `scale`."""
     events = count_events(stats, codes, model)
     low = count_events(stats, codes, model, path_share=LOW_PATH_SHARE).cost(model)
-    point = events.cost(model)
-    return AddedEstimate(point, min(low, point), point, events)
+    point = events.cost(model) * model.scale
+    return AddedEstimate(point, min(low * model.scale, point), point, events)
 
 
 # --- measuring the costs -----------------------------------------------------------------
 #
-# Small loops, each timed plainly and under cProfile; their instructions per iteration are
-# counted from their bytecode the way `count_events` counts a profile's.
+# Small loops, each timed plainly and under cProfile; what one iteration runs is counted
+# from their bytecode (beyond the empty loop's), by family, as `count_functions` counts.
 
 _G = 3
 
 
 class _Box:
-    __slots__ = ("value",)
-
     def __init__(self) -> None:
         self.value = 1
 
@@ -355,14 +476,73 @@ def _plain_ops(n: int) -> None:
         c = a
 
 
-def _adaptive_ops(n: int) -> None:
-    box, items, a, b = _Box(), [1, 2], 1, 2
+def _builtins(n: int) -> None:
+    for _ in range(n):
+        x = len
+        x = len
+        x = len  # noqa: F841
+
+
+def _globals(n: int) -> None:
+    for _ in range(n):
+        x = _G
+        x = _G
+        x = _G  # noqa: F841
+
+
+def _attributes(n: int) -> None:
+    box = _Box()
     for _ in range(n):
         x = box.value
-        x = _G
+        x = box.value
+        x = box.value  # noqa: F841
+
+
+def _stores(n: int) -> None:
+    box = _Box()
+    for i in range(n):
+        box.value = i
+        box.value = i
+        box.value = i
+
+
+def _subscripts(n: int) -> None:
+    items = [1, 2, 3]
+    for _ in range(n):
         x = items[0]
+        x = items[1]
+        x = items[2]  # noqa: F841
+
+
+def _unpacks(n: int) -> None:
+    pair = (1, 2)
+    for _ in range(n):
+        a, b = pair
+        a, b = pair
+        a, b = pair  # noqa: RUF059
+
+
+def _arithmetic(n: int) -> None:
+    a, b = 3, 4
+    for _ in range(n):
         x = a + b
-        x = a < b  # noqa: F841
+        x = a * b
+        x = a - b  # noqa: F841
+
+
+def _compares(n: int) -> None:
+    a, b = 3, 4
+    for _ in range(n):
+        x = a < b
+        x = a == b
+        x = a > b  # noqa: F841
+
+
+def _type_calls(n: int) -> None:
+    make = object  # a type: its call is no event, only the CALL instructions
+    for _ in range(n):
+        x = make()
+        x = make()  # noqa: F841
 
 
 def _calls(n: int) -> None:
@@ -371,8 +551,16 @@ def _calls(n: int) -> None:
         leaves[i & 15](i, 1)
 
 
+_PAIRS = tuple((i, i + 1) for i in range(256))
+
+
 def _resumes(n: int) -> None:
-    sum(i for i in range(n))  # resumed from C, as generator expressions mostly are
+    """n resumes of generator expressions consumed by C, as they mostly are."""
+    pairs = _PAIRS
+    for _ in range(n // 256):
+        frozenset((b, a) for a, b in pairs)
+    rest = pairs[: n % 256]
+    frozenset((b, a) for a, b in rest)
 
 
 def _c_calls(n: int) -> None:
@@ -381,20 +569,30 @@ def _c_calls(n: int) -> None:
         fn(0)
 
 
-_LOOPS = (_empty, _plain_ops, _adaptive_ops, _calls, _resumes, _c_calls)
+# The loop that measures each family (their bodies hold no other specialisable op).
+_FAMILY_LOOPS: dict[str, Callable[[int], None]] = {
+    "builtin": _builtins,
+    "global": _globals,
+    "attribute": _attributes,
+    "store_attr": _stores,
+    "subscript": _subscripts,
+    "unpack": _unpacks,
+    "arithmetic": _arithmetic,
+    "compare": _compares,
+    "call": _type_calls,
+}
+_LOOPS = (_empty, _plain_ops, *_FAMILY_LOOPS.values(), _calls, _resumes, _c_calls)
 
 
-def _per_iteration(fn: Callable[[int], None], *inner: Callable[..., object]) -> tuple[int, int]:
-    """Adaptive and other instructions one iteration of `fn` runs beyond the empty loop's
-    (plus those of the functions it calls once per iteration)."""
-    outer, empty = CodeShape.of(fn.__code__), CodeShape.of(_empty.__code__)
-    adaptive = outer.adaptive - empty.adaptive
-    plain = (outer.instructions - outer.adaptive) - (empty.instructions - empty.adaptive)
+def _per_iteration(fn: Callable[[int], None], *inner: Callable[..., object]) -> CodeShape:
+    """What one iteration of `fn` runs beyond the empty loop (with the functions it calls
+    once per iteration)."""
+    shape = CodeShape.of(fn.__code__, loop_only=True).minus(
+        CodeShape.of(_empty.__code__, loop_only=True)
+    )
     for callee in inner:
-        shape = CodeShape.of(callee.__code__)
-        adaptive += shape.adaptive
-        plain += shape.instructions - shape.adaptive
-    return adaptive, plain
+        shape = shape.plus(CodeShape.of(callee.__code__))
+    return shape
 
 
 def _at_depth(depth: int, run: Callable[[], _T]) -> _T:
@@ -449,33 +647,34 @@ def model_from_times(
 ) -> CostModel | None:
     """The cost model from per-iteration loop times (:func:`time_loops`); None when load
     made a cost come out at zero or below."""
+    loop_added = times["_empty"][1] - times["_empty"][0]
 
     def added(name: str) -> float:
         plain, profiled = times[name]
-        return profiled - plain - (times["_empty"][1] - times["_empty"][0])
+        return profiled - plain - loop_added
 
-    _, p_plain = _per_iteration(_plain_ops)
-    plain_s = added("_plain_ops") / p_plain
-    a_adapt, p_adapt = _per_iteration(_adaptive_ops)
-    adaptive_s = (added("_adaptive_ops") - p_adapt * plain_s) / a_adapt
-
-    def event(name: str, *inner: Callable[..., object]) -> float:
-        a, p = _per_iteration(getattr(sys.modules[__name__], name), *inner)
-        return added(name) - a * adaptive_s - p * plain_s
-
-    python_call = event("_calls", _leaf)
-    plain_resumes, traced_resumes = times["_resumes"]  # no loop of its own around them
-    resume = traced_resumes - plain_resumes - _resume_instructions(adaptive_s, plain_s)
-    c_call = event("_c_calls")
-    plain_loop, traced_loop = times["_adaptive_ops"]
-    per = sum(_per_iteration(_adaptive_ops)) + CodeShape.of(_empty.__code__).instructions
-    if min(python_call, resume, c_call, adaptive_s, plain_s) <= 0 or plain_loop <= 0:
+    plain_s = added("_plain_ops") / _per_iteration(_plain_ops).plain
+    penalties: dict[str, float] = {}
+    for family, loop in _FAMILY_LOOPS.items():
+        shape = _per_iteration(loop)
+        count = dict(shape.families).get(family, 0)
+        penalties[family] = (added(loop.__name__) - shape.plain * plain_s) / max(count, 1)
+    model = CostModel(0.0, 0.0, 0.0, tuple(penalties.items()), plain_s, 1.0, 1.0, depth)
+    python_call = added("_calls") - model.body_s(_per_iteration(_calls, _leaf))
+    c_call = added("_c_calls") - model.body_s(_per_iteration(_c_calls))
+    inner = next(c for c in _resumes.__code__.co_consts if isinstance(c, types.CodeType))
+    plain_resumes, traced_resumes = times["_resumes"]  # per resume
+    resume = traced_resumes - plain_resumes - model.body_s(CodeShape.of(inner, loop_only=True))
+    plain_loop, traced_loop = times["_arithmetic"]
+    per = CodeShape.of(_arithmetic.__code__, loop_only=True).instructions
+    costs = [python_call, resume, c_call, plain_s, *penalties.values()]
+    if min(costs) <= 0 or plain_loop <= 0:
         return None
     return CostModel(
         python_call_s=python_call,
         resume_s=resume,
         c_call_s=c_call,
-        adaptive_s=adaptive_s,
+        penalties=tuple(penalties.items()),
         plain_s=plain_s,
         traced_s=traced_loop / max(per, 1),
         loop_factor=traced_loop / plain_loop,
@@ -483,29 +682,96 @@ def model_from_times(
     )
 
 
-def _resume_instructions(adaptive_s: float, plain_s: float) -> float:
-    """What the generator expression of `_resumes` runs per resume, at those costs."""
-    inner = next(c for c in _resumes.__code__.co_consts if isinstance(c, types.CodeType))
-    shape = CodeShape.of(inner)
-    return shape.adaptive * adaptive_s + (shape.instructions - shape.adaptive) * plain_s
+# --- the scale: a small program of ordinary code -------------------------------------------
+
+
+class _Token:
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind = kind
+        self.text = text
+
+
+class _Evaluator:
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {"a": 3, "b": 4}
+
+    def tokens(self, source: str) -> list[_Token]:
+        return [_Token("num" if part.isdigit() else "name", part) for part in source.split()]
+
+    def value(self, token: _Token) -> int:
+        if token.kind == "num":
+            return int(token.text)
+        return self.names.get(token.text, 0)
+
+    def evaluate(self, source: str) -> int:
+        tokens = self.tokens(source)
+        pairs = tuple((i, self.value(t)) for i, t in enumerate(tokens))
+        return sum(v for i, v in pairs if i % 2 == 0) - len(pairs) + max(v for _i, v in pairs)
+
+
+def _ordinary_program(n: int) -> None:
+    evaluator = _Evaluator()
+    total = 0
+    for _ in range(n // 40):
+        total += evaluator.evaluate("a 1 b 22 a 3 7 b")
+        total += isinstance(total, int)
+
+
+def _profile_stats(
+    program: Callable[[int], None], n: int, clock: Clock
+) -> tuple[float, dict[FuncKey, FuncStats]]:
+    profiler = cProfile.Profile()
+    start = clock()
+    profiler.enable()
+    try:
+        program(n)
+    finally:
+        profiler.disable()
+    seconds = clock() - start
+    profiler.create_stats()
+    stats: dict[FuncKey, FuncStats] = profiler.stats  # type: ignore[assignment]
+    return seconds, stats
+
+
+def _scale(model: CostModel, repeats: int, calls: int, clock: Clock) -> float | None:
+    """Measured over estimated added time of `_ordinary_program` (median of rounds)."""
+    codes: dict[FuncKey, types.CodeType] = {}
+    for fn in (_ordinary_program, *vars(_Evaluator).values(), _Token.__init__):
+        if isinstance(fn, types.FunctionType):
+            _add_code(fn.__code__, codes)
+    ratios = []
+    for _ in range(repeats):
+        plain = _timed(_ordinary_program, calls, False, clock)
+        seconds, stats = _profile_stats(_ordinary_program, calls, clock)
+        predicted = count_events(stats, codes, model).cost(model)
+        if predicted > 0 and seconds > plain:
+            ratios.append((seconds - plain) / predicted)
+    return _median(ratios) if ratios else None
 
 
 def measure_cost_model(
     *,
-    calls: int = 4_000,
+    calls: int = 3_000,
     repeats: int = 5,
     attempts: int = 3,
     depth: int = REALISTIC_DEPTH,
     clock: Clock = time.perf_counter,
 ) -> CostModel | None:
-    """The cost model of this interpreter, measured `depth` frames down (about 20 ms).
+    """The cost model of this interpreter, measured `depth` frames down (about 60 ms).
 
     Measured again when load made a cost come out at zero or below, up to `attempts`
     times; None (unknown) when it still does."""
     check_no_profiler()
     for _ in range(max(attempts, 1)):
-        times = _at_depth(depth, lambda: time_loops(calls, repeats, clock))
-        model = model_from_times(times, depth)
+        model = _at_depth(depth, lambda: _measure_once(calls, repeats, depth, clock))
         if model is not None:
             return model
     return None
+
+
+def _measure_once(calls: int, repeats: int, depth: int, clock: Clock) -> CostModel | None:
+    model = model_from_times(time_loops(calls, repeats, clock), depth)
+    if model is None:
+        return None
+    scale = _scale(model, 3, 2 * calls, clock)
+    return None if scale is None else replace(model, scale=max(scale, 1.0))

@@ -52,8 +52,12 @@ def _code_key(code: types.CodeType) -> CodeKey:
 def _underlying(obj: object) -> types.FunctionType | None:
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
-    while hasattr(obj, "__wrapped__") and not isinstance(obj, types.FunctionType):
-        obj = obj.__wrapped__
+    # getattr_static: never run an object's own __getattr__ (six's lazy modules import)
+    while not isinstance(obj, types.FunctionType):
+        inner = inspect.getattr_static(obj, "__wrapped__", None)
+        if inner is None or inner is obj:
+            break
+        obj = inner
     return obj if isinstance(obj, types.FunctionType) else None
 
 

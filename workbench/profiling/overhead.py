@@ -10,6 +10,8 @@ from typing import Literal
 DISTORTION_WARN_PCT = 20.0
 
 Method = Literal["measured", "estimated", "sampled", "unknown"]
+# The most of a run an estimate puts down to the profiler (a factor of at most 10x).
+MAX_ESTIMATED_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,12 @@ class Overhead:
         basis: str = "",
     ) -> Overhead:
         """Plain time estimated as the wall time less what the profile's events cost;
-        `low_s` and `high_s` (seconds added) bound the estimate."""
+        `low_s` and `high_s` (seconds added) bound the estimate. An estimate is never more
+        than `MAX_ESTIMATED_SHARE` of the run (the costs were measured on other code)."""
+        cap = MAX_ESTIMATED_SHARE * wall_s
+        added_s = min(added_s, cap)
+        low_s = None if low_s is None else min(low_s, added_s)
+        high_s = None if high_s is None else min(high_s, cap)
         plain = max(wall_s - added_s, 0.0)
         per_call = added_s / calls if calls else 0.0
         high_plain = max(wall_s - (low_s if low_s is not None else added_s), 0.0)

@@ -198,13 +198,13 @@ def _costs(
 def _basis(events: Any, model: CostModel) -> str:
     if model == CostModel.flat(model.python_call_s):
         return f"{events.python_calls + events.resumes + events.c_calls:,} calls x {model.python_call_s * 1e9:.0f} ns given per call"
-    instructions = events.adaptive + events.plain
+    instructions = events.instructions
     parts = [f"{events.python_calls:,} Python calls"]
     if events.resumes:
         parts.append(f"{events.resumes:,} generator resumes")
     parts.append(f"{events.c_calls:,} C calls")
     text = ", ".join(parts)
-    if instructions >= 1 and model.adaptive_s + model.plain_s > 0:
+    if instructions >= 1 and model.penalties:
         text += f" and about {_count(instructions)} bytecode instructions"
     return f"{text} at the costs measured on this interpreter ({model.describe()})"
 
