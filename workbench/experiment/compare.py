@@ -225,7 +225,7 @@ def compare_categories(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame
             (name, sa, sb, sb - sa, _pct(sa, sb), ia, ib, ib - ia, ca, cb, _status(sa, sb, noise))
         )
     frame = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
-    frame["self_change_pct"] = frame["self_change_pct"].astype(object)
+    frame["self_change_pct"] = pd.Series([row[4] for row in rows], dtype=object)
     order = frame["self_delta_s"].abs().sort_values(ascending=False, kind="stable").index
     return frame.loc[order].reset_index(drop=True)
 
