@@ -18,7 +18,7 @@ CODE = (
     "import workloads\n"
     "def leaf_only(n):\n"
     "    return sum(workloads.leaf(i) for i in range(n))\n"
-    "leaf_only(20000)\n"
+    "leaf_only(200_000)\n"
 )
 
 

@@ -196,7 +196,9 @@ def compare_function_shares(a: StoredRun, b: StoredRun) -> pd.DataFrame:
         {
             "name": joined["name"],
             "file": joined["file"],
-            "category": joined["category_b"].fillna(joined["category_a"]),
+            "category": joined["category_b"]
+            .astype(object)
+            .fillna(joined["category_a"].astype(object)),
             "share_a": sa,
             "share_b": sb,
             "share_delta": sb - sa,
@@ -265,7 +267,9 @@ def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
         {
             "name": joined["name"],
             "file": joined["file"],
-            "category": joined["category_b"].fillna(joined["category_a"]),
+            "category": joined["category_b"]
+            .astype(object)
+            .fillna(joined["category_a"].astype(object)),
             "self_a": sa,
             "self_b": sb,
             "self_delta_s": sb - sa,
