@@ -262,3 +262,34 @@ def test_c_time_is_folded_into_its_callers_category_and_shown_beside_it() -> Non
 
 def test_events_cost_nothing_on_a_flat_zero_model() -> None:
     assert Events(10, 5, 3, 100.0, 0.0, 0.0).cost(CostModel.flat(0.0)) == 0.0
+
+
+class Readings:
+    """A fake clock: the given readings in order, then one second apart."""
+
+    def __init__(self, *readings: float) -> None:
+        self.readings = list(readings)
+        self.after = readings[-1] if readings else 0.0
+
+    def __call__(self) -> float:
+        if self.readings:
+            return self.readings.pop(0)
+        self.after += 1.0
+        return self.after
+
+
+def test_a_plain_run_teaches_the_session_how_much_its_code_costs_to_profile() -> None:
+    from workbench.experiment.session import Session
+
+    # profiled run: 0 -> 1 s; plain run (--overhead): 2 -> 2.4 s; profiling added 0.6 s
+    session = Session(
+        {"workloads": workloads}, clock=Readings(0.0, 1.0, 2.0, 2.4), call_cost_s=0.02
+    )
+    options = session.options({"overhead": True}, use_pyproject=False)
+    report = session.profile("workloads.top()\n", options, record=False).report
+    assert report.overhead.method == "measured"
+    assert report.overhead.added_s == pytest.approx(0.6)
+    model = session.cost_model()
+    assert model is not None
+    assert model.scale == pytest.approx(0.6 / (0.02 * report.calls))
+    assert "as a plain run of this session's code measured" in model.describe()

@@ -46,10 +46,10 @@ from workbench.profiling.breakdown import Tables
 from workbench.profiling.capture import Clock, Step
 from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
-from workbench.profiling.cost_model import CostModel, measure_cost_model
+from workbench.profiling.cost_model import CostModel, measure_cost_model, scaled_to
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import build_report, run_passes
+from workbench.profiling.run import Passes, build_report, run_passes
 from workbench.route.router import Router
 from workbench.store.db import RunStore, resolve_store_path
 
@@ -145,6 +145,13 @@ class Session:
             self._cost_model = measure_cost_model()
         return self._cost_model
 
+    def _learn(self, passes: Passes) -> None:
+        """After a plain run measured what profiling added (--overhead), later estimates in
+        this session are scaled to it (the cost model's `scale`)."""
+        overhead, predicted = passes.analysis.overhead, passes.analysis.predicted_s
+        if overhead.method == "measured" and predicted and self._cost_model is not None:
+            self._cost_model = scaled_to(self._cost_model, predicted, overhead.added_s)
+
     def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
         """The run store at `path` (else the session's, else the default), kept open.
 
@@ -237,6 +244,7 @@ class Session:
         )
         if source is not None and not passes.tables.functions.empty:
             self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
+        self._learn(passes)
         findings = self.findings(passes.tables, store)
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes

@@ -105,10 +105,10 @@ class CostModel:
     ...), `plain_s` for the others. `traced_s`: the whole cost of an average instruction
     while profiled (no function is counted more runs than its time allows); `loop_factor`:
     profiled over plain time of a loop that calls nothing (such loops count by time).
-    `scale`: what profiling really added to a small program of ordinary code (classes,
-    methods, generators, builtins, tuple unpacking) over what these costs, measured on
-    tight loops, say it added; every estimate is multiplied by it (a tight loop's code
-    and cProfile's own tables stay in the fastest caches; ordinary code's do not).
+    `scale`: 1 as measured; once a plain run (``--overhead``) measured what profiling
+    really added to this session's code, that over what these costs say
+    (:func:`scaled_to`): tight loops keep their code and cProfile's tables in the fastest
+    caches, real code does not, so real code costs more per event.
     """
 
     python_call_s: float
@@ -144,6 +144,14 @@ class CostModel:
 
     def describe(self) -> str:
         """The costs in ns, as the report's overhead note quotes them."""
+        scaled = (
+            f"; x{self.scale:.2f}, as a plain run of this session's code measured"
+            if self.scale != 1.0
+            else ""
+        )
+        return self._costs() + scaled
+
+    def _costs(self) -> str:
         table = dict(self.penalties)
         span = (
             f"{min(table.values()) * 1e9:.0f}-{max(table.values()) * 1e9:.0f} ns per specialised "
@@ -619,19 +627,16 @@ def _timed(fn: Callable[[int], None], n: int, profiled: bool, clock: Clock) -> f
 def time_loops(
     n: int, repeats: int, clock: Clock = time.perf_counter
 ) -> dict[str, tuple[float, float]]:
-    """Per loop, (plain, profiled) seconds per iteration: medians over `repeats`
-    interleaved rounds.
-
-    Medians, not minima: on a shared machine (another process on the same core) a short
-    loop's best run is faster than the user's run will be; the middle of several rounds
-    is what a run of seconds meets."""
+    """Per loop, (plain, profiled) seconds per iteration: the best of `repeats`
+    interleaved rounds, each side on its own (other processes only ever add time; on a
+    loaded machine the middle of a few rounds of a millisecond can be any of them)."""
     plain: dict[str, list[float]] = {fn.__name__: [] for fn in _LOOPS}
     profiled: dict[str, list[float]] = {fn.__name__: [] for fn in _LOOPS}
     for _ in range(repeats):
         for fn in _LOOPS:
             plain[fn.__name__].append(_timed(fn, n, False, clock) / n)
             profiled[fn.__name__].append(_timed(fn, n, True, clock) / n)
-    return {name: (_median(plain[name]), _median(profiled[name])) for name in plain}
+    return {name: (min(plain[name]), min(profiled[name])) for name in plain}
 
 
 def _median(values: list[float]) -> float:
@@ -682,73 +687,6 @@ def model_from_times(
     )
 
 
-# --- the scale: a small program of ordinary code -------------------------------------------
-
-
-class _Token:
-    def __init__(self, kind: str, text: str) -> None:
-        self.kind = kind
-        self.text = text
-
-
-class _Evaluator:
-    def __init__(self) -> None:
-        self.names: dict[str, int] = {"a": 3, "b": 4}
-
-    def tokens(self, source: str) -> list[_Token]:
-        return [_Token("num" if part.isdigit() else "name", part) for part in source.split()]
-
-    def value(self, token: _Token) -> int:
-        if token.kind == "num":
-            return int(token.text)
-        return self.names.get(token.text, 0)
-
-    def evaluate(self, source: str) -> int:
-        tokens = self.tokens(source)
-        pairs = tuple((i, self.value(t)) for i, t in enumerate(tokens))
-        return sum(v for i, v in pairs if i % 2 == 0) - len(pairs) + max(v for _i, v in pairs)
-
-
-def _ordinary_program(n: int) -> None:
-    evaluator = _Evaluator()
-    total = 0
-    for _ in range(n // 40):
-        total += evaluator.evaluate("a 1 b 22 a 3 7 b")
-        total += isinstance(total, int)
-
-
-def _profile_stats(
-    program: Callable[[int], None], n: int, clock: Clock
-) -> tuple[float, dict[FuncKey, FuncStats]]:
-    profiler = cProfile.Profile()
-    start = clock()
-    profiler.enable()
-    try:
-        program(n)
-    finally:
-        profiler.disable()
-    seconds = clock() - start
-    profiler.create_stats()
-    stats: dict[FuncKey, FuncStats] = profiler.stats  # type: ignore[assignment]
-    return seconds, stats
-
-
-def _scale(model: CostModel, repeats: int, calls: int, clock: Clock) -> float | None:
-    """Measured over estimated added time of `_ordinary_program` (median of rounds)."""
-    codes: dict[FuncKey, types.CodeType] = {}
-    for fn in (_ordinary_program, *vars(_Evaluator).values(), _Token.__init__):
-        if isinstance(fn, types.FunctionType):
-            _add_code(fn.__code__, codes)
-    ratios = []
-    for _ in range(repeats):
-        plain = _timed(_ordinary_program, calls, False, clock)
-        seconds, stats = _profile_stats(_ordinary_program, calls, clock)
-        predicted = count_events(stats, codes, model).cost(model)
-        if predicted > 0 and seconds > plain:
-            ratios.append((seconds - plain) / predicted)
-    return _median(ratios) if ratios else None
-
-
 def measure_cost_model(
     *,
     calls: int = 3_000,
@@ -757,7 +695,7 @@ def measure_cost_model(
     depth: int = REALISTIC_DEPTH,
     clock: Clock = time.perf_counter,
 ) -> CostModel | None:
-    """The cost model of this interpreter, measured `depth` frames down (about 60 ms).
+    """The cost model of this interpreter, measured `depth` frames down (about 40 ms).
 
     Measured again when load made a cost come out at zero or below, up to `attempts`
     times; None (unknown) when it still does."""
@@ -770,8 +708,13 @@ def measure_cost_model(
 
 
 def _measure_once(calls: int, repeats: int, depth: int, clock: Clock) -> CostModel | None:
-    model = model_from_times(time_loops(calls, repeats, clock), depth)
-    if model is None:
-        return None
-    scale = _scale(model, 3, 2 * calls, clock)
-    return None if scale is None else replace(model, scale=max(scale, 1.0))
+    return model_from_times(time_loops(calls, repeats, clock), depth)
+
+
+def scaled_to(model: CostModel, predicted_s: float, measured_s: float) -> CostModel:
+    """The model with its `scale` set so that a run whose events it priced at
+    `predicted_s` (unscaled) comes to `measured_s`, what a plain run showed profiling
+    added; bounded to 0.5-4 (one run on a busy machine is no better than that)."""
+    if predicted_s <= 0 or measured_s <= 0:
+        return model
+    return replace(model, scale=min(max(measured_s / predicted_s, 0.5), 4.0))

@@ -107,6 +107,7 @@ class Analysis:
     tables: Tables
     overhead: Overhead
     tree: list[TreeNode] | None
+    predicted_s: float | None = None  # what the cost model, unscaled, said profiling added
 
 
 UNMEASURED = "unmeasured"  # analyse(): measure the cost model here when needed
@@ -133,6 +134,7 @@ def analyse(
     stacks = getattr(raw, "stacks", None)
     calls = 0 if sampled else sum(value[1] for value in raw.stats.values())
     costs: dict[FuncKey, float] | None = None
+    predicted = None
     if sampled:
         overhead = _sampled_overhead(raw, plain_s)
     else:
@@ -140,6 +142,7 @@ def analyse(
         index = modules.refresh() if modules is not None else ModuleIndex()
         if model is not None:
             costs, estimate = _costs(raw.stats, model, index, namespace, plain_s)
+            predicted = estimate.point_s / model.scale
         if plain_s is not None:
             overhead = Overhead.measured(raw.wall_s, plain_s, calls)
         elif model is None:
@@ -162,7 +165,7 @@ def analyse(
             tree = tree_from_stacks(stacks, tables.category_of)
         else:
             tree = tree_from_stats(raw.stats, tables.category_of)
-    return Analysis(tables, overhead, tree)
+    return Analysis(tables, overhead, tree, predicted)
 
 
 def _model(
