@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from workbench.report import sections
 from workbench.report.bundle import bundle
 from workbench.report.tables import Document, Paragraph
 from workbench.store.db import RunStore, StoredRun
+
+if TYPE_CHECKING:
+    from workbench.profiling.round_shares import CategoryChange
 
 DEFAULT_NOISE_PCT = 5.0
 MIN_ABS_S = 0.0005
@@ -302,6 +306,7 @@ class CompareResult:
     functions: pd.DataFrame
     noise: Noise
     same_mode: bool = True
+    rounds: int = 0  # interleaved rounds behind the categories' intervals (0: none)
 
     @property
     def change_pct(self) -> float | None:
@@ -339,6 +344,13 @@ class CompareResult:
                 "One profiled run per side: rows beyond the noise say more or less time, "
                 "not faster or slower (there is no interval per category or function)."
             )
+            if self.rounds:
+                note = (
+                    f"Categories: each of the {self.rounds} interleaved rounds was sampled; "
+                    "'per run' is the median change of a run and its interval, and only an "
+                    "interval that leaves out zero says faster or slower. Functions: one "
+                    "profiled run per side, so more or less time beyond the noise."
+                )
         else:
             tables = (
                 sections.compared_shares(self.categories),
@@ -356,6 +368,22 @@ class CompareResult:
         from workbench.report import markdown
 
         return markdown.render(self.document(top))
+
+
+def with_changes(result: CompareResult, changes: Mapping[str, CategoryChange]) -> CompareResult:
+    """The comparison with each category's change over an experiment's interleaved rounds
+    (`round_change_s`, `round_low_s`, `round_high_s`: seconds per run, candidate less
+    baseline) beside the single profiled runs'; where a category has an interval its
+    status is that interval's: faster, slower, or no clear change."""
+    if not changes or not result.same_mode:
+        return result
+    frame = result.categories.copy()
+    found = [changes.get(str(name)) for name in frame["category"]]
+    frame["round_change_s"] = pd.Series([c.median_s if c else None for c in found], dtype=object)
+    frame["round_low_s"] = pd.Series([c.low_s if c else None for c in found], dtype=object)
+    frame["round_high_s"] = pd.Series([c.high_s if c else None for c in found], dtype=object)
+    frame["status"] = [c.status if c else s for c, s in zip(found, frame["status"], strict=True)]
+    return replace(result, categories=frame, rounds=max(c.rounds for c in changes.values()))
 
 
 def compare_stored(store: RunStore, a: int | str, b: int | str) -> CompareResult:

@@ -433,6 +433,7 @@ class Session:
                 spent_s=self.clock() - started,
                 on_round=self.on_round,
                 around=around,
+                ruleset=options.ruleset,
             )
         except BaseException as exc:
             flow.validation_failed(name=name, error=exc, run_id=run_id)

@@ -319,8 +319,10 @@ def recommendations(frame: pd.DataFrame, limit: int = 15) -> Table:
 
 
 def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
-    """A comparison of two runs by category: A and B, the change, its status."""
+    """A comparison of two runs by category: A and B, the change, its status; with an
+    experiment's sampled rounds, the change per run and its interval."""
     head = frame if limit is None else frame.head(limit)
+    rounds = "round_change_s" in head.columns
     rows = tuple(
         (
             r["category"],
@@ -328,6 +330,7 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
             r["self_b"],
             r["self_delta_s"],
             r["self_change_pct"],
+            *((_per_run(r),) if rounds else ()),
             r["inclusive_a"],
             r["inclusive_b"],
             r["status"],
@@ -340,11 +343,19 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
         Column("Self B (s)", "seconds"),
         Column("Δ self (s)", "signed"),
         Column("Change", "change"),
+        *((Column("Per run, rounds (interval)"),) if rounds else ()),
         Column("Incl. A (s)", "seconds"),
         Column("Incl. B (s)", "seconds"),
         Column("Status"),
     )
     return Table("By category", columns, rows)
+
+
+def _per_run(row: dict[str, Any]) -> str:
+    change, low, high = row["round_change_s"], row["round_low_s"], row["round_high_s"]
+    if not _known(change):
+        return ""
+    return f"{change * 1e3:+.2f} ms ({low * 1e3:+.2f} to {high * 1e3:+.2f})"
 
 
 def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
