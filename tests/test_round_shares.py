@@ -18,7 +18,8 @@ def test_the_sign_test_interval_is_the_order_statistics_it_should_be() -> None:
     assert sum(math.comb(20, i) for i in range(5)) / 2**20 > 0.005
     assert sign_interval(values, 0.99) == (4.0, 17.0)
     assert sign_interval(values[:5], 0.99) is None  # too few rounds
-    assert sign_interval(values[:8], 0.99) is None  # 1/2**8 > 0.005: no interval at 99%
+    assert sign_interval(values[:7], 0.99) is None  # 1/2**7 > 0.005: no interval at 99%
+    assert sign_interval(values[:8], 0.99) == (1.0, 8.0)  # 1/2**8 <= 0.005: the extremes
 
 
 def test_a_category_is_faster_only_where_its_interval_leaves_out_zero() -> None:
