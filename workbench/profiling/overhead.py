@@ -159,10 +159,10 @@ class Overhead:
         apart = f", about {self.interval_s * 1e3:.2g} ms apart" if self.interval_s else ""
         return (
             f"Sampled: {self.samples:,} samples{apart}; the count columns are sample counts. "
-            f"Each sample held the interpreter {_us(self.sample_s)}, "
-            f"{_s(self.samples * self.sample_s)} in all: the sampler inflated this run at least "
-            f"{self.factor:.2f}x (thread switches come on top; --overhead measures the whole "
-            "cost with a plain run)."
+            f"Each sample held the interpreter {_us(self.sample_s)} (walking the stack), "
+            f"{_s(self.samples * self.sample_s)} in all: at least {self.factor:.2f}x. Handing "
+            "the interpreter to the sampler and back comes on top, more on a busy machine; "
+            "--overhead measures the whole cost against a plain run."
         )
 
     def warning(self) -> str | None:

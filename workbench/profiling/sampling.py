@@ -59,6 +59,7 @@ class SampledProfile(RawProfile):
     samples: int = 0
     own_s: float = 0.0
     sample_s: float = 0.0  # the sampler's own time per sample (0: not measured)
+    handover_s: float = 0.0  # the GIL's hand-over per sample, beyond the switch interval
     counts_are_samples: bool = True
     native_folded: bool = False
 

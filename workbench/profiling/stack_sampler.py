@@ -49,7 +49,7 @@ RESUME: int | None = dis.opmap.get("RESUME")
 LATE_S = 0.002
 # The most of the run's time the sampler's own work may take: past it, samples are spaced
 # further apart than the interval (deep stacks).
-OWN_SHARE = 0.03
+OWN_SHARE = 0.1
 
 
 def just_entered(frame: types.FrameType) -> bool:
@@ -102,6 +102,7 @@ class _Sampler:
         self.found: dict[tuple[int, ...], _Found] = {}
         self.own_s = 0.0
         self.work_s = 0.0  # time the sampler thread spent sampling (holding the GIL)
+        self.handover_s = 0.0  # time the GIL took to come, beyond the switch interval
         self.count = 0
         self.switch = switch
         self.failure: BaseException | None = None
@@ -165,14 +166,19 @@ class _Sampler:
                 # Past the wait's end, the thread waited for the GIL: the switch interval
                 # if the code kept running, longer when it ran long without a point to
                 # hand the GIL over.
+                # Beyond the switch interval, the wait is mostly the hand-over: the code's
+                # thread gives the GIL up and waits until this one is scheduled to take it
+                # (long on a loaded machine), or a long stretch without a point to give it.
+                handover = max(sampled - wake - self.switch, 0.0)
                 started = self.work_clock()
-                self.sample(late=sampled - wake > self.switch + LATE_S)
+                self.sample(late=handover > LATE_S)
                 self.work_s += self.work_clock() - started
+                self.handover_s += handover
                 self.count += 1
                 done = time.perf_counter()
                 lag = min(max(lag + 0.5 * (sampled - due), 0.0), 0.5 * self.interval)
-                # Deep stacks make a sample dear: space them so that the sampler's own work
-                # stays under OWN_SHARE of the run.
+                # A dear sample (a deep stack to walk): space the next one out, so that the
+                # sampler's own work stays under OWN_SHARE of the run.
                 due = sampled + max(self.interval, (done - sampled) / OWN_SHARE)
         except BaseException as exc:  # handed to the caller after join, never dropped
             self.failure = exc
@@ -255,9 +261,11 @@ def run_stack_sampled(
     ``sys.getswitchinterval()`` to leave it alone.
 
     The sampler's own cost is measured as it goes: `work_clock` times each sample (the
-    time it holds the interpreter), and the profile's `sample_s` is their mean. When a
-    sample costs more than a few percent of the interval (a deep stack: each sample walks
-    it), the next one comes later, so that sampling stays within `OWN_SHARE` of the run.
+    time it holds the interpreter; the profile's `sample_s` is their mean), and the GIL's
+    hand-over, which the code's thread waits out, is the time it took to come beyond the
+    switch interval (`handover_s`, a mean; it also holds stretches with no point to hand
+    over, which are the code's own time, so it is kept apart). When a sample's work costs
+    more than `OWN_SHARE` of the interval (a deep stack to walk), the next one comes later.
     """
     if not interval > 0:
         raise ProfileError(f"the sampling interval must be > 0 seconds, got {interval!r}")
@@ -291,5 +299,7 @@ def run_stack_sampled(
         own_s=sampler.own_s,
         native_folded=True,
     )
-    profile.sample_s = sampler.work_s / sampler.count if sampler.count else 0.0
+    if sampler.count:
+        profile.sample_s = sampler.work_s / sampler.count
+        profile.handover_s = sampler.handover_s / sampler.count
     return profile, error
