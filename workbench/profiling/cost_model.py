@@ -689,13 +689,13 @@ def model_from_times(
 
 def measure_cost_model(
     *,
-    calls: int = 3_000,
-    repeats: int = 5,
+    calls: int = 2_000,
+    repeats: int = 4,
     attempts: int = 3,
     depth: int = REALISTIC_DEPTH,
     clock: Clock = time.perf_counter,
 ) -> CostModel | None:
-    """The cost model of this interpreter, measured `depth` frames down (about 40 ms).
+    """The cost model of this interpreter, measured `depth` frames down (about 25 ms).
 
     Measured again when load made a cost come out at zero or below, up to `attempts`
     times; None (unknown) when it still does."""
