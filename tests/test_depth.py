@@ -68,10 +68,24 @@ def test_line_pass_profiles_functions_the_cell_defines_itself(shell: Interactive
 
 def test_cell_runs_again_only_for_the_line_pass(shell: InteractiveShell) -> None:
     shell.run_cell(LOOPS + "runs = []")
-    run(shell, "%%optimize -q -o r\nruns.append(1)\nhot(10)\n")
-    assert shell.user_ns["runs"] == [1]
     run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(10)\n")
-    assert shell.user_ns["runs"] == [1, 1, 1]
+    assert shell.user_ns["runs"] == [1, 1]  # no profile of it yet: profiled, then lines
+    run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1, 1, 1]  # the profile taken before picks the functions
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["hot"]
+    assert report.categories.empty
+    assert any("picked from the profile of this code taken before" in n for n in report.notes())
+
+
+def test_dash_f_runs_line_profiler_alone(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS + "runs = []")
+    run(shell, "%%optimize -q -o r -f hot\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1]
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["hot"]
+    assert report.lines.lines.set_index("line").loc[4, "hits"] == 10
+    assert report.headline().startswith("cell: line pass only")
 
 
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(

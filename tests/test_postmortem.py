@@ -96,7 +96,7 @@ def test_numbers_come_from_the_stored_runs_and_experiments(filled: Path) -> None
     with RunStore() as store:
         run = store.get_run(1)
     for rec in fmt.records(run.categories):
-        expected = f"| {rec['category']} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
+        expected = f"| {rec['category']} | {fmt.pct(rec['corrected_pct'])} | {fmt.pct(rec['corrected_native_pct'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
         assert expected in text
     assert "✅ 'good': 1.333x faster than 'base' (99% CI 1.307x to 1.360x)" in text
     assert "❌ 'bad' (revert): slower: ..." in text
@@ -223,7 +223,8 @@ def test_demo_profile_baseline_candidate_verdict_and_postmortem(
         shown = int(re.search(r"## Category breakdown \(run #(\d+)\)", text).group(1))  # type: ignore[union-attr]
         run = store.get_run(shown)
     for rec in fmt.records(run.categories):
+        assert f"| {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} |" in text
         name = inline(rec["category"])  # as markdown shows it: library:\_pytest
-        assert f"| {name} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} |" in text
+        assert f"| {name} | {fmt.pct(rec['corrected_pct'])} |" in text
     assert "GPU code never executed" in text and "GpuBatch.transform" in text
     assert f"{exp.verdict.upper()}, {exp.speedup.point:.3f}x" in text

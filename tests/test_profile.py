@@ -101,7 +101,9 @@ def test_inclusive_time_is_at_least_self_time_and_at_most_the_total(tick: Tick) 
 
 
 def test_amdahl_wins_follow_the_formula(tick: Tick) -> None:
-    report = workbench.profile(workloads.top, category=["Leaf=func:^leaf$"], timer=tick)
+    report = workbench.profile(
+        workloads.top, category=["Leaf=func:^leaf$"], timer=tick, call_cost_s=0.0
+    )
     wins = report.wins.set_index("category")
     share = 0.006 / 0.017
     assert wins.loc["Leaf", "cut_50"] == pytest.approx(1 / (1 - share * 0.5))
@@ -131,7 +133,7 @@ def test_overhead_is_estimated_and_labelled_as_an_estimate_otherwise(tick: Tick)
     assert report.overhead.profiled_wall_s == 0.001  # two readings of the fake clock
     assert report.calls == 9
     assert report.overhead.plain_s == max(0.001 - 9 * 0.0001, 0.0)
-    assert "estimate: 9 calls x 100000 ns measured per call" in report.overhead.sentence()
+    assert "estimate: 9 calls x 100000 ns given per call" in report.overhead.sentence()
 
 
 class Script:
@@ -316,7 +318,9 @@ def test_renderings_carry_the_table_and_the_chart() -> None:
     assert len(html) > 1_000_000  # plotly.js inline: shows offline and after reopening
     assert "cdn.plot.ly" in report.to_html(chart="cdn")
     assert "plotly-graph-div" not in report.to_html(chart="none")
-    assert "| Category | Self (s) | % self |" in bundle["text/markdown"]
+    assert (
+        "| Category | % corrected | of it C | % as profiled | Self (s) |" in bundle["text/markdown"]
+    )
 
 
 def test_save_writes_every_file_atomically_and_the_prof_loads_in_pstats(tmp_path: Path) -> None:

@@ -102,10 +102,11 @@ def test_c_time_is_self_time_of_the_python_caller() -> None:
     assert _self(profile.stats, "natives") / profile.sampled_s > 0.8
 
 
-def test_time_before_a_function_has_started_is_its_callers() -> None:
-    """hashing_caller hashes a large tuple (no point to take the GIL) then calls tiny():
-    the GIL comes at tiny's first instruction, but the time was hashing_caller's."""
-    profile, _ = run_stack_sampled([lambda: wl.hashing_caller(2_000)], interval=0.0005)
+def test_time_before_a_function_has_started_is_its_callers_after_a_long_stretch() -> None:
+    """hashing_caller hashes a large tuple (no point to take the GIL for milliseconds) then
+    calls tiny(): the GIL comes late, at tiny's first instruction, but the time was
+    hashing_caller's."""
+    profile, _ = run_stack_sampled([lambda: wl.hashing_caller(60, 1_000_000)], interval=0.0005)
     assert profile.samples >= 10
     assert _self(profile.stats, "hashing_caller") / profile.sampled_s > 0.8
     assert _self(profile.stats, "tiny") / profile.sampled_s < 0.1

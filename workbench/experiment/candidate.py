@@ -19,13 +19,15 @@ from typing import Any
 
 from workbench.errors import ExperimentError, WorkbenchError
 from workbench.experiment.cells import Around, Cell, fingerprint
-from workbench.experiment.compare import compare_stored
+from workbench.experiment.compare import compare_stored, with_changes
 from workbench.experiment.findings import dominant_category, overhead_without_benefit
 from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
 from workbench.experiment.outputs import Outputs, Tolerance, collect, thaw
 from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import Workflow
+from workbench.profiling.categories import Ruleset
 from workbench.profiling.report import Report
+from workbench.profiling.round_shares import RoundShares, category_changes
 from workbench.store.db import RunStore, StoredBaseline
 
 
@@ -144,9 +146,12 @@ def measure_against(
     spent_s: float,
     on_round: RoundHook | None = None,
     around: Around | None = None,
+    ruleset: Ruleset | None = None,
 ) -> ExperimentResult:
     """Both versions re-run, interleaved, each in a fresh copy of `namespace` (the
-    baseline's with its recorded definitions); the result, not yet recorded."""
+    baseline's with its recorded definitions); the result, not yet recorded. With a
+    `ruleset`, every timed run is sampled (:mod:`workbench.profiling.round_shares`) so
+    that each category's change gets an interval from the rounds."""
     baseline = guarded(
         cell_subject("baseline", base_cell, lambda: {**namespace, **snapshot}, checks, clock=clock),
         base.name,
@@ -154,6 +159,12 @@ def measure_against(
     candidate = cell_subject(
         "candidate", cand_cell, lambda: dict(namespace), checks, clock=clock, around=around
     )
+    shares = RoundShares(ruleset) if ruleset is not None else None
+    if shares is not None:
+        baseline = Subject(baseline.label, baseline.first, shares.timed("baseline", baseline.timed))
+        candidate = Subject(
+            candidate.label, candidate.first, shares.timed("candidate", candidate.timed)
+        )
     notes = definition_notes(base, namespace, snapshot)
     reference = None
     if base.outputs is not None and checks == list(base.checks):
@@ -172,7 +183,7 @@ def measure_against(
             spent_s=spent_s,
             on_round=on_round,
         )
-    return ExperimentResult.of(
+    result = ExperimentResult.of(
         measured,
         name=name,
         baseline_name=base.name,
@@ -181,6 +192,12 @@ def measure_against(
         plan=plan,
         notes=notes,
     )
+    if shares is None:
+        return result
+    changes = category_changes(
+        shares.rounds.get("baseline", []), shares.rounds.get("candidate", []), plan.confidence
+    )
+    return replace(result, category_changes=changes)
 
 
 def record_experiment(
@@ -194,10 +211,12 @@ def record_experiment(
 ) -> ExperimentResult:
     """Compare the profiles, add the findings, record the experiment and Validate; the
     finished result."""
-    comparison = compare_stored(store, base.run_id, run_id)
+    comparison = with_changes(compare_stored(store, base.run_id, run_id), measured.category_changes)
     status = comparison.categories["status"]
     changed = sorted(
-        comparison.categories.loc[status.isin(["faster", "slower", "gone"]), "category"]
+        comparison.categories.loc[
+            status.isin(["faster", "slower", "less time", "more time", "gone"]), "category"
+        ]
     )
     gained = measured.baseline_median - measured.candidate_median
     scale = measured.candidate_median / report.profiled_s if report.profiled_s > 0 else 1.0

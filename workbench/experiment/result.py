@@ -25,6 +25,7 @@ from workbench.report.tables import Block, Column, Document, Paragraph, Table
 if TYPE_CHECKING:
     from workbench.experiment.compare import CompareResult
     from workbench.profiling.report import Report
+    from workbench.profiling.round_shares import CategoryChange
     from workbench.store.db import ExperimentRow
 
 
@@ -49,6 +50,9 @@ class ExperimentResult:
     experiment_id: int | None = None
     candidate_report: Report | None = field(default=None, repr=False)
     comparison: CompareResult | None = field(default=None, repr=False)
+    # Per category, the change over the interleaved rounds (each round sampled), with its
+    # interval: what backs "faster" / "slower" for a category.
+    category_changes: Mapping[str, CategoryChange] = field(default_factory=dict, repr=False)
     findings: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
 
     @classmethod

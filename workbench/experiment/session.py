@@ -45,12 +45,13 @@ from workbench.experiment.outputs import collect, freeze
 from workbench.experiment.stored_outputs import MAX_STORED_BYTES
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
-from workbench.profiling.capture import Clock, Step, measure_call_cost
+from workbench.profiling.capture import Clock, Step
 from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
+from workbench.profiling.cost_model import CostModel, measure_cost_model, scaled_to
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import build_report, run_passes
+from workbench.profiling.run import Passes, build_report, run_passes
 from workbench.route.recommend import router_for
 from workbench.route.router import Router
 from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
@@ -121,7 +122,7 @@ class Session:
         self.store_path = None if store is None else str(store)
         self.workflow_name = workflow
         self.clock = clock
-        self.call_cost_s = call_cost_s
+        self._cost_model = None if call_cost_s is None else CostModel.flat(call_cost_s)
         self.on_round = on_round
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
@@ -133,6 +134,7 @@ class Session:
         self._device: str | None = None
         self._router: Router | None = None
         self.modules = ModuleIndex()
+        self._profiled: dict[str, Tables] = {}  # the last profile's tables, by source
 
     # --- what every run needs -------------------------------------------------------------
 
@@ -154,11 +156,20 @@ class Session:
             label=label,
         )
 
-    def call_cost(self) -> float:
-        """cProfile's cost per call on this interpreter, measured once per session."""
-        if self.call_cost_s is None:
-            self.call_cost_s = measure_call_cost()
-        return self.call_cost_s
+    def cost_model(self) -> CostModel | None:
+        """What cProfile costs per event on this interpreter, measured once per session
+        (`call_cost_s` given: that flat cost); None while load keeps it from being measured
+        (tried again at the next run)."""
+        if self._cost_model is None:
+            self._cost_model = measure_cost_model()
+        return self._cost_model
+
+    def _learn(self, passes: Passes) -> None:
+        """After a plain run measured what profiling added (--overhead), later estimates in
+        this session are scaled to it (the cost model's `scale`)."""
+        overhead, predicted = passes.analysis.overhead, passes.analysis.predicted_s
+        if overhead.method == "measured" and predicted and self._cost_model is not None:
+            self._cost_model = scaled_to(self._cost_model, predicted, overhead.added_s)
 
     def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
         """The run store at `path` (else the session's, else the default), kept open.
@@ -242,17 +253,22 @@ class Session:
         self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
     ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
         steps, cell = self._steps(code)
+        source = cell.source if cell else None
         passes = run_passes(
             steps,
             options,
-            source=cell.source if cell else None,
+            source=source,
             filename=cell.filename if cell else None,
             namespace=self.namespace,
             clock=self.clock,
-            call_cost_s=self.call_cost(),
+            cost_model=self.cost_model() if options.mode == "cprofile" else None,
             router=self.router(),
             modules=self.modules,
+            previous=self._profiled.get(source) if source is not None else None,
         )
+        if source is not None and not passes.tables.functions.empty:
+            self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
+        self._learn(passes)
         findings = self.findings(passes.tables, store)
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes
@@ -414,7 +430,8 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
-        call_cost_s, router = self.call_cost(), self.router()
+        model = self.cost_model() if options.mode == "cprofile" else None
+        router = self.router()
         try:
             with (around or contextlib.nullcontext)():
                 passes = run_passes(
@@ -424,7 +441,7 @@ class Session:
                     filename=cand_cell.filename,
                     namespace=self.namespace,
                     clock=self.clock,
-                    call_cost_s=call_cost_s,
+                    cost_model=model,
                     router=router,
                     modules=self.modules,
                 )
@@ -465,6 +482,7 @@ class Session:
                 spent_s=self.clock() - started,
                 on_round=self.on_round,
                 around=around,
+                ruleset=options.ruleset,
             )
         except BaseException as exc:
             with contextlib.suppress(Exception):  # the re-run's own error comes first

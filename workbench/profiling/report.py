@@ -117,12 +117,18 @@ class Report:
     def top_shown(self, min_pct: float = sections.TOP_MIN_PCT) -> tuple[pd.DataFrame, int]:
         """Top functions of the categories holding at least `min_pct` of self time (always
         the biggest), and how many smaller categories were left out of the display."""
-        big = self.categories[self.categories["pct"] >= min_pct]["category"]
+        shares = self.categories[_share_column(self.categories)]
+        big = self.categories[(shares >= min_pct) | (self.categories["pct"] >= min_pct)]["category"]
         keep = set(big) | set(self.categories["category"].head(1))
         return self.top[self.top["category"].isin(keep)], len(self.categories) - len(keep)
 
     def headline(self) -> str:
         """The one-sentence summary at the top of every rendering."""
+        if self.empty and self.lines is not None and not self.lines.lines.empty:
+            return (
+                f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
+                f"line_profiler on {', '.join(self.lines.functions)}."
+            )
         if self.empty:
             return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."
         text = (
@@ -133,8 +139,14 @@ class Report:
         biggest = self.wins.iloc[0]
         return (
             text + f" Biggest category: {biggest['category']} with {fmt.pct(biggest['pct'])} "
-            f"of self time; halving it would make the whole run {fmt.factor(biggest['cut_50'])} faster."
+            f"of the time ({self._corrected_words()}); halving it would make the whole run "
+            f"{fmt.factor(biggest['cut_50'])} faster."
         )
+
+    def _corrected_words(self) -> str:
+        if self.counts_are_samples:
+            return "sampled, the C time it calls included"
+        return "corrected: the profiler's cost out, the C time it calls included"
 
     def notes(self) -> list[str]:
         """Caveats, in the order a reader needs them."""
@@ -169,16 +181,20 @@ class Report:
                     profiled_s=self.profiled_s,
                     calls=self.calls,
                     functions=len(self.functions),
+                    samples=self.counts_are_samples,
                 ),
-                Chart(category_figure(self.categories, f"Where the time goes: {self.label}")),
+                Chart(self._figure()),
                 sections.top_functions(
                     shown,
                     title=f"Top {self.top_n} functions by self time, per category",
                     hidden=hidden,
+                    samples=self.counts_are_samples,
                 ),
                 sections.wins(self.wins),
             ]
             blocks += self._deeper_blocks()
+        elif self.lines is not None and not self.lines.lines.empty:
+            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
         blocks.append(Listing("Category rules, in the order tried", self.rules, collapsed=True))
         return Document(f"Where the time goes: {self.label}", tuple(blocks))
 
@@ -255,11 +271,22 @@ class Report:
 
         return text.render(self.document)
 
+    def _figure(self) -> dict[str, Any]:
+        """The category chart, led by the corrected shares: each bar is the category's
+        corrected share of the plain time (the profiled time less the profiler's cost)."""
+        frame = self.categories
+        if "corrected_pct" in frame.columns:
+            plain = max(self.profiled_s - float(frame["est_overhead_s"].sum()), 0.0)
+            frame = frame.assign(
+                self_s=frame["corrected_pct"] * plain / 100.0, pct=frame["corrected_pct"]
+            )
+        return category_figure(frame, f"Where the time goes (corrected shares): {self.label}")
+
     def figure(self) -> Any:
         """The category chart as a plotly Figure."""
         import plotly.graph_objects as go
 
-        return go.Figure(category_figure(self.categories, f"Where the time goes: {self.label}"))
+        return go.Figure(self._figure())
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"
@@ -332,3 +359,7 @@ SAVED_AS = {
     "profile.speedscope.json": "speedscope",
 }
 REPORT_FILES = tuple(SAVED_AS)
+
+
+def _share_column(frame: pd.DataFrame) -> str:
+    return "corrected_pct" if "corrected_pct" in frame.columns else "pct"

@@ -21,6 +21,19 @@ from workbench.report.tables import Column, Table
 TOP_MIN_PCT = 1.0
 
 
+CORRECTED_NOTE = (
+    "% corrected: each category's share of the time with the profiler's own cost taken out "
+    "(the cost cProfile adds per call, per generator resume, per C call and per bytecode "
+    "instruction, measured on this interpreter and charged where cProfile charged it) and "
+    "the C functions it called folded in ('of it C'); what a plain run spends there. "
+    "% as profiled: the share of recorded self time, the native category apart."
+)
+SAMPLED_NOTE = (
+    "% corrected: each category's share with the C functions it called folded in (the "
+    "sampler already sees them that way); % as profiled: the share of sampled self time."
+)
+
+
 def categories(
     frame: pd.DataFrame,
     *,
@@ -29,51 +42,83 @@ def categories(
     functions: int,
     title: str = "By category",
     detail: bool = True,
+    samples: bool = False,
 ) -> Table:
-    """One row per category, seed 004's shape plus self time, and a closing total.
+    """One row per category, led by the corrected share (:data:`CORRECTED_NOTE`), then seed
+    004's shape: self and inclusive time as profiled, calls (`samples`: sample counts),
+    functions, and a closing total.
 
-    With `detail`: an in-table bar, the estimated profiler overhead and the rule.
-    """
+    With `detail`: an in-table bar, the estimated profiler overhead and the rule. A stored
+    run from before corrected shares shows its shares as profiled in their place."""
     colors = category_colors(list(frame["category"]))
+    corrected = "corrected_pct" in frame.columns
     columns = [
         Column("Category", "name"),
-        Column("Self (s)", "seconds"),
-        Column("% self", "pct"),
+        Column("% corrected", "pct"),
         Column("", "bar"),
+        Column("of it C", "pct"),
+        Column("% as profiled", "pct"),
+        Column("Self (s)", "seconds"),
         Column("Inclusive (s)", "seconds"),
-        Column("Calls", "count"),
+        Column("Samples" if samples else "Calls", "count"),
         Column("Functions", "count"),
         Column("Est. overhead (s)", "seconds", wide=True),
         Column("Rule", "code", wide=True),
     ]
-    rows = [
-        (
-            r["category"],
-            r["self_s"],
-            r["pct"],
-            (r["pct"], colors[r["category"]]),
-            r["inclusive_s"],
-            r["calls"],
-            r["functions"],
-            r["est_overhead_s"],
-            r["rule"],
+    rows: list[tuple[Any, ...]] = []
+    for r in records(frame):
+        share = r["corrected_pct"] if corrected else r["pct"]
+        rows.append(
+            (
+                r["category"],
+                share,
+                (share, colors[r["category"]]),
+                r["corrected_native_pct"] if corrected else None,
+                r["pct"],
+                r["self_s"],
+                r["inclusive_s"],
+                r["calls"],
+                r["functions"],
+                r["est_overhead_s"],
+                r["rule"],
+            )
         )
-        for r in records(frame)
-    ]
-    total: tuple[Any, ...] = ("total", profiled_s, 100.0, None, None, calls, functions, None, None)
+    native = float(frame["corrected_native_pct"].sum()) if corrected else None
+    total: tuple[Any, ...] = (
+        "total",
+        100.0,
+        None,
+        native,
+        100.0,
+        profiled_s,
+        None,
+        calls,
+        functions,
+        float(frame["est_overhead_s"].sum()) if len(frame) else None,
+        None,
+    )
+    notes = (SAMPLED_NOTE if samples else CORRECTED_NOTE,) if corrected else ()
     if not detail:
-        columns, rows, total = columns[:3] + columns[4:7], [_cut(r) for r in rows], _cut(total)
-    return Table(title, tuple(columns), tuple(rows), total=total)
+        columns = [columns[0], columns[1], *columns[3:9]]
+        rows, total = [_cut(r) for r in rows], _cut(total)
+    return Table(title, tuple(columns), tuple(rows), total=total, notes=notes)
 
 
 def _cut(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:3] + row[4:7]
+    """A categories row without the bar and the wide columns."""
+    return (row[0], row[1], *row[3:9])
 
 
 def top_functions(
-    frame: pd.DataFrame, *, title: str, per_category: int | None = None, hidden: int = 0
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    per_category: int | None = None,
+    hidden: int = 0,
+    samples: bool = False,
 ) -> Table:
-    """The top functions by self time, grouped by category (the category on its first row)."""
+    """The top functions by self time, grouped by category (the category on its first row);
+    `samples`: the counts are sample counts."""
     if per_category is not None:
         frame = frame[frame["rank"] <= per_category]
     rows = tuple(
@@ -100,7 +145,7 @@ def top_functions(
         Column("#", "count"),
         Column("Function", "code"),
         Column("Where"),
-        Column("Calls", "count"),
+        Column("Samples" if samples else "Calls", "count"),
         Column("Self (s)", "seconds"),
         Column("Cum (s)", "seconds"),
         Column("% self", "pct"),
@@ -109,8 +154,8 @@ def top_functions(
 
 
 WINS_INTRO = (
-    "Whole-run speedup if a category's self time were cut by 25, 50, 75 or 100% "
-    "(Amdahl's law: 1 / (1 - share x cut))."
+    "Whole-run speedup if a category's time were cut by 25, 50, 75 or 100% "
+    "(Amdahl's law: 1 / (1 - share x cut), with the corrected share)."
 )
 
 
@@ -123,7 +168,7 @@ def wins(frame: pd.DataFrame, *, min_pct: float = 0.0) -> Table:
     )
     columns = (
         Column("Category", "name"),
-        Column("% self", "pct"),
+        Column("% corrected", "pct"),
         *(Column(f"cut {c}%", "factor") for c in (25, 50, 75, 100)),
     )
     intro = WINS_INTRO
@@ -274,8 +319,10 @@ def recommendations(frame: pd.DataFrame, limit: int = 15) -> Table:
 
 
 def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
-    """A comparison of two runs by category: A and B, the change, its status."""
+    """A comparison of two runs by category: A and B, the change, its status; with an
+    experiment's sampled rounds, the change per run and its interval."""
     head = frame if limit is None else frame.head(limit)
+    rounds = "round_change_s" in head.columns
     rows = tuple(
         (
             r["category"],
@@ -283,6 +330,7 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
             r["self_b"],
             r["self_delta_s"],
             r["self_change_pct"],
+            *((_per_run(r),) if rounds else ()),
             r["inclusive_a"],
             r["inclusive_b"],
             r["status"],
@@ -295,11 +343,19 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
         Column("Self B (s)", "seconds"),
         Column("Δ self (s)", "signed"),
         Column("Change", "change"),
+        *((Column("Per run, rounds (interval)"),) if rounds else ()),
         Column("Incl. A (s)", "seconds"),
         Column("Incl. B (s)", "seconds"),
         Column("Status"),
     )
     return Table("By category", columns, rows)
+
+
+def _per_run(row: dict[str, Any]) -> str:
+    change, low, high = row["round_change_s"], row["round_low_s"], row["round_high_s"]
+    if not _known(change):
+        return ""
+    return f"{change * 1e3:+.2f} ms ({low * 1e3:+.2f} to {high * 1e3:+.2f})"
 
 
 def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
@@ -334,3 +390,43 @@ def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
         Column("Status"),
     )
     return Table(f"Functions that changed most (top {limit} by |Δ self|)", columns, rows)
+
+
+def compared_shares(frame: pd.DataFrame) -> Table:
+    """Two differently profiled runs by category: each one's share, the difference."""
+    rows = tuple(
+        (r["category"], r["share_a"], r["share_b"], r["share_delta"], r["status"])
+        for r in records(frame)
+    )
+    columns = (
+        Column("Category", "name"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table("By category: shares only (the runs were profiled differently)", columns, rows)
+
+
+def compared_function_shares(frame: pd.DataFrame, limit: int) -> Table:
+    """Two differently profiled runs by function: shares of self time, biggest change first."""
+    rows = tuple(
+        (
+            str(r["name"]),
+            str(r["category"]),
+            r["share_a"],
+            r["share_b"],
+            r["share_delta"],
+            str(r["status"]),
+        )
+        for r in records(frame.head(limit))
+    )
+    columns = (
+        Column("Function", "code"),
+        Column("Category"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table(f"Functions whose share changed most (top {limit})", columns, rows)
