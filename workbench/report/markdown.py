@@ -5,7 +5,16 @@ Charts are left out (the HTML and the saved report.html carry them).
 
 from __future__ import annotations
 
-from workbench.report.tables import Chart, Document, Listing, Paragraph, Preformatted, Table
+from workbench.report.tables import (
+    Block,
+    Chart,
+    Document,
+    Fold,
+    Listing,
+    Paragraph,
+    Preformatted,
+    Table,
+)
 
 
 def _cell(text: str) -> str:
@@ -41,9 +50,12 @@ def table(t: Table) -> str:
 
 def blocks(doc: Document) -> list[str]:
     """The document's blocks as markdown paragraphs, without its title."""
-    heading = "#" * (doc.level + 1)
+    return _blocks(doc.blocks, "#" * (doc.level + 1))
+
+
+def _blocks(items: tuple[Block, ...], heading: str) -> list[str]:
     parts: list[str] = []
-    for block in doc.blocks:
+    for block in items:
         if isinstance(block, Paragraph):
             parts.append(block.text if block.tone == "plain" else f"> {block.text}")
         elif isinstance(block, Table):
@@ -54,12 +66,17 @@ def blocks(doc: Document) -> list[str]:
             parts.append(table(block))
             parts += [f"_{note}_" for note in block.notes]
         elif isinstance(block, Preformatted):
-            parts += [f"{heading} {block.title}", f"```\n{block.text}\n```"]
+            if block.title:
+                parts.append(f"{heading} {block.title}")
+            parts.append(f"```\n{block.text}\n```")
+        elif isinstance(block, Fold):
+            parts.append(f"{heading} {block.summary}")
+            parts += _blocks(block.blocks, heading + "#")
         elif isinstance(block, Listing):
-            items = [f"`{i}`" if block.code else i for i in block.items]
+            entries = [f"`{i}`" if block.code else i for i in block.items]
             parts += [
                 f"{heading} {block.title}",
-                "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1)),
+                "\n".join(f"{n}. {i}" for n, i in enumerate(entries, 1)),
             ]
         elif isinstance(block, Chart):
             continue
