@@ -11,8 +11,10 @@ finished, immutable results:
 
 The magic (``workbench/ui/magics.py``) and the command line both call it; neither runs
 code any other way. Extension points: `around` runs every candidate run inside a context
-(a patch applied in place and restored), `on_round` reports each measured round, and
-every store access goes through :meth:`Session.store`.
+(a patch applied in place and restored), `on_round` reports each measured round, `stage`
+is the context each re-run of the code happens in (progress bars), `origin` names the
+notebook or script the runs come from (kept with each run), and every store access goes
+through :meth:`Session.store`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import build_report, run_passes
+from workbench.profiling.run import Stage, build_report, run_passes
 from workbench.route.router import Router
 from workbench.store.db import RunStore, resolve_store_path
 
@@ -98,6 +100,8 @@ class Session:
         clock: Clock = time.perf_counter,
         call_cost_s: float | None = None,
         on_round: RoundHook | None = None,
+        stage: Stage | None = None,
+        origin: str | None = None,
     ) -> None:
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.compiler: Compiler = compiler or PythonCompiler()
@@ -106,6 +110,8 @@ class Session:
         self.clock = clock
         self.call_cost_s = call_cost_s
         self.on_round = on_round
+        self.stage = stage
+        self.origin = origin
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.id = f"{os.getpid()}-{int(time.time())}"
@@ -228,6 +234,7 @@ class Session:
             call_cost_s=self.call_cost(),
             router=self.router(),
             modules=self.modules,
+            stage=self.stage,
         )
         findings = self.findings(passes.tables, store)
         report = build_report(
@@ -301,6 +308,7 @@ class Session:
                     name=baseline[0] if as_baseline and baseline else None,
                     code=text,
                     session=self.id,
+                    origin=self.origin,
                     findings=findings,
                 )
                 if as_baseline and baseline is not None and text is not None:
@@ -382,6 +390,7 @@ class Session:
                     call_cost_s=call_cost_s,
                     router=router,
                     modules=self.modules,
+                    stage=self.stage,
                 )
         except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
             flow.optimize_failed(str(exc))
@@ -396,6 +405,7 @@ class Session:
                 name=name,
                 code=code,
                 session=self.id,
+                origin=self.origin,
                 findings=findings,
             )
             flow.optimized(writer, name=name, run_id=run_id, error=report.error)
@@ -459,9 +469,10 @@ class Session:
         target_pct: float | None = None,
         redact: bool = False,
         store: str | None = None,
+        origin: str | None = None,
     ) -> tuple[str, Path]:
-        """Write the postmortem of the stored runs to `path`; returns its text and the
-        store it was read from."""
+        """Write the postmortem of the stored runs to `path` (with `origin`: that notebook's
+        or script's runs only); returns its text and the store it was read from."""
         from workbench.report.postmortem import postmortem
 
         where = self.store(store).path
@@ -472,5 +483,6 @@ class Session:
             title=title,
             target_pct=target_pct,
             redact=redact,
+            origin=origin,
         )
         return text, where

@@ -9,12 +9,14 @@ built once from those values (:func:`build_report`) and does not change afterwar
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import linecache
 import sys
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +31,7 @@ from workbench.profiling.capture import (
     run_plain,
     run_profiled,
 )
-from workbench.profiling.categories import ModuleIndex
+from workbench.profiling.categories import FunctionSite, ModuleIndex, unmatched_rules
 from workbench.profiling.options import Options
 from workbench.profiling.overhead import Overhead
 from workbench.profiling.report import Report
@@ -42,6 +44,15 @@ if TYPE_CHECKING:
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
     from workbench.route.router import Router
+
+# A progress hook for the passes that re-run the code: `stage(label)` is a context the
+# pass runs in (workbench.progress.stage draws a bar; the magic passes it).
+Stage = Callable[[str], AbstractContextManager[object]]
+
+
+def _stage(stage: Stage | None, label: str) -> AbstractContextManager[object]:
+    return stage(label) if stage is not None else contextlib.nullcontext()
+
 
 NATIVE_FOLDED_NOTE = (
     "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
@@ -188,6 +199,7 @@ def run_passes(
     call_cost_s: float | None = None,
     router: Router | None = None,
     modules: ModuleIndex | None = None,
+    stage: Stage | None = None,
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
@@ -196,14 +208,16 @@ def run_passes(
     line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
     No two profilers are ever active together. `router` makes the backend recommendations
     (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
-    reuse (a session keeps one).
+    reuse (a session keeps one); `stage(label)` is the context each re-run happens in (a
+    progress bar).
     """
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
     plain_s = None
     if options.overhead and error is None:
         try:
-            plain_s = run_plain(steps, clock=clock)
+            with _stage(stage, "--overhead: the plain run"):
+                plain_s = run_plain(steps, clock=clock)
         except BaseException as exc:  # handed back to the caller unchanged
             error = exc
             notes.append(
@@ -211,6 +225,7 @@ def run_passes(
                 "the profiled run had completed, so the overhead is estimated."
             )
     analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s, modules=modules)
+    notes += rule_notes(options, analysis.tables)
     if raw.truncated_by is not None:
         notes.append(f"INCOMPLETE: {raw.truncated_by}")
     if getattr(raw, "native_folded", False):
@@ -224,12 +239,35 @@ def run_passes(
         )
     lines = gpu = None
     if error is None and options.wants_lines:
-        lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
+        with _stage(stage, "line pass (line_profiler)"):
+            lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
         notes += line_notes
     if error is None and options.gpu:
-        gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
+        with _stage(stage, "GPU pass (CUDA events)"):
+            gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
         notes += gpu_notes
     return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
+
+
+def rule_notes(options: Options, tables: Tables) -> list[str]:
+    """The user rules that gave no function its category, with what they might have meant."""
+    functions = tables.functions
+    used = set(functions["rule"])
+    if all(rule.describe() in used for rule in options.ruleset.rules):
+        return []
+    sites = [
+        FunctionSite(str(path), int(line), str(name), str(module), bool(native), str(owner))
+        for path, line, name, module, native, owner in zip(
+            functions["file"],
+            functions["line"],
+            functions["name"],
+            functions["module"],
+            functions["native"],
+            functions["owner"],
+            strict=True,
+        )
+    ]
+    return unmatched_rules(options.ruleset.rules, sites, used)
 
 
 def line_pass(

@@ -3,7 +3,9 @@
 It parses the line with magic_arguments, turns it into plain values, calls
 :class:`workbench.experiment.session.Session` (profile, baseline, candidate, or a line
 action), and displays what comes back. Everything that decides what a run is lives in
-the core.
+the core. What it keeps per kernel: the explanations already shown (shown open once,
+folded afterwards), the snakeviz servers it started, and the notebook its runs come from.
+The cell's last value is the magic's return value, so IPython shows it as ``Out``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 from IPython.display import display
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 
+from workbench import progress
 from workbench.errors import WorkbenchError
 from workbench.experiment.session import Candidacy, Cell, Profiled, Session
 from workbench.profiling.options import Options
+from workbench.profiling.report import Report
+from workbench.report.bundle import outputs
 from workbench.ui import line_actions
 from workbench.ui.arguments import given, unquote, with_experiment_options, with_run_options
+from workbench.ui.origin import notebook_origin
+from workbench.ui.snakeviz import Servers
 
 
 def statement_text(line: str, statement_tokens: list[str]) -> str:
@@ -69,6 +76,17 @@ class OptimizeMagics(Magics):
         super().__init__(shell)
         self.ip: Any = shell
         self.session = Session(shell.user_ns, compiler=ShellCompiler(shell))
+        self.shown: set[str] = set()  # explanations shown open once in this kernel
+        self.servers = Servers()
+
+    def origin(self) -> str:
+        """The notebook (or kernel session) this kernel's runs come from."""
+        return notebook_origin(self.ip.user_ns, self.session.id)
+
+    def show(self, report: Report) -> None:
+        """Display a report: its outputs in order, explanations folded once shown."""
+        for part in outputs(report.document, report.chart, self.shown):
+            display(part, raw=True)
 
     @magic_arguments()
     @with_experiment_options
@@ -84,23 +102,26 @@ class OptimizeMagics(Magics):
         "--snakeviz",
         action="store_true",
         default=None,
-        help="Open the saved profile in snakeviz, where the browser can reach a local server.",
+        help="Open the profile in snakeviz (the --save one, else a temporary copy) where the "
+        "browser can reach a local server; says where it serves and how to stop it.",
     )
     @with_run_options
     @argument("statement", nargs=argparse.REMAINDER, help="Code to profile (line magic only).")
     @line_cell_magic
     @no_var_expand
-    def optimize(self, line: str, cell: str | None = None) -> None:
+    def optimize(self, line: str, cell: str | None = None) -> Any:
         """Profile a cell (``%%optimize``) or a statement (``%optimize STATEMENT``) and show
         where the time goes by category, the top functions of each, and what cutting each
         category would win (Amdahl).
 
         The code runs once. --overhead, --lines / -f and --gpu each run it once more, in a
-        pass of its own. If the code raises, the report of what ran is shown, marked
-        incomplete, and the exception is re-raised unchanged. Every option can also be set
-        under [tool.workbench] in pyproject.toml; the magic line wins.
+        pass of its own (with a progress bar, as a candidate's rounds). If the code raises,
+        the report of what ran is shown, marked incomplete, and the exception is re-raised
+        unchanged. The cell's last value is the output (Out), as with %time. Every option
+        can also be set under [tool.workbench] in pyproject.toml; the magic line wins.
         """
         args = parse_argstring(self.optimize, line)
+        self.session.origin = self.origin()
         statement = statement_text(line, args.statement)
         if line_actions.wants_line_action(args, cell, statement):
             return line_actions.line_action(self, args)
@@ -120,6 +141,8 @@ class OptimizeMagics(Magics):
                 "candidate's baseline with --against NAME"
             )
         code = cell if cell is not None else statement
+        bars = not args.quiet
+        self.session.stage = lambda label: progress.stage(label, enabled=bars)
         options_given = {**given(args), "save": unquote(args.save), "snakeviz": args.snakeviz}
         if args.label:
             label: str | None = unquote(args.label)
@@ -138,29 +161,36 @@ class OptimizeMagics(Magics):
                 from workbench.experiment.measure import Plan
                 from workbench.experiment.outputs import Tolerance
 
-                outcome = self.session.candidate(
-                    args.candidate,
-                    code,
-                    options,
-                    against=unquote(args.against),
-                    checks=args.check,
-                    plan=Plan(budget_s=args.budget),
-                    tolerance=Tolerance(args.rtol, args.atol),
-                    store=store,
-                )
+                rounds = progress.rounds(f"candidate {args.candidate!r}: rounds", enabled=bars)
+                self.session.on_round = rounds
+                try:
+                    outcome = self.session.candidate(
+                        args.candidate,
+                        code,
+                        options,
+                        against=unquote(args.against),
+                        checks=args.check,
+                        plan=Plan(budget_s=args.budget),
+                        tolerance=Tolerance(args.rtol, args.atol),
+                        store=store,
+                    )
+                finally:
+                    rounds.close()
+                    self.session.on_round = None
             else:
                 outcome = self._profile(args, options, code, store)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        finally:
+            self.session.stage = None
         if isinstance(outcome, Candidacy):
             self._show_candidate(args, outcome)
         else:
             self._show(args, options, outcome)
+        return outcome.report.result
 
     def _profile(self, args: Any, options: Options, code: str, store: str | None) -> Profiled:
-        notes = []
-        if options.snakeviz and options.save is None:
-            notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
+        notes: list[str] = []
         if args.baseline:
             return self.session.baseline(
                 args.baseline, code, options, checks=args.check, store=store, notes=notes
@@ -176,11 +206,9 @@ class OptimizeMagics(Magics):
         if options.save is not None:
             report.save(options.save)
         if not args.quiet:
-            display(report)
-        if options.save is not None and options.snakeviz:
-            from workbench.ui.snakeviz import open_snakeviz
-
-            print(f"workbench: {open_snakeviz(Path(options.save) / 'profile.prof')}")
+            self.show(report)
+        if options.snakeviz:
+            print(f"workbench: {self.servers.open(self._prof_file(report, options.save))}")
         if outcome.error is not None:
             if outcome.problem:
                 warn(outcome.problem)
@@ -188,10 +216,22 @@ class OptimizeMagics(Magics):
         if outcome.problem:
             raise UsageError(outcome.problem)
 
+    def _prof_file(self, report: Report, save: str | Path | None) -> Path:
+        """The profile snakeviz opens: the one --save wrote, else one in a new temporary
+        folder."""
+        if save is not None:
+            return Path(save) / "profile.prof"
+        import tempfile
+
+        from workbench.profiling.export import write_prof
+
+        folder = Path(tempfile.mkdtemp(prefix="workbench-snakeviz-"))
+        return write_prof(folder / "profile.prof", report.stats)
+
     def _show_candidate(self, args: Any, candidacy: Candidacy) -> None:
         if candidacy.error is not None:
             if not args.quiet:
-                display(candidacy.report)
+                self.show(candidacy.report)
             raise candidacy.error
         if args.output:
             self.ip.user_ns[args.output] = candidacy.result
