@@ -65,7 +65,7 @@ def test_module_prefix_rule_matches_the_module_and_its_children() -> None:
     by_name = report.functions.set_index("name")
     assert by_name.loc["dumps", "category"] == "JSON"
     assert by_name.loc["encode", "category"] == "JSON"  # json.encoder
-    assert by_name.loc["serialise", "category"] == "user"
+    assert by_name.loc["serialise", "category"] == "user:workloads"  # tests/workloads.py
 
 
 def test_builtin_categories_for_stdlib_library_native_and_cell_code() -> None:
@@ -74,7 +74,7 @@ def test_builtin_categories_for_stdlib_library_native_and_cell_code() -> None:
     source = "import json\nimport numpy as np\ndef f(a):\n    return np.mean(a) + a.sum()\nx = f(np.arange(10.0)); json.dumps([1])\n"
     report = workbench.profile(source, {"np": np})
     by_name = report.functions.set_index("name")
-    assert by_name.loc["f", "category"] == "user"
+    assert by_name.loc["f", "category"] == "user:<cell>"
     assert by_name.loc["dumps", "category"] == "stdlib"
     assert by_name.loc["mean", "category"] == "library:numpy"
     native = report.functions[report.functions["native"]]
@@ -94,8 +94,8 @@ def test_every_function_has_exactly_one_category_and_a_rule() -> None:
 def test_inclusive_time_is_at_least_self_time_and_at_most_the_total(tick: Tick) -> None:
     report = workbench.profile(workloads.top, category=["Leaf=func:^leaf$"], timer=tick)
     cats = report.categories.set_index("category")
-    # user (top, mid) is entered once, at the root, and holds everything.
-    assert cats.loc["user", "inclusive_s"] == pytest.approx(report.profiled_s)
+    # user:workloads (top, mid) is entered once, at the root, and holds everything.
+    assert cats.loc["user:workloads", "inclusive_s"] == pytest.approx(report.profiled_s)
     assert cats.loc["Leaf", "inclusive_s"] == pytest.approx(0.006)
     assert (report.categories["inclusive_s"] >= report.categories["self_s"] - 1e-12).all()
 
@@ -311,10 +311,10 @@ def test_renderings_carry_the_table_and_the_chart() -> None:
     report = workbench.profile(lambda: workloads.serialise(50), category=["Leaf=func:leaf"])
     bundle = report._repr_mimebundle_()
     assert set(bundle) == {"text/html", "text/markdown", "text/plain"}
-    assert "<table>" in bundle["text/html"]
+    assert "<table " in bundle["text/html"]
     assert "plotly-graph-div" not in bundle["text/html"]  # "mime": the chart is its own output
     html = report.to_html(chart="inline")
-    assert "<table>" in html and "plotly-graph-div" in html and "Plotly.newPlot" in html
+    assert "<table " in html and "plotly-graph-div" in html and "Plotly.newPlot" in html
     assert len(html) > 1_000_000  # plotly.js inline: shows offline and after reopening
     assert "cdn.plot.ly" in report.to_html(chart="cdn")
     assert "plotly-graph-div" not in report.to_html(chart="none")

@@ -212,7 +212,7 @@ def test_cell_code_is_sampled_under_its_cell_name_and_feeds_the_tables() -> None
     assert profile.result == 2 * wl.three_to_one()
     category_of, _ = classify_all(profile.stats, Ruleset())
     cells = [k for k in profile.stats if k[0].startswith("<workbench-cell-")]
-    assert cells and all(category_of[k] == "user" for k in cells)
+    assert cells and all(category_of[k] == "user:<cell>" for k in cells)
     tables = build_tables(profile.stats, Ruleset())
     assert tables.profiled_s == pytest.approx(profile.sampled_s, rel=1e-9)
     assert "native" not in set(tables.categories["category"])

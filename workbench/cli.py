@@ -37,9 +37,10 @@ demo_result
 
 def demo_session(args: argparse.Namespace) -> tuple[Session, Options]:
     """The session the demo's cells run in, and the options of its baseline."""
+    from workbench import progress
     from workbench.experiment.session import Session
 
-    session = Session({})
+    session = Session({}, origin="workbench demo", stage=progress.stage)
     given = {
         "rules": str(demo_rules()),
         "chart": args.chart,
@@ -98,6 +99,7 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
     """Steps 2 to 5 of the demo: calibrate, route, experiment, postmortem."""
     import numpy as np
 
+    from workbench import progress
     from workbench.calibration import calibrate, fit, log_sizes
     from workbench.calibration.text import thresholds_text
     from workbench.experiment.measure import Plan
@@ -109,6 +111,7 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
         ["add", "sum", "matmul", "standard_scale"],
         budget_s=args.calibrate_budget,
         sizes=log_sizes(10, 1e6),
+        progress=progress.steps("calibrating"),
     )
     result = fit(cal)
     print(cal.summary())
@@ -129,19 +132,23 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
         f"\n4/5 experiment: memoize dsl.objects, measured against the baseline ({args.budget:g} s)"
     )
     options = session.options({"rules": str(demo_rules())})
-    candidacy = session.candidate(
-        "demo-memo",
-        CANDIDATE_CELL.format(tasks=args.tasks),
-        options,
-        plan=Plan(budget_s=args.budget),
-    )
+    session.on_round = rounds = progress.rounds("candidate 'demo-memo': rounds")
+    try:
+        candidacy = session.candidate(
+            "demo-memo",
+            CANDIDATE_CELL.format(tasks=args.tasks),
+            options,
+            plan=Plan(budget_s=args.budget),
+        )
+    finally:
+        rounds.close()
     if candidacy.error is not None:
         error = candidacy.error
         raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
     print(repr(candidacy.result))
     print("\n5/5 postmortem: written from the run store")
     path = out / "postmortem.md"
-    postmortem(path, store=session.store().path, target_pct=5, force=True)
+    postmortem(path, store=session.store().path, target_pct=5, origin=session.origin)
     return {"machine-profile": profile_path, "postmortem": path}
 
 

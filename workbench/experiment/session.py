@@ -11,8 +11,10 @@ finished, immutable results:
 
 The magic (``workbench/ui/magics.py``) and the command line both call it; neither runs
 code any other way. Extension points: `around` runs every candidate run inside a context
-(a patch applied in place and restored), `on_round` reports each measured round, and
-every store access goes through :meth:`Session.store`.
+(a patch applied in place and restored), `on_round` reports each measured round, `stage`
+is the context each re-run of the code happens in (progress bars), `origin` names the
+notebook or script the runs come from (kept with each run), and every store access goes
+through :meth:`Session.store`.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from workbench.profiling.config import Project, read_project
 from workbench.profiling.cost_model import CostModel, measure_cost_model, scaled_to
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import Passes, build_report, run_passes
+from workbench.profiling.run import Passes, Stage, build_report, run_passes
 from workbench.route.recommend import router_for
 from workbench.route.router import Router
 from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
@@ -116,6 +118,8 @@ class Session:
         clock: Clock = time.perf_counter,
         call_cost_s: float | None = None,
         on_round: RoundHook | None = None,
+        stage: Stage | None = None,
+        origin: str | None = None,
     ) -> None:
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.compiler: Compiler = compiler or PythonCompiler()
@@ -124,6 +128,8 @@ class Session:
         self.clock = clock
         self._cost_model = None if call_cost_s is None else CostModel.flat(call_cost_s)
         self.on_round = on_round
+        self.stage = stage
+        self.origin = origin
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.confirmed: set[str] = set()  # digests of stored baseline code the user trusted
@@ -265,6 +271,7 @@ class Session:
             router=self.router(),
             modules=self.modules,
             previous=self._profiled.get(source) if source is not None else None,
+            stage=self.stage,
         )
         if source is not None and not passes.tables.functions.empty:
             self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
@@ -354,6 +361,7 @@ class Session:
                     name=baseline[0] if as_baseline and baseline else None,
                     code=text,
                     session=self.id,
+                    origin=self.origin,
                     findings=findings,
                 )
                 if as_baseline and baseline is not None and text is not None:
@@ -444,6 +452,7 @@ class Session:
                     cost_model=model,
                     router=router,
                     modules=self.modules,
+                    stage=self.stage,
                 )
         except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
             flow.optimize_failed(str(exc))
@@ -459,6 +468,7 @@ class Session:
                     name=name,
                     code=code,
                     session=self.id,
+                    origin=self.origin,
                     findings=findings,
                 )
                 flow.optimized(writer, name=name, run_id=run_id, error=report.error)
@@ -557,9 +567,10 @@ class Session:
         target_pct: float | None = None,
         redact: bool = False,
         store: str | None = None,
+        origin: str | None = None,
     ) -> tuple[str, Path]:
-        """Write the postmortem of the stored runs to `path`; returns its text and the
-        store it was read from."""
+        """Write the postmortem of the stored runs to `path` (with `origin`: that notebook's
+        or script's runs only); returns its text and the store it was read from."""
         from workbench.report.postmortem import postmortem
 
         where = self.store(store).path
@@ -570,5 +581,6 @@ class Session:
             title=title,
             target_pct=target_pct,
             redact=redact,
+            origin=origin,
         )
         return text, where

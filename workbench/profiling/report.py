@@ -22,9 +22,9 @@ from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.overhead import Overhead
 from workbench.report import format as fmt
 from workbench.report import sections
-from workbench.report.figures import category_figure, icicle_figure
+from workbench.report.figures import category_figure
 from workbench.report.html import ChartMode
-from workbench.report.tables import Block, Chart, Document, Listing, Paragraph, Preformatted
+from workbench.report.tables import Document
 
 if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
@@ -167,70 +167,16 @@ class Report:
 
     @cached_property
     def document(self) -> Document:
-        """Everything the report shows, built once; every rendering lays this out."""
-        blocks: list[Block] = [Paragraph(self.headline())]
-        blocks += [
-            Paragraph(n, "warn" if n.startswith(("Warning", "INCOMPLETE")) else "note")
-            for n in self.notes()
-        ]
-        if not self.empty:
-            shown, hidden = self.top_shown()
-            blocks += [
-                sections.categories(
-                    self.categories,
-                    profiled_s=self.profiled_s,
-                    calls=self.calls,
-                    functions=len(self.functions),
-                    samples=self.counts_are_samples,
-                ),
-                Chart(self._figure()),
-                sections.top_functions(
-                    shown,
-                    title=f"Top {self.top_n} functions by self time, per category",
-                    hidden=hidden,
-                    samples=self.counts_are_samples,
-                ),
-                sections.wins(self.wins),
-            ]
-            blocks += self._deeper_blocks()
-        elif self.lines is not None and not self.lines.lines.empty:
-            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
-        blocks.append(Listing("Category rules, in the order tried", self.rules, collapsed=True))
-        return Document(f"Where the time goes: {self.label}", tuple(blocks))
+        """Everything the report shows, built once; every rendering lays this out
+        (:func:`workbench.report.profile_doc.profile_document`)."""
+        from workbench.report.profile_doc import profile_document
 
-    def _deeper_blocks(self) -> list[Block]:
-        """The call tree, native time, hot lines, recommendations and GPU time, when present."""
-        blocks: list[Block] = []
+        tree_text = None
         if self.tree is not None:
             from workbench.profiling.tree import text_tree
 
-            kind = (
-                "exact, from sampled stacks"
-                if self.stacks is not None
-                else (
-                    "approximate: cProfile keeps only caller edges, so a function's time is "
-                    "split among its callers in proportion"
-                )
-            )
-            order = list(self.categories["category"])
-            blocks += [
-                Chart(icicle_figure(self.tree, f"Call tree: {self.label}", order=order)),
-                Preformatted(f"Call tree ({kind})", text_tree(self.tree)),
-            ]
-        if not self.native.empty:
-            blocks.append(sections.native(self.native))
-        if self.lines is not None and not self.lines.lines.empty:
-            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
-        if self.recommendations is not None and not self.recommendations.empty:
-            blocks.append(sections.recommendations(self.recommendations))
-        if self.gpu is not None:
-            if self.gpu.measured:
-                blocks += [
-                    sections.gpu_devices(self.gpu.devices),
-                    sections.gpu_lines(self.gpu.lines),
-                ]
-            blocks.append(Paragraph(f"GPU: {self.gpu.status}.", "note"))
-        return blocks
+            tree_text = text_tree(self.tree)
+        return profile_document(self, tree_text)
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
@@ -271,22 +217,13 @@ class Report:
 
         return text.render(self.document)
 
-    def _figure(self) -> dict[str, Any]:
-        """The category chart, led by the corrected shares: each bar is the category's
-        corrected share of the plain time (the profiled time less the profiler's cost)."""
-        frame = self.categories
-        if "corrected_pct" in frame.columns:
-            plain = max(self.profiled_s - float(frame["est_overhead_s"].sum()), 0.0)
-            frame = frame.assign(
-                self_s=frame["corrected_pct"] * plain / 100.0, pct=frame["corrected_pct"]
-            )
-        return category_figure(frame, f"Where the time goes (corrected shares): {self.label}")
-
     def figure(self) -> Any:
         """The category chart as a plotly Figure."""
         import plotly.graph_objects as go
 
-        return go.Figure(self._figure())
+        from workbench.report.profile_doc import chart_frame, title_of
+
+        return go.Figure(category_figure(chart_frame(self), title_of(self)))
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"

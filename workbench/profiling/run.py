@@ -9,6 +9,7 @@ built once from those values (:func:`build_report`) and does not change afterwar
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import linecache
 import sys
@@ -16,6 +17,7 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,7 +33,7 @@ from workbench.profiling.capture import (
     run_plain,
     run_profiled,
 )
-from workbench.profiling.categories import ModuleIndex
+from workbench.profiling.categories import FunctionSite, ModuleIndex, unmatched_rules
 from workbench.profiling.cost_model import (
     CostModel,
     code_index,
@@ -51,6 +53,15 @@ if TYPE_CHECKING:
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
     from workbench.route.router import Router
+
+# A progress hook for the passes that re-run the code: `stage(label)` is a context the
+# pass runs in (workbench.progress.stage draws a bar; the magic passes it).
+Stage = Callable[[str], AbstractContextManager[object]]
+
+
+def _stage(stage: Stage | None, label: str) -> AbstractContextManager[object]:
+    return stage(label) if stage is not None else contextlib.nullcontext()
+
 
 NATIVE_FOLDED_NOTE = (
     "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
@@ -282,6 +293,7 @@ def run_passes(
     modules: ModuleIndex | None = None,
     cost_model: CostModel | str | None = UNMEASURED,
     previous: Tables | None = None,
+    stage: Stage | None = None,
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
@@ -290,20 +302,23 @@ def run_passes(
     line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
     No two profilers are ever active together. `router` makes the backend recommendations
     (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
-    reuse and `cost_model` what cProfile costs here (a session keeps both).
+    reuse and `cost_model` what cProfile costs here (a session keeps both); `stage(label)`
+    is the context each re-run happens in (a progress bar).
 
     A line pass alone (`-f` names only, or ``--lines N`` with `previous`, the tables of a
     profile of the same code already taken to pick the functions from) runs the code once,
     under line_profiler only: no profile by category is taken first.
     """
     if _lines_only(options, previous):
-        return lines_only(steps, options, namespace or {}, previous)
+        with _stage(stage, "line pass (line_profiler)"):
+            return lines_only(steps, options, namespace or {}, previous)
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
     plain_s = None
     if options.overhead and error is None:
         try:
-            plain_s = run_plain(steps, clock=clock)
+            with _stage(stage, "--overhead: the plain run"):
+                plain_s = run_plain(steps, clock=clock)
         except BaseException as exc:  # handed back to the caller unchanged
             error = exc
             notes.append(
@@ -319,6 +334,7 @@ def run_passes(
         modules=modules,
         namespace=namespace,
     )
+    notes += rule_notes(options, analysis.tables)
     if raw.truncated_by is not None:
         notes.append(f"INCOMPLETE: {raw.truncated_by}")
     if getattr(raw, "native_folded", False):
@@ -332,10 +348,12 @@ def run_passes(
         )
     lines = gpu = None
     if error is None and options.wants_lines:
-        lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
+        with _stage(stage, "line pass (line_profiler)"):
+            lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
         notes += line_notes
     if error is None and options.gpu:
-        gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
+        with _stage(stage, "GPU pass (CUDA events)"):
+            gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
         notes += gpu_notes
     return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
 
@@ -381,6 +399,27 @@ def lines_only(
     raw = RawProfile({}, seconds, error is None, result, None if lines is None else lines.error)
     analysis = Analysis(tables, Overhead.unknown(seconds, 0), None)
     return Passes(raw, analysis, tuple(notes), lines, None, None, error)
+
+
+def rule_notes(options: Options, tables: Tables) -> list[str]:
+    """The user rules that gave no function its category, with what they might have meant."""
+    functions = tables.functions
+    used = set(functions["rule"])
+    if all(rule.describe() in used for rule in options.ruleset.rules):
+        return []
+    sites = [
+        FunctionSite(str(path), int(line), str(name), str(module), bool(native), str(owner))
+        for path, line, name, module, native, owner in zip(
+            functions["file"],
+            functions["line"],
+            functions["name"],
+            functions["module"],
+            functions["native"],
+            functions["owner"],
+            strict=True,
+        )
+    ]
+    return unmatched_rules(options.ruleset.rules, sites, used)
 
 
 def line_pass(

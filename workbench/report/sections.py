@@ -19,6 +19,70 @@ from workbench.report.tables import Column, Table
 
 # Top functions and wins are listed for categories at or above this share of self time.
 TOP_MIN_PCT = 1.0
+# Categories under this share of self time are shown as one "other" row (r.categories
+# keeps them all).
+OTHER_MIN_PCT = 0.5
+OTHER = "other"
+
+
+def fold_small(frame: pd.DataFrame, min_pct: float = OTHER_MIN_PCT) -> pd.DataFrame:
+    """The category table with the categories under `min_pct` of self time as one "other"
+    row (its rule names them), when there are two or more; the biggest always stays."""
+    if frame.empty or "pct" not in frame:
+        return frame
+    small = (frame["pct"] < min_pct) & (frame.index != frame.index[0])
+    if int(small.sum()) < 2:
+        return frame
+    folded = frame[small]
+    names = list(folded["category"])
+    row: dict[str, Any] = {column: None for column in frame.columns}
+    row.update(
+        category=OTHER,
+        self_s=float(folded["self_s"].sum()),
+        inclusive_s=min(float(folded["inclusive_s"].sum()), float(frame["self_s"].sum())),
+        pct=float(folded["pct"].sum()),
+        rule=f"{len(names)} categories under {min_pct:g}%: {', '.join(names)}",
+    )
+    for column in ("calls", "functions"):
+        if column in frame:
+            row[column] = int(folded[column].sum())
+    for column in ("est_overhead_s", "corrected_pct", "corrected_native_pct"):
+        if column in frame:
+            row[column] = float(folded[column].sum())
+    other = pd.DataFrame([row], columns=frame.columns)
+    joined: pd.DataFrame = pd.concat([frame[~small], other], ignore_index=True)
+    return joined
+
+
+def short_rule(rules: str) -> str:
+    """One short rule for the Rule column: the first of a category's rules without its
+    label (``path '*/dsl.py' (-c)``, ``built-in``), and how many more there are."""
+    if not isinstance(rules, str) or not rules:
+        return ""
+    if rules.split(" ", 1)[0].isdigit():  # the "other" row: which categories it holds
+        return rules if len(rules) <= 60 else rules[:59] + "…"
+    every = [r for r in rules.split("; ") if r]
+    first = every[0].split(" = ", 1)[-1]
+    if first.startswith("built-in"):
+        first = "built-in"
+    more = len(every) - 1
+    return first + (f" (+{more} more)" if more else "")
+
+
+def category_rules(frame: pd.DataFrame) -> Table:
+    """Every rule that gave each category its functions (the Rule column shows the first)."""
+    rows = tuple(
+        (r["category"], rule)
+        for r in records(frame)
+        for rule in str(r["rule"] or "").split("; ")
+        if rule
+    )
+    return Table(
+        "",
+        (Column("Category", "name"), Column("Rule", "code")),
+        rows,
+        grouped=True,
+    )
 
 
 CORRECTED_NOTE = (
@@ -48,8 +112,12 @@ def categories(
     004's shape: self and inclusive time as profiled, calls (`samples`: sample counts),
     functions, and a closing total.
 
-    With `detail`: an in-table bar, the estimated profiler overhead and the rule. A stored
-    run from before corrected shares shows its shares as profiled in their place."""
+    With `detail`: an in-table bar, the estimated profiler overhead and the rule (one short
+    rule: :func:`category_rules` lists them all). Categories under 0.5% of self time are
+    one "other" row. A stored run from before corrected shares shows its shares as
+    profiled in their place.
+    """
+    frame = fold_small(frame)
     colors = category_colors(list(frame["category"]))
     corrected = "corrected_pct" in frame.columns
     columns = [
@@ -80,7 +148,7 @@ def categories(
                 r["calls"],
                 r["functions"],
                 r["est_overhead_s"],
-                r["rule"],
+                short_rule(r["rule"]),
             )
         )
     native = float(frame["corrected_native_pct"].sum()) if corrected else None
@@ -159,8 +227,8 @@ WINS_INTRO = (
 )
 
 
-def wins(frame: pd.DataFrame, *, min_pct: float = 0.0) -> Table:
-    """Amdahl's potential wins per category."""
+def wins(frame: pd.DataFrame, *, min_pct: float = 0.0, intro: bool = True) -> Table:
+    """Amdahl's potential wins per category (`intro`: say how they are computed)."""
     rows = tuple(
         (r["category"], r["pct"], r["cut_25"], r["cut_50"], r["cut_75"], r["cut_100"])
         for r in records(frame)
@@ -171,10 +239,15 @@ def wins(frame: pd.DataFrame, *, min_pct: float = 0.0) -> Table:
         Column("% corrected", "pct"),
         *(Column(f"cut {c}%", "factor") for c in (25, 50, 75, 100)),
     )
-    intro = WINS_INTRO
-    if min_pct > 0:
-        intro += f" Categories under {min_pct:g}% are left out."
-    return Table("Potential wins (Amdahl)", columns, rows, intro=intro)
+    text = WINS_INTRO if intro else ""
+    notes: tuple[str, ...] = ()
+    left_out = sum(1 for r in records(frame) if r["pct"] < min_pct)
+    if min_pct > 0 and left_out:
+        if intro:
+            text += f" Categories under {min_pct:g}% are left out."
+        else:
+            notes = (f"{left_out} categories under {min_pct:g}% are left out.",)
+    return Table("Potential wins (Amdahl)", columns, rows, intro=text, notes=notes)
 
 
 def native(frame: pd.DataFrame) -> Table:

@@ -204,6 +204,13 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
     ),
     Spec(("--title",), {"metavar": "TEXT", "help": "With --postmortem: its title."}),
     Spec(
+        ("--all-runs",),
+        {
+            "action": "store_true",
+            "help": "With --postmortem or --compare: every run in the store, not only this notebook's.",
+        },
+    ),
+    Spec(
         ("--redact",), {"action": "store_true", "help": "With --postmortem: leave source code out."}
     ),
     Spec(
