@@ -96,7 +96,7 @@ def test_numbers_come_from_the_stored_runs_and_experiments(filled: Path) -> None
     with RunStore() as store:
         run = store.get_run(1)
     for rec in fmt.records(run.categories):
-        expected = f"| {rec['category']} | {fmt.pct(rec['corrected_pct'])} | {fmt.pct(rec['corrected_native_pct'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
+        expected = f"| {inline(rec['category'])} | {fmt.pct(rec['corrected_pct'])} | {fmt.pct(rec['corrected_native_pct'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
         assert expected in text
     assert "**[OK]** 'good': 1.333x faster than 'base' (99% CI 1.307x to 1.360x)" in text
     assert "**[FAILED]** 'bad' (revert): slower: ..." in text

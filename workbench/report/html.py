@@ -18,6 +18,7 @@ How a chart reaches the page is the `chart` mode:
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any, Literal
 
@@ -43,13 +44,18 @@ TABLE = "border-collapse:collapse;margin:4px 0;table-layout:auto;width:auto;max-
 CELL = "padding:2px 6px;border-bottom:1px solid #ddd;"
 TH = CELL + "background:rgba(127,127,127,0.12);"
 NUMBER = "text-align:right;white-space:nowrap"
-WORDS = "text-align:left;word-break:break-word"
+# Long text wraps at spaces and at the break points <wbr> marks in code; JupyterLab's
+# sanitizer keeps overflow-wrap:break-word (it drops word-break:break-word).
+WORDS = "text-align:left;overflow-wrap:break-word"
 NAME = "text-align:left;white-space:nowrap"
+# Headers wrap at spaces only ("Self A (s)" over two lines), so short numbers set the width.
+HEAD_RIGHT = "text-align:right"
+HEAD_LEFT = "text-align:left"
 CODE = "font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px"
 BAR = "display:inline-block;height:10px;vertical-align:middle"
 NOTE = "color:#555;margin:2px 0"
 WARN = "color:#a33;font-weight:600;margin:2px 0"
-PRE = "font-size:12px;margin:4px 0;white-space:pre-wrap;word-break:break-word"
+PRE = "font-size:12px;margin:4px 0;white-space:pre-wrap;overflow-wrap:break-word"
 SUMMARY = "cursor:pointer;font-weight:600;margin:8px 0 2px 0"
 TONES = {
     "keep": ";color:#1a7f37",
@@ -59,7 +65,15 @@ TONES = {
 }
 
 
-def _cell(text: str, raw: Any, kind: str) -> str:
+_BREAK_AFTER = re.compile(r"([/._,(=:])")
+
+
+def breakable(text: str) -> str:
+    """Escaped `text` with a break opportunity (<wbr>) after each separator of code."""
+    return _BREAK_AFTER.sub(r"\1<wbr>", escape(text))
+
+
+def _cell(text: str, raw: Any, kind: str, wrap: bool = False) -> str:
     if kind == "bar":
         if not isinstance(raw, tuple) or raw[0] <= 0:
             return ""
@@ -68,7 +82,7 @@ def _cell(text: str, raw: Any, kind: str) -> str:
             f"<span class='bar' style='{BAR};width:{width}px;"
             f"background-color:{escape(raw[1], quote=True)}'></span>"
         )
-    body = escape(text)
+    body = breakable(text) if wrap else escape(text)
     if body and kind == "code":
         return f"<code style='{CODE}'>{body}</code>"
     if body and kind == "name":
@@ -92,15 +106,18 @@ def table(t: Table) -> str:
     kinds = [c.kind for c in t.columns]
     body = t.body()
     longest = [max((len(cells[i]) for cells, _ in body), default=0) for i in range(len(kinds))]
-    styles = [CELL + _align(c.kind, c.right, n) for c, n in zip(t.columns, longest, strict=True)]
+    aligns = [_align(c.kind, c.right, n) for c, n in zip(t.columns, longest, strict=True)]
+    styles = [CELL + a for a in aligns]
+    wraps = [a == WORDS for a in aligns]
     head = "".join(
-        f"<th style='{TH}{NUMBER if c.right else NAME}'>{escape(c.header)}</th>" for c in t.columns
+        f"<th style='{TH}{HEAD_RIGHT if c.right else HEAD_LEFT}'>{escape(c.header)}</th>"
+        for c in t.columns
     )
     rows = [f"<tr>{head}</tr>"]
     for cells, raw in body:
         tds = "".join(
-            f"<td style='{style}'>{_cell(text, value, kind)}</td>"
-            for text, value, kind, style in zip(cells, raw, kinds, styles, strict=True)
+            f"<td style='{style}'>{_cell(text, value, kind, wrap)}</td>"
+            for text, value, kind, style, wrap in zip(cells, raw, kinds, styles, wraps, strict=True)
         )
         rows.append(f"<tr style='vertical-align:top'>{tds}</tr>")
     if t.total is not None:

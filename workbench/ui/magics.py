@@ -25,7 +25,7 @@ from workbench.errors import WorkbenchError
 from workbench.experiment.session import Candidacy, Cell, Confirm, Profiled, Session, failure
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.report.bundle import outputs
+from workbench.report import bundle
 from workbench.ui import line_actions
 from workbench.ui.arguments import given, parse_line, with_experiment_options, with_run_options
 from workbench.ui.origin import notebook_origin
@@ -69,7 +69,7 @@ class OptimizeMagics(Magics):
 
     def show(self, report: Report) -> None:
         """Display a report: its outputs in order, explanations folded once shown."""
-        for part in outputs(report.document, report.chart, self.shown):
+        for part in bundle.outputs(report.document, report.chart, self.shown):
             display(part, raw=True)
 
     def display_report(self, report: Report, problems: list[str]) -> None:
