@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from workbench.experiment.measure import Plan, RoundHook
     from workbench.experiment.outputs import Tolerance
     from workbench.experiment.result import ExperimentResult
+    from workbench.profiling.whatif import WhatIfPass
+    from workbench.profiling.whatif_costs import Costs
 
 Code = str | Callable[[], object]
 __all__ = ["Candidacy", "Cell", "Compiler", "Profiled", "PythonCompiler", "Session"]
@@ -83,6 +85,25 @@ class Candidacy:
     report: Report
     error: BaseException | None
     result: ExperimentResult | None
+
+
+def predicted(whatif: WhatIfPass | None, change: str, function: str) -> dict[str, Any]:
+    """What the what-if pass predicted for `change` on `function`, as recorded with the
+    experiment (a note saying why, when it predicted nothing)."""
+    base: dict[str, Any] = {"change": change, "function": function}
+    if whatif is None:
+        return {**base, "note": "no what-if pass ran on this baseline's code in this session"}
+    row = whatif.lookup(change, function)
+    if row is None:
+        return {**base, "note": "the what-if pass found nothing to predict for it"}
+    return {
+        **base,
+        "low": float(row["predicted_low"]),
+        "point": float(row["predicted"]),
+        "high": float(row["predicted_high"]),
+        "evidence": str(row["evidence"]),
+        "recommended": bool(row["recommended"]),
+    }
 
 
 class Session:
@@ -113,6 +134,8 @@ class Session:
         self._store: RunStore | None = None
         self._device: str | None = None
         self._router: Router | None = None
+        self._whatif_costs: Costs | None = None
+        self.last_whatif: tuple[str, WhatIfPass] | None = None
         self.modules = ModuleIndex()
 
     # --- what every run needs -------------------------------------------------------------
@@ -174,6 +197,14 @@ class Session:
             self._store.close()
             self._store = None
 
+    def whatif_costs(self) -> Costs:
+        """This interpreter's costs for the what-if pass, measured once per session."""
+        if self._whatif_costs is None:
+            from workbench.profiling.whatif_costs import measure_costs
+
+            self._whatif_costs = measure_costs(self.clock)
+        return self._whatif_costs
+
     def router(self) -> Router:
         """The router that makes the backend recommendations, made once per session."""
         if self._router is None:
@@ -215,7 +246,12 @@ class Session:
         raise ExperimentError(f"code must be source text or a callable, got {type(code).__name__}")
 
     def _run(
-        self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
+        self,
+        code: Code,
+        options: Options,
+        notes: Sequence[str],
+        store: RunStore | None,
+        focus: Sequence[object] = (),
     ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
         steps, cell = self._steps(code)
         passes = run_passes(
@@ -228,11 +264,15 @@ class Session:
             call_cost_s=self.call_cost(),
             router=self.router(),
             modules=self.modules,
+            whatif_costs=self.whatif_costs() if options.whatif else None,
+            whatif_focus=focus,
         )
         findings = self.findings(passes.tables, store)
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes
         )
+        if passes.whatif is not None and isinstance(code, str):
+            self.last_whatif = (code, passes.whatif)
         return report, passes.error, findings
 
     def profile(
@@ -273,6 +313,7 @@ class Session:
         store: str | None,
         notes: Sequence[str],
         baseline: tuple[str, list[str]] | None = None,
+        focus: Sequence[object] = (),
     ) -> Profiled:
         opened: RunStore | None = None
         problem = None
@@ -281,7 +322,7 @@ class Session:
                 opened = self.store(store, options.project)
             except WorkbenchError as exc:
                 problem = f"the report is shown but was not recorded: {exc}"
-        report, error, findings = self._run(code, options, notes, opened)
+        report, error, findings = self._run(code, options, notes, opened, focus)
         if opened is None:
             return Profiled(report, error, problem)
         text = code if isinstance(code, str) else None
@@ -342,6 +383,7 @@ class Session:
         tolerance: Tolerance | None = None,
         store: str | None = None,
         around: Around | None = None,
+        prediction: Mapping[str, Any] | None = None,
     ) -> Candidacy:
         """Profile the candidate `code` once in the session's namespace (recorded), then
         re-run the baseline's stored code and the candidate, interleaved, each in a fresh
@@ -350,7 +392,8 @@ class Session:
 
         Bad input (no baseline, a blocked workflow, code that does not parse) raises a
         WorkbenchError before anything runs. With `around`, every run of the candidate
-        (the profiled one included) happens inside that context.
+        (the profiled one included) happens inside that context. `prediction` (what the
+        what-if pass predicted for this change) is recorded with the experiment.
         """
         # The experiment's modules are imported when a candidate first runs, not at %load_ext.
         from workbench.experiment.candidate import measure_against, record_experiment
@@ -369,6 +412,7 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
+        options = replace(options, whatif=False)  # the prediction was made on the baseline
         call_cost_s, router = self.call_cost(), self.router()
         try:
             with (around or contextlib.nullcontext)():
@@ -420,8 +464,73 @@ class Session:
         except BaseException as exc:
             flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
-        result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+        result = record_experiment(
+            opened, flow, measured, report, base, run_id, findings, prediction
+        )
         return Candidacy(report, None, result)
+
+    def try_change(
+        self,
+        spec: str,
+        code: str,
+        options: Options,
+        *,
+        against: str | None = None,
+        checks: Sequence[str] = (),
+        plan: Plan | None = None,
+        tolerance: Tolerance | None = None,
+        store: str | None = None,
+    ) -> Candidacy:
+        """``--try CHANGE:FUNCTION``: measure `code` with the change applied in place
+        against `code` as it is.
+
+        The change is checked first (a Python function held by a module, the namespace
+        or a class; a change that can be made mechanically): otherwise one
+        ExperimentError and nothing runs. Without `against`, `code` is recorded as the
+        baseline ``before CHANGE:FUNCTION``, profiled with the what-if pass over its top
+        functions and this one (the prediction); the candidate is the same code run with
+        the change patched in, every run in a fresh patch restored afterwards, also when
+        the code raises or is interrupted. The verdict shows predicted against measured.
+        """
+        from workbench.experiment.changes import plan_change
+
+        change = plan_change(spec, self.namespace)
+        self._parse(code)
+        whatif: WhatIfPass | None = None
+        if against is None:
+            against = f"before {change.spec}"
+            label = options.label or f"before {change.spec}"
+            base = self._profile(
+                code,
+                replace(options, whatif=True, label=label),
+                record=True,
+                store=store,
+                notes=(),
+                baseline=(against, list(checks)),
+                focus=[change.target.stored],
+            )
+            if base.error is not None:
+                return Candidacy(base.report, base.error, None)
+            if base.problem is not None:
+                raise ExperimentError(base.problem)
+            whatif = base.report.whatif_pass
+        elif self.last_whatif is not None:
+            recorded = self.store(store, options.project).baseline(against)
+            if self.last_whatif[0] == recorded.code:
+                whatif = self.last_whatif[1]
+        prediction = predicted(whatif, change.kind, change.target.qualname)
+        return self.candidate(
+            change.spec,
+            code,
+            replace(options, label=None),
+            against=against,
+            checks=checks,
+            plan=plan,
+            tolerance=tolerance,
+            store=store,
+            around=change.patch([self.namespace]),
+            prediction=prediction,
+        )
 
     def _parse(self, code: str) -> Cell:
         try:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.profiling.whatif import WhatIfPass
 
 INCLUSIVE_NOTE = (
     "Self time partitions the profiled time: the self column adds up to the total. "
@@ -68,6 +69,15 @@ class Report:
     stacks: list[tuple[tuple[FuncKey, ...], float]] | None = field(default=None, repr=False)
     tree: list[TreeNode] | None = field(default=None, repr=False)
     recommendations: pd.DataFrame | None = field(default=None, repr=False)
+    whatif_pass: WhatIfPass | None = field(default=None, repr=False)
+
+    @property
+    def whatif(self) -> pd.DataFrame | None:
+        """The what-if pass's predictions (``--whatif``), best first: `function`, `change`,
+        `predicted_low` / `predicted` / `predicted_high` (whole-run speedups), `saving_s`,
+        `recommended`, `evidence`, `calls`, `try` (the ``--try`` that measures it, where the
+        change can be applied mechanically); None when the pass did not run."""
+        return None if self.whatif_pass is None else self.whatif_pass.changes
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -205,6 +215,8 @@ class Report:
             blocks.append(sections.native(self.native))
         if self.lines is not None and not self.lines.lines.empty:
             blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
+        if self.whatif_pass is not None:
+            blocks.append(sections.whatif(self.whatif_pass.changes))
         if self.recommendations is not None and not self.recommendations.empty:
             blocks.append(sections.recommendations(self.recommendations))
         if self.gpu is not None:
@@ -288,6 +300,10 @@ class Report:
         if self.lines is not None:
             written["lines"] = write_atomic(
                 out / "lines.csv", self.lines.lines.to_csv(index=False).encode()
+            )
+        if self.whatif is not None:
+            written["whatif"] = write_atomic(
+                out / "whatif.csv", self.whatif.to_csv(index=False).encode()
             )
         written["pstats"] = write_prof(out / "profile.prof", self.stats)
         if self.stacks is not None:

@@ -111,20 +111,30 @@ class OptimizeMagics(Magics):
             )
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}")
-        for flag in ("baseline", "candidate"):
+        for flag in ("baseline", "candidate", "try_change"):
             if getattr(args, flag) and args.no_store:
-                raise UsageError(f"--{flag} needs the run store: leave out --no-store")
-        if args.baseline and args.candidate:
+                option = "--try" if flag == "try_change" else f"--{flag}"
+                raise UsageError(f"{option} needs the run store: leave out --no-store")
+        if sum(bool(x) for x in (args.baseline, args.candidate, args.try_change)) > 1:
             raise UsageError(
-                "give either --baseline NAME (record) or --candidate NAME (measure); pick the "
-                "candidate's baseline with --against NAME"
+                "give one of --baseline NAME (record), --candidate NAME (measure) or --try "
+                "CHANGE:FUNCTION (measure one change); pick the baseline with --against NAME"
             )
         code = cell if cell is not None else statement
+        if args.try_change and not code.strip():
+            raise UsageError(
+                "--try CHANGE:FUNCTION needs code to measure: %%optimize --try ... on a cell, "
+                "or %optimize --try ... STATEMENT"
+            )
         options_given = {**given(args), "save": unquote(args.save), "snakeviz": args.snakeviz}
         if args.label:
             label: str | None = unquote(args.label)
         else:
-            label = None if args.candidate else ("cell" if cell is not None else statement)
+            label = (
+                None
+                if args.candidate or args.try_change
+                else ("cell" if cell is not None else statement)
+            )
         try:
             options = self.session.options(
                 options_given,
@@ -134,7 +144,21 @@ class OptimizeMagics(Magics):
             )
             store = unquote(args.store)
             outcome: Profiled | Candidacy
-            if args.candidate:
+            if args.try_change:
+                from workbench.experiment.measure import Plan
+                from workbench.experiment.outputs import Tolerance
+
+                outcome = self.session.try_change(
+                    unquote(args.try_change),
+                    code,
+                    options,
+                    against=unquote(args.against),
+                    checks=args.check,
+                    plan=Plan(budget_s=args.budget),
+                    tolerance=Tolerance(args.rtol, args.atol),
+                    store=store,
+                )
+            elif args.candidate:
                 from workbench.experiment.measure import Plan
                 from workbench.experiment.outputs import Tolerance
 
