@@ -297,11 +297,19 @@ class Session:
         checks: Sequence[str] = (),
         store: str | None = None,
         notes: Sequence[str] = (),
+        focus: Sequence[object] = (),
     ) -> Profiled:
         """Profile `code` and record it as the baseline `name`: its code, profile, outputs
-        (the result, or the `checks` variables) and the definitions it uses."""
+        (the result, or the `checks` variables) and the definitions it uses. With the
+        what-if pass, the functions in `focus` are probed whatever their rank."""
         return self._profile(
-            code, options, record=True, store=store, notes=notes, baseline=(name, list(checks))
+            code,
+            options,
+            record=True,
+            store=store,
+            notes=notes,
+            baseline=(name, list(checks)),
+            focus=focus,
         )
 
     def _profile(

@@ -277,6 +277,7 @@ def whatif_pass(
         router=router,
         clock=clock,
         focus=focus,
+        capture=(raw.wall_s, analysis.overhead.calls, analysis.overhead.per_call_s),
     )
     notes = [*passed.notes]
     if passed.functions:

@@ -22,14 +22,14 @@ from typing import Any
 import pandas as pd
 
 from workbench.errors import ProfileError
-from workbench.experiment.patch import Patch, Target
+from workbench.experiment.patch import Patch, Target, qualified_name
 from workbench.profiling import whatif_changes as changes
 from workbench.profiling.capture import Clock, FuncKey, FuncStats, Step, describe_error
 from workbench.profiling.whatif_costs import Costs, measure_costs
 from workbench.profiling.whatif_offload import gpu_seconds, numpy_calls, offload_savings
 from workbench.profiling.whatif_probe import Log, ProbeState, make_probe
 from workbench.profiling.whatif_static import data_globals, forwards_to, loop_lines, purity
-from workbench.profiling.whatif_targets import Candidate, choose
+from workbench.profiling.whatif_targets import Candidate, choose, index_functions
 
 COLUMNS = [
     "function",
@@ -111,25 +111,50 @@ def _array_types() -> tuple[type, ...]:
     return (numpy.ndarray,) if numpy is not None else ()
 
 
+INLINE_MIN_CALLS = 1_000  # a wrapper called less often cannot cost much
+
+
 def _thin_wrappers(
     functions: pd.DataFrame,
-    index: Mapping[FuncKey, Candidate],
-    per_call_cost_s: float,
+    stats: Mapping[FuncKey, FuncStats],
+    namespace: Mapping[str, Any],
     run: changes.RunTime,
     costs: Costs,
+    capture: tuple[float, int, float] | None,
 ) -> list[changes.Prediction]:
+    """Inline predictions for the user's functions that only pass their arguments on,
+    from their own time in the cProfile run with cProfile's cost taken out."""
+    from workbench.profiling.debias import remove_call_cost
+
+    user = functions[
+        ~functions["native"]
+        & ~functions["category"].isin(("stdlib", "native", "GPU"))
+        & ~functions["category"].str.startswith("library:")
+        & (functions["ncalls"] >= INLINE_MIN_CALLS)
+    ]
+    if user.empty or costs.split is None:
+        return []
+    index = index_functions(user["file"], namespace)
+    measured = remove_call_cost(stats, costs.split)
+    fitted = measured
+    if capture is not None:
+        added = capture[0] - run.seconds
+        fitted = remove_call_cost(stats, costs.split.scaled_to(stats, added))
     found = []
-    for candidate in index.values():
-        own = candidate.tottime / candidate.calls - per_call_cost_s
-        made = changes.inline(
-            candidate.name,
-            candidate.calls,
-            own,
-            _arity(candidate.func),
-            run,
-            costs,
-            forwards_to(candidate.func),
-        )
+    for path, line, name, ncalls in zip(
+        user["file"], user["line"], user["name"], user["ncalls"], strict=True
+    ):
+        key = (path, int(line), name)
+        hit = index.get(key)
+        if hit is None or key not in stats:
+            continue
+        func = hit[0]
+        forwards = forwards_to(func)
+        if forwards is None:
+            continue
+        calls = int(ncalls)
+        own = (fitted[key][2] / calls, measured[key][2] / calls)
+        made = changes.inline(qualified_name(func), calls, own, _arity(func), run, costs, forwards)
         if made is not None:
             found.append(made)
     return found
@@ -147,11 +172,13 @@ def predictions(
     rebound: Mapping[str, list[str]],
     per_call_cost_s: float,
     router: object | None,
+    capture: tuple[float, int, float] | None = None,
+    namespace: Mapping[str, Any] | None = None,
 ) -> tuple[list[changes.Prediction], list[str]]:
-    """Every prediction the measurements support, and notes on what could not be."""
-    sites_calls = sum(logs[c.name].calls for c in chosen if c.sites and c.name in logs)
-    total_calls = sum(log.calls for log in logs.values())
-    run = changes.run_time(wall_s, state, total_calls, costs, sites_calls)
+    """Every prediction the measurements support, and notes on what could not be;
+    `capture` is (wall seconds, calls, per-call cost) of the cProfile run."""
+    probes = changes.in_situ(logs)
+    run = changes.run_time(wall_s, probes, costs, capture)
     loops: dict[str, set[int]] = {}
     made: list[changes.Prediction] = []
     notes: list[str] = []
@@ -163,12 +190,11 @@ def predictions(
             why = "NOT APPLICABLE: " + "; ".join(flags)
             made.append(changes.not_applicable(candidate.name, "memoize", why, candidate.calls))
             continue
-        probe_costs = costs.probe_sites if candidate.sites else costs.probe
         flags = changes.memo_flags(
             log, purity(candidate.func), rebound.get(candidate.name, []), candidate.generator
         )
         for item in (
-            changes.memoize(candidate.name, log, run, costs, flags, probe_costs),
+            changes.memoize(candidate.name, log, run, costs, flags, probes),
             changes.exceptions(candidate.name, log, run, costs),
         ):
             if item is not None:
@@ -177,7 +203,9 @@ def predictions(
             for path, *_ in log.site_calls():
                 if path not in loops:
                     loops[path] = loop_lines(path)
-            item = changes.batch(candidate.name, log, run, costs, _arity(candidate.func), loops)
+            item = changes.batch(
+                candidate.name, log, run, costs, _arity(candidate.func), loops, probes
+            )
             if item is not None:
                 made.append(item)
         if log.array_calls and router is not None:
@@ -187,7 +215,7 @@ def predictions(
                 notes.append(offload)
             elif offload is not None:
                 made.append(offload)
-    made += _thin_wrappers(functions, {c.key: c for c in chosen}, per_call_cost_s, run, costs)
+    made += _thin_wrappers(functions, stats, namespace or {}, run, costs, capture)
     return made, notes
 
 
@@ -237,11 +265,13 @@ def run_whatif(
     router: object | None = None,
     clock: Clock = time.perf_counter,
     focus: Sequence[object] = (),
+    capture: tuple[float, int, float] | None = None,
 ) -> tuple[WhatIfPass, BaseException | None]:
     """Re-run `steps` with the top functions of the capture (`functions`, `stats`)
     instrumented; `plain_s` is the capture's estimate of the plain run (the budget),
     `per_call_cost_s` cProfile's cost per call; `focus` holds functions (as stored) that
-    are probed whatever their rank. Returns the pass and the exception the code raised,
+    are probed whatever their rank; `capture` is (wall seconds, calls, per-call cost) of
+    the cProfile run (see ``whatif_changes.run_time``). Returns the pass and the exception the code raised,
     unchanged."""
     if sys.getprofile() is not None:
         raise ProfileError("another profiler is active: the what-if pass needs it stopped first")
@@ -296,6 +326,8 @@ def run_whatif(
         rebound=rebound,
         per_call_cost_s=per_call_cost_s,
         router=router,
+        capture=capture,
+        namespace=namespace,
     )
     notes += more
     for candidate in probed:
@@ -305,7 +337,7 @@ def run_whatif(
                 f"{candidate.name}: the probe saw {seen:,} of the {candidate.calls:,} calls "
                 "cProfile counted (the rest went through references no module holds)"
             )
-    run = changes.run_time(wall, state, sum(g.calls for g in logs.values()), costs, 0)
+    run = changes.run_time(wall, changes.in_situ(logs), costs, capture)
     result = WhatIfPass(
         frame(made),
         tuple(c.name for c in probed),

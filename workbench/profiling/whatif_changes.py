@@ -20,11 +20,12 @@ term is a measurement of this run or of this interpreter (:mod:`whatif_costs`):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from workbench.profiling.whatif_costs import Costs
-from workbench.profiling.whatif_probe import Log, ProbeCosts, ProbeState
+from workbench.profiling.whatif_probe import Log
 from workbench.profiling.whatif_static import COMPREHENSIONS, Purity
 
 BATCH_MIN_PER_RUN = 4.0  # calls per run of the loop for a batch to be worth predicting
@@ -41,6 +42,8 @@ class RunTime:
     low_s: float
     high_s: float
     how: str
+    noise: float = 0.0
+    call_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,23 @@ def predict(
     calls: int,
     trial: str = "",
 ) -> Prediction:
-    """A prediction from a saving's low, middle and high end."""
+    """A prediction from a saving's low, middle and high end, each end widened by the
+    machine's timing noise over a run this long (on the saving and, independently, on
+    the whole run); the range is the lowest and highest speedup over those ends."""
     low_s, mid_s, high_s = sorted(savings)
+    spread = run.noise * abs(mid_s)
+    low_s, high_s = low_s - spread, high_s + spread
+    totals = (run.low_s * (1 - run.noise), run.high_s * (1 + run.noise))
+    corners = [speedup(t, s) for t in totals for s in (low_s, high_s)]
     return Prediction(
         function,
         change,
         low_s,
         mid_s,
         high_s,
-        speedup(run.high_s, low_s),
+        min(corners),
         speedup(run.seconds, mid_s),
-        speedup(run.low_s, high_s),
+        max(corners),
         evidence,
         recommended,
         calls,
@@ -99,30 +108,99 @@ def predict(
     )
 
 
+MIN_DOUBLED = 30  # doubled calls needed to measure a probe's cost in situ
+NOISE_SAMPLE_S = 0.005  # the length of the runs whose spread measures the noise
+
+
+@dataclass(frozen=True)
+class InSitu:
+    """What the probes cost in this run, measured: per function, the difference between
+    the calls made through a second probe and the others (`per_call`, with its standard
+    error), where that is precise; else the probe's own accounting (its clocks and the
+    calibration). `ratio` is the measured cost over the accounted one, for the probes
+    nested inside a call (whose own time was taken out by the accounting)."""
+
+    per_call: dict[str, float]
+    se: dict[str, float]
+    measured: dict[str, bool]
+    ratio: float
+    total_s: float
+    total_se: float
+
+
+def in_situ(logs: Mapping[str, Log]) -> InSitu:
+    """The probes' cost in this run (see InSitu): per function, the median of the paired
+    differences (a doubled call minus the single call just before it), robust to a
+    preempted call; its standard error from the median absolute deviation."""
+    per_call: dict[str, float] = {}
+    se: dict[str, float] = {}
+    measured: dict[str, bool] = {}
+    total = variance = accounted = 0.0
+    for name, log in logs.items():
+        if not log.calls:
+            continue
+        booked = log.own_s / log.calls
+        cost, error, ok = booked, 0.0, False
+        if len(log.pairs) >= MIN_DOUBLED:
+            middle = statistics.median(log.pairs)
+            mad = statistics.median(abs(p - middle) for p in log.pairs)
+            error = 1.2533 * 1.4826 * mad / math.sqrt(len(log.pairs))
+            if middle > 0:
+                cost, ok = max(middle, booked), True
+        per_call[name], se[name], measured[name] = cost, error, ok
+        paid = log.calls + log.doubled  # a doubled call paid two probes
+        total += paid * cost
+        variance += (paid * error) ** 2
+        accounted += log.own_s
+    ratio = total / accounted if accounted > 0 else 1.0
+    return InSitu(per_call, se, measured, max(ratio, 1.0), total, math.sqrt(variance))
+
+
+def corrected(log: Log, probes: InSitu) -> tuple[float, float]:
+    """(all calls' seconds, repeated calls' seconds) with the probes' measured cost taken
+    out: the nested probes' beyond their accounting, and the second probe of doubled calls."""
+    cost = probes.per_call.get(log.name, 0.0)
+    extra = probes.ratio - 1.0
+    seconds = log.seconds - extra * log.inner_own - log.doubled * cost
+    hits = log.hit_s - extra * log.hit_inner_own - log.doubled_hits * cost
+    return seconds, hits
+
+
 def run_time(
-    wall_s: float, state: ProbeState, calls: int, costs: Costs, sites_calls: int
+    wall_s: float,
+    probes: InSitu,
+    costs: Costs,
+    capture: tuple[float, int, float] | None = None,
 ) -> RunTime:
-    """The plain run's time: the pass's wall time minus what the probes added, with the
-    probe cost's measured spread."""
-    plain_calls = calls - sites_calls
-    own = state.own_s
-    base, with_sites = costs.probe, costs.probe_sites
-    fixed_mid = plain_calls * (base.fixed_s + base.bias_s) + sites_calls * (
-        with_sites.fixed_s + with_sites.bias_s
+    """The plain run's time: the pass's wall time minus what the probes cost (measured in
+    situ), give or take twice that measurement's standard error.
+
+    `capture` is (wall seconds, calls, cProfile's cost per call as measured on an empty
+    function) of the cProfile run: how much more cProfile cost per call there than on the
+    empty function is how much more a call costs in this code than in a warm loop (the
+    `call_factor`, at least 1), which scales the high end of call-based savings.
+    """
+    seconds = max(wall_s - probes.total_s, 1e-9)
+    noise = costs.noise * math.sqrt(min(NOISE_SAMPLE_S / seconds, 1.0))
+    factor = 1.0
+    if capture is not None and capture[1] > 0 and capture[2] > 0:
+        factor = max((capture[0] - seconds) / (capture[1] * capture[2]), 1.0)
+    how = (
+        f"{seconds:.3f} s (the what-if pass's {wall_s:.3f} s minus its probes' cost, measured "
+        f"in this run); ranges widened by {noise:.1%}, how much identical runs this long "
+        f"differ here now ({costs.noise:.0%} for {NOISE_SAMPLE_S * 1e3:.0f} ms runs, averaging "
+        "over the run)"
     )
-    fixed_low = plain_calls * (base.fixed_low + base.bias_low) + sites_calls * (
-        with_sites.fixed_low + with_sites.bias_low
-    )
-    fixed_high = plain_calls * (base.fixed_high + base.bias_high) + sites_calls * (
-        with_sites.fixed_high + with_sites.bias_high
-    )
-    inside = own - fixed_mid
-    seconds = max(wall_s - own, 1e-9)
+    if factor > 1.0:
+        how += f", and by calls costing up to {factor:.1f}x a warm loop's (cProfile's run)"
+    spread = 2 * probes.total_se
     return RunTime(
         seconds,
-        max(wall_s - inside - fixed_high, 1e-9),
-        max(wall_s - inside - fixed_low, 1e-9),
-        f"{seconds:.3f} s: the what-if pass's {wall_s:.3f} s minus its probes' own time",
+        max(seconds - spread, 1e-9),
+        seconds + spread,
+        how,
+        noise,
+        factor,
     )
 
 
@@ -145,7 +223,12 @@ def memo_flags(log: Log, purity: Purity, rebound: Sequence[str], generator: bool
     flags: list[str] = []
     if generator:
         flags.append("it is a generator function: its result is an iterator, used up once")
-    if log.unhashable:
+    if log.unhashable and log.stopped:
+        flags.append(
+            f"its arguments are unhashable ({log.unhashable_type}) in each of the first "
+            f"{log.unhashable:,} calls: lru_cache would raise TypeError"
+        )
+    elif log.unhashable:
         flags.append(
             f"{log.unhashable:,} of {log.calls:,} calls had unhashable arguments "
             f"({log.unhashable_type}): lru_cache would raise TypeError on them"
@@ -171,33 +254,22 @@ def memoize(
     run: RunTime,
     costs: Costs,
     flags: Sequence[str],
-    probe: ProbeCosts,
+    probes: InSitu,
 ) -> Prediction | None:
-    """The saving of ``functools.lru_cache(maxsize=None)`` on this function; `probe` is
-    the cost of the probes it was measured with (their spread widens the range)."""
+    """The saving of ``functools.lru_cache(maxsize=None)`` on this function; `probes` is
+    what the probes cost in this run (taken out of the repeated calls' time)."""
     if not flags and log.hits == 0:
         return None
     looked_up = log.calls - log.shadowed
-    if looked_up and log.unhashable >= looked_up:
+    if log.unhashable and (log.stopped or log.unhashable >= looked_up):
         return not_applicable(name, "memoize", "NOT APPLICABLE: " + "; ".join(flags), log.calls)
-    nested_mid = probe.fixed_s + probe.bias_s
-    hit_mid = log.hit_s
-    hit_low = (
-        log.hit_s
-        - log.hits * (probe.bias_high - probe.bias_s)
-        - log.hit_nested * (probe.fixed_high + probe.bias_high - nested_mid)
-    )
-    hit_high = (
-        log.hit_s
-        + log.hits * (probe.bias_s - probe.bias_low)
-        + log.hit_nested * (nested_mid - probe.fixed_low - probe.bias_low)
-    )
+    _, hit_mid = corrected(log, probes)
     layer = costs.lru_layer_s
     paid = log.lookup_s
     savings = (
-        hit_low - paid - looked_up * layer.high,
+        hit_mid - paid - looked_up * layer.high,
         hit_mid - paid - looked_up * layer.median,
-        hit_high - paid - looked_up * layer.low,
+        hit_mid - paid - looked_up * layer.low,
     )
     evidence = (
         f"{log.hits:,} of {looked_up:,} calls ({_pct(log.hits, looked_up)}) repeat an earlier "
@@ -239,24 +311,44 @@ def not_applicable(function: str, change: str, evidence: str, calls: int) -> Pre
     return Prediction(function, change, nan, nan, nan, nan, nan, nan, evidence, False, calls)
 
 
-FIT_MIN_R2 = 0.5  # the input size must explain at least half the spread of call times
+FIT_MIN_T = 3.0  # the slope must be this many standard errors above zero
+FIT_MIN_SAMPLES = 5  # calls a size bucket needs to count in the fit
 
 
-def _fit_intercept(log: Log) -> float | None:
-    """The intercept of per-call seconds against input size, where the size varies and
-    explains the time (R² of the least-squares line at least FIT_MIN_R2)."""
-    if log.n < 30:
+def fit_intercept(log: Log) -> tuple[float, float] | None:
+    """The intercept of per-call seconds against input size, and its standard error.
+
+    Each input-size bucket counts with the median of its calls' times (one preempted call
+    must not move the line), weighted by its calls. Only where the size clearly drives the
+    time (the slope at least FIT_MIN_T standard errors above zero; otherwise the size says
+    nothing, and neither does the intercept) and the intercept lies between zero and the
+    smallest bucket's median."""
+    points = [
+        (total / count, statistics.median(times), count)
+        for count, total, times in log.by_size.values()
+        if len(times) >= FIT_MIN_SAMPLES
+    ]
+    if len(points) < 3:
         return None
-    mean_x, mean_y = log.sx / log.n, log.sy / log.n
-    var_x = log.sxx / log.n - mean_x * mean_x
-    var_y = log.syy / log.n - mean_y * mean_y
-    if var_x <= 1e-12 * max(mean_x * mean_x, 1.0) or var_y <= 0:
+    weight = sum(w for _, _, w in points)
+    mean_x = sum(x * w for x, _, w in points) / weight
+    mean_y = sum(y * w for _, y, w in points) / weight
+    var_x = sum(w * (x - mean_x) ** 2 for x, _, w in points) / weight
+    if var_x <= 0:
         return None
-    cov = log.sxy / log.n - mean_x * mean_y
-    if cov * cov / (var_x * var_y) < FIT_MIN_R2:
+    slope = sum(w * (x - mean_x) * (y - mean_y) for x, y, w in points) / (weight * var_x)
+    intercept = mean_y - slope * mean_x
+    dof = len(points) - 2
+    residual = sum(w * (y - intercept - slope * x) ** 2 for x, y, w in points) / weight
+    residual *= len(points) / dof if dof > 0 else math.inf
+    slope_se = math.sqrt(residual / (len(points) * var_x))
+    if slope <= 0 or (slope_se > 0 and slope / slope_se < FIT_MIN_T):
         return None
-    intercept = mean_y - cov / var_x * mean_x
-    return intercept if 0 < intercept <= mean_y else None
+    intercept_se = math.sqrt(residual * (1.0 / len(points) + mean_x**2 / (len(points) * var_x)))
+    smallest = min(points)[1]
+    if not 0 < intercept <= smallest:
+        return None
+    return intercept, intercept_se
 
 
 def batch(
@@ -266,6 +358,7 @@ def batch(
     costs: Costs,
     arity: int,
     loops: dict[str, set[int]],
+    probes: InSitu,
 ) -> Prediction | None:
     """One batched call per run of the loop site that calls this function most."""
     if not log.sites or log.calls == 0:
@@ -277,21 +370,29 @@ def batch(
         return None
     saved_calls = site.calls - site.runs
     call = costs.call(arity)
-    intercept = _fit_intercept(log)
-    fixed_high = max(intercept or 0.0, call.high)
-    fixed_mid = max(intercept or 0.0, call.median) if intercept else call.median
-    savings = (saved_calls * call.low, saved_calls * fixed_mid, saved_calls * fixed_high)
+    fitted = fit_intercept(log)
+    top = call.high * run.call_factor
+    if fitted is None:
+        savings = (saved_calls * call.low, saved_calls * call.median, saved_calls * top)
+    else:
+        intercept, se = fitted
+        savings = (
+            saved_calls * max(intercept - 2 * se, call.low),
+            saved_calls * max(intercept, call.median),
+            saved_calls * max(intercept + 2 * se, top),
+        )
     where = f"{path.rsplit('/', 1)[-1]}:{line} ({caller})"
-    fitted = (
-        f"{_ms(intercept)} fixed cost per call (intercept of time against input size over "
-        f"{log.n:,} calls)"
-        if intercept
-        else "no fixed cost could be fitted (the input size does not vary, or does not explain the time)"
+    fit_text = (
+        f"{_ms(fitted[0])} fixed cost per call (intercept of the median time against input "
+        f"size over {len(log.by_size)} sizes, standard error {_ms(fitted[1])})"
+        if fitted
+        else "no fixed cost could be fitted (the input size does not vary, or does not drive "
+        "the time), so only the call itself counts"
     )
     evidence = (
         f"{site.calls:,} calls from {where} in {site.runs:,} runs of that loop "
-        f"({site.calls / site.runs:.1f} per run), {_ms(log.seconds / log.calls)} per call; "
-        f"a Python call costs {_ms(call.median)} here; {fitted}. One batched call per run "
+        f"({site.calls / site.runs:.1f} per run), {_ms(corrected(log, probes)[0] / log.calls)} per call; "
+        f"a Python call costs {_ms(call.median)} here; {fit_text}. One batched call per run "
         f"saves {saved_calls:,} calls' fixed cost; write the batched version by hand. "
         f"Whole run {run.how}."
     )
@@ -325,22 +426,28 @@ def exceptions(name: str, log: Log, run: RunTime, costs: Costs) -> Prediction | 
 def inline(
     name: str,
     calls: int,
-    own_per_call_s: float,
+    own: tuple[float, float],
     arity: int,
     run: RunTime,
     costs: Costs,
     forwards: str | None,
 ) -> Prediction | None:
-    """A thin wrapper whose own time is mostly the call itself."""
-    call = costs.call(arity)
-    if calls < 1 or call.median <= 0 or own_per_call_s > 2 * call.median:
+    """A thin wrapper removed: its own time goes. `own` is its own time per call from
+    the capture with cProfile's cost taken out, as fitted to this run (low) and as
+    measured on empty calls (high); a warm loop's wrapper cost is the least it saves."""
+    call = costs.forwarder(arity)
+    own_low, own_high = sorted(own)
+    if calls < 1 or call.median <= 0:
         return None
-    savings = (calls * call.low, calls * call.median, calls * call.high)
+    low = max(min(own_low, own_high), call.low)
+    high = max(own_high, call.high)
+    savings = (calls * low, calls * (low + high) / 2, calls * high)
     what = f"it only passes its arguments on to {forwards}" if forwards else "a thin wrapper"
     evidence = (
-        f"{what}: {calls:,} calls, {_ms(max(own_per_call_s, 0.0))} of its own time per call "
-        f"(cProfile, its cost per call taken out), a Python call with {arity} argument(s) "
-        f"costs {_ms(call.median)} here. Whole run {run.how}."
+        f"{what}: {calls:,} calls, {_ms(max(own_low, 0.0))} to {_ms(max(own_high, 0.0))} of its "
+        "own time per call (cProfile's run, cProfile's own cost taken out as fitted to this "
+        f"run and as measured on empty calls); a wrapper passing {arity} argument(s) on costs "
+        f"{_ms(call.median)} here in a warm loop. Whole run {run.how}."
     )
     trial = f"inline:{name}" if forwards else ""
     prediction = predict(

@@ -8,7 +8,9 @@
 * the call layer ``functools.lru_cache`` adds on a hit, beyond its hashing and lookup
   (which the pass measures on the user's own arguments).
 
-Each figure is the median of `repeats` timings, with their quartiles kept as its spread. The figures come from loops timed here; no constant stands in for them.
+Each figure is the median of `repeats` timings, with their quartiles kept as its spread;
+`noise` is how much identical timings of a few milliseconds differ on this machine now
+(:func:`measure_noise`); it widens every predicted range. The figures come from loops timed here; no constant stands in for them.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import statistics
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbench.profiling.capture import Clock
+from workbench.profiling.debias import CallCost, measure_call_split
 from workbench.profiling.whatif_probe import Log, ProbeCosts, ProbeState, make_probe
 
 
@@ -32,6 +36,11 @@ class Spread:
     median: float
     low: float
     high: float
+
+    @property
+    def relative(self) -> float:
+        """Half the interquartile range over the median: how much identical timings differ."""
+        return (self.high - self.low) / (2 * self.median) if self.median > 0 else 0.0
 
     @classmethod
     def of(cls, values: list[float]) -> Spread:
@@ -50,13 +59,21 @@ class Costs:
     probe_sites: ProbeCosts
     clock_s: float
     calls: dict[int, Spread] = field(default_factory=dict)
+    forwarders: dict[int, Spread] = field(default_factory=dict)
     raise_s: Spread = Spread(0.0, 0.0, 0.0)
     raise_frame_s: Spread = Spread(0.0, 0.0, 0.0)
     lru_layer_s: Spread = Spread(0.0, 0.0, 0.0)
+    noise: float = 0.0
+    split: CallCost | None = None  # cProfile's cost per call, callee and caller parts
 
     def call(self, arity: int) -> Spread:
         """A call with `arity` positional arguments (the largest measured above 4)."""
         return self.calls[min(max(arity, 0), max(self.calls))]
+
+    def forwarder(self, arity: int) -> Spread:
+        """What a wrapper passing `arity` arguments on to another function adds."""
+        table = self.forwarders or self.calls
+        return table[min(max(arity, 0), max(table))]
 
 
 def _noop(*args: object) -> None:
@@ -116,7 +133,7 @@ def measure_probe(
     for _ in range(repeats):
         state = ProbeState(ProbeCosts(0.0, 0.0), clock_s=clock_s)
         log = Log("calibration")
-        probe = make_probe(_noop, log, state, clock=clock, sites=sites)  # type: ignore[arg-type]
+        probe = make_probe(_noop, log, state, clock=clock, sites=sites, double=False)  # type: ignore[arg-type]
         t_empty = empty(n, _noop, 1, clock)
         t_direct = direct(n, _noop, 1, clock)
         t_probe = direct(n, probe, 1, clock)
@@ -131,6 +148,34 @@ def measure_probe(
     return ProbeCosts(fixed.median, read.median, fixed.low, fixed.high, read.low, read.high)
 
 
+def _raise_now(*args: object) -> None:
+    raise KeyError(args)
+
+
+def measure_probe_raise(
+    clock: Clock,
+    clock_s: float,
+    costs: ProbeCosts,
+    *,
+    sites: bool,
+    n: int = 2_000,
+    repeats: int = 7,
+) -> float:
+    """What an exception passing through a probe adds beyond the probe's own cost: a loop
+    catching a raising function's exception, called directly and through a probe."""
+    direct = _timed_loop("try:\n            f(i)\n        except KeyError:\n            pass")
+    values = []
+    for _ in range(repeats):
+        state = ProbeState(costs, clock_s=clock_s)
+        log = Log("calibration")
+        log.memo = False
+        probe = make_probe(_raise_now, log, state, clock=clock, sites=sites, double=False)  # type: ignore[arg-type]
+        t_direct = direct(n, _raise_now, 1, clock)
+        t_probe = direct(n, probe, 1, clock)
+        values.append((t_probe - t_direct - state.own_s) / n)
+    return Spread.of(values).median
+
+
 def measure_calls(clock: Clock, n: int = 10_000, repeats: int = 7) -> dict[int, Spread]:
     """A call of a Python function with 0 to 4 arguments, beyond the loop around it."""
     out = {}
@@ -140,6 +185,31 @@ def measure_calls(clock: Clock, n: int = 10_000, repeats: int = 7) -> dict[int, 
         direct = _timed_loop(_call_body(arity))
         values = [
             (direct(n, func, 1, clock) - empty(n, func, 1, clock)) / n for _ in range(repeats)
+        ]
+        out[arity] = Spread.of(values)
+    return out
+
+
+def _forwarder(arity: int, inner: Callable[..., object]) -> Callable[..., object]:
+    names = ", ".join(f"a{i}" for i in range(arity))
+    scope: dict[str, object] = {"inner": inner}
+    code = f"def fw({names}):\n    return inner({names})\n"
+    exec(compile(code, "<workbench-call-cost>", "exec"), scope)  # our own code, no input
+    made = scope["fw"]
+    assert callable(made)
+    return made
+
+
+def measure_forwarders(clock: Clock, n: int = 10_000, repeats: int = 7) -> dict[int, Spread]:
+    """A thin wrapper around a function with 0 to 4 arguments, beyond calling it directly:
+    what removing the wrapper saves per call (in a warm loop)."""
+    out = {}
+    for arity in range(5):
+        inner = _arity_function(arity)
+        wrapper = _forwarder(arity, inner)
+        loop = _timed_loop(_call_body(arity))
+        values = [
+            (loop(n, wrapper, 1, clock) - loop(n, inner, 1, clock)) / n for _ in range(repeats)
         ]
         out[arity] = Spread.of(values)
     return out
@@ -190,16 +260,55 @@ def measure_lru_layer(clock: Clock, n: int = 10_000, repeats: int = 7) -> Spread
     return Spread.of(values)
 
 
+def _workload(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def measure_noise(clock: Clock, seconds: float = 0.005, repeats: int = 15) -> float:
+    """How much identical timings of a few milliseconds of pure Python differ here now:
+    the robust spread (1.4826 x the median absolute deviation, over the median) of
+    `repeats` runs of one workload."""
+    n = 1_000
+    while True:  # size the workload to about `seconds`
+        start = clock()
+        _workload(n)
+        took = clock() - start
+        if took >= seconds / 4 or n > 10_000_000:
+            break
+        n *= 4
+    n = max(int(n * seconds / max(took, 1e-9)), 1)
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        _workload(n)
+        times.append(clock() - start)
+    middle = statistics.median(times)
+    spread = 1.4826 * statistics.median(abs(t - middle) for t in times)
+    return spread / middle if middle > 0 else 0.0
+
+
 def measure_costs(clock: Clock = time.perf_counter) -> Costs:
     """Every cost the pass needs; about 0.1 s here."""
     clock_s = clock_cost(clock)
     raise_s, raise_frame_s = measure_raise(clock)
+    calls = measure_calls(clock)
+    probes = {}
+    for sites in (False, True):
+        probe = measure_probe(clock, clock_s, sites=sites)
+        extra = measure_probe_raise(clock, clock_s, probe, sites=sites)
+        probes[sites] = replace(probe, raise_s=extra)
     return Costs(
-        probe=measure_probe(clock, clock_s, sites=False),
-        probe_sites=measure_probe(clock, clock_s, sites=True),
+        probe=probes[False],
+        probe_sites=probes[True],
         clock_s=clock_s,
-        calls=measure_calls(clock),
+        calls=calls,
+        forwarders=measure_forwarders(clock),
         raise_s=raise_s,
         raise_frame_s=raise_frame_s,
         lru_layer_s=measure_lru_layer(clock),
+        noise=measure_noise(clock),
+        split=measure_call_split(clock=clock) if sys.getprofile() is None else None,
     )

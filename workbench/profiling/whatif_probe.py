@@ -22,6 +22,9 @@ from workbench.profiling.capture import Clock
 
 MAX_ENTRIES = 200_000  # arguments kept per function; past this, new ones are not tracked
 MAX_COMPARED = 2_000  # repeated calls whose result is compared with the first one
+MAX_PAIRS = 4_096  # (doubled, single) pairs kept per function
+DOUBLE_EVERY = 8  # every 8th call goes through a second probe: the probe's cost in situ
+BUCKET_SAMPLES = 200  # per-call times kept per input-size bucket (their median is robust)
 PROBATION = 1_000  # calls without a single repeat after which the probe stops looking
 _SIZED = (tuple, list, str, bytes, dict, set, frozenset)
 _MUTABLE = (list, dict, set, bytearray)
@@ -43,12 +46,14 @@ class ProbeCosts:
     fixed_high: float = 0.0
     bias_low: float = 0.0
     bias_high: float = 0.0
+    raise_s: float = 0.0  # what an exception passing through the probe adds
 
 
 @dataclass(slots=True)
 class Site:
     """Calls from one line of one caller, and in how many separate runs of that caller."""
 
+    code: Any = field(default=None, repr=False)
     calls: int = 0
     runs: int = 0
     last: object = field(default=None, repr=False)
@@ -82,12 +87,16 @@ class Log:
     raised_s: float = 0.0
     raised_depth: int = 0
     sites: dict[Any, Site] = field(default_factory=dict)
-    n: int = 0  # the sums of a least-squares fit of seconds on input size (with sites)
-    sx: float = 0.0
-    sy: float = 0.0
-    sxx: float = 0.0
-    sxy: float = 0.0
-    syy: float = 0.0
+    own_s: float = 0.0  # this probe's own time as its clocks and calibration account it
+    inner_own: float = 0.0  # the probes' own time inside this function's calls
+    hit_inner_own: float = 0.0  # ... inside its repeated calls
+    doubled: int = 0  # calls made through a second, throwaway probe (its cost, in situ)
+    doubled_hits: int = 0
+    doubled_s: float = 0.0
+    pairs: list[float] = field(default_factory=list)  # doubled minus the single call before
+    last_single: float | None = None
+    # per input-size bucket (with sites): [calls, sum of sizes, the first seconds seen]
+    by_size: dict[int, list[Any]] = field(default_factory=dict)
     stopped: int = 0  # the call count at which the probe stopped looking for repeats
     array_calls: int = 0
     array_max: int = 0
@@ -95,8 +104,8 @@ class Log:
     def site_calls(self) -> dict[SiteKey, Site]:
         """Sites by (file, line, caller name)."""
         out: dict[SiteKey, Site] = {}
-        for (code, line), site in self.sites.items():
-            out[(code.co_filename, line, code.co_name)] = site
+        for (_, line), site in self.sites.items():
+            out[(site.code.co_filename, line, site.code.co_name)] = site
         return out
 
 
@@ -149,6 +158,18 @@ def _size(args: tuple[Any, ...], arrays: tuple[type, ...], log: Log) -> int:
     return size
 
 
+def _pair(log: Log, doubled: bool, elapsed: float) -> None:
+    """Book a call's time: a doubled call pairs with the single call just before it."""
+    if not doubled:
+        log.last_single = elapsed
+        return
+    log.doubled += 1
+    log.doubled_s += elapsed
+    if log.last_single is not None and len(log.pairs) < MAX_PAIRS:
+        log.pairs.append(elapsed - log.last_single)
+    log.last_single = None
+
+
 def make_probe(
     func: types.FunctionType,
     log: Log,
@@ -158,19 +179,37 @@ def make_probe(
     sites: bool = False,
     arrays: tuple[type, ...] = (),
     costs: ProbeCosts | None = None,
+    double: bool = True,
 ) -> Callable[..., Any]:
     """A function that calls `func` and records into `log` (see the module docstring).
 
     With `sites`, it also records the caller's line and the input size of every call
     (for batching); `arrays` are the array types whose sizes it records; `costs` are its
-    own measured costs (default: the state's).
+    own measured costs (default: the state's). With `double`, every DOUBLE_EVERY-th call
+    goes through a second probe of its own (a throwaway log): the difference between
+    those calls' times and the others' is what a probe costs here, in this code.
     """
     table: dict[Any, list[Any]] = {}
     costs = costs or state.costs
+    second: Callable[..., Any] | None = None
+    if double:
+        throwaway = ProbeState(costs, clock_s=state.clock_s)
+        second = make_probe(
+            func,
+            Log(log.name),
+            throwaway,
+            clock=clock,
+            sites=sites,
+            arrays=arrays,
+            costs=costs,
+            double=False,
+        )
+    every = DOUBLE_EVERY - 1
     getframe = sys._getframe
     fixed = costs.fixed_s + costs.bias_s
     bias = costs.bias_s
     by_site = log.sites
+    by_size = log.by_size
 
     def probe(*args: Any, **kwargs: Any) -> Any:
         t0 = clock()
@@ -178,10 +217,10 @@ def make_probe(
         count_before = state.count
         if sites:
             frame = getframe(1)
-            key_site = (frame.f_code, frame.f_lineno)
+            key_site = (id(frame.f_code), frame.f_lineno)
             site = by_site.get(key_site)
             if site is None:
-                site = by_site[key_site] = Site()
+                site = by_site[key_site] = Site(frame.f_code)
             site.calls += 1
             if site.last is not frame:
                 site.runs += 1
@@ -202,17 +241,20 @@ def make_probe(
                 elif log.unhashable >= PROBATION // 10 and log.unhashable > log.calls:
                     log.memo = False  # never hashable so far: trying costs, and cannot pay
                     log.stopped = log.calls
+        doubled = second is not None and (log.calls & every) == every
         t1 = clock()
         hit = entry is not None and entry[0] is not _MISSING
         if hit:
             log.hit_depth += 1
         try:
-            result = func(*args, **kwargs)
+            result = second(*args, **kwargs) if doubled else func(*args, **kwargs)  # type: ignore[misc]
         except BaseException as exc:
             t2 = clock()
             if hit:
                 log.hit_depth -= 1
-            elapsed = t2 - t1 - bias - (state.own_s - own_before)
+            inner = state.own_s - own_before
+            elapsed = t2 - t1 - bias - inner
+            log.inner_own += inner
             if state.last_exc is not exc:
                 state.last_exc = exc
                 log.raised[type(exc).__name__] += 1
@@ -224,13 +266,21 @@ def make_probe(
                 log.shadowed += 1
             else:
                 log.lookup_s += t1 - ta - state.clock_s
+            _pair(log, doubled, elapsed)
+            own = (t1 - t0) + (clock() - t2) + fixed + costs.raise_s
+            log.own_s += own
             state.count += 1
-            state.own_s += (t1 - t0) + (clock() - t2) + fixed
+            state.own_s += own
             raise
         t2 = clock()
-        elapsed = t2 - t1 - bias - (state.own_s - own_before)
+        inner = state.own_s - own_before
+        elapsed = t2 - t1 - bias - inner
         log.calls += 1
         log.seconds += elapsed
+        log.inner_own += inner
+        _pair(log, doubled, elapsed)
+        if doubled:
+            log.doubled_hits += hit
         if shadowed:
             log.shadowed += 1
         else:
@@ -241,6 +291,7 @@ def make_probe(
             log.hit_s += elapsed
             log.hit_sq += elapsed * elapsed
             log.hit_nested += state.count - count_before
+            log.hit_inner_own += inner
             if log.compared < MAX_COMPARED:
                 log.compared += 1
                 same = _same(result, entry[0])  # type: ignore[index]
@@ -259,16 +310,19 @@ def make_probe(
                 log.full = log.entries >= MAX_ENTRIES
             if not log.mutable_result and isinstance(result, _MUTABLE):
                 log.mutable_result = type(result).__name__
-        if sites:
-            size = _size(args, arrays, log) if arrays or args else 0
-            log.n += 1
-            log.sx += size
-            log.sy += elapsed
-            log.sxx += size * size
-            log.sxy += size * elapsed
-            log.syy += elapsed * elapsed
+        if sites and not doubled:
+            size = _size(args, arrays, log) if args else 0
+            bucket = by_size.get(size if size < 64 else 64 + size.bit_length())
+            if bucket is None:
+                bucket = by_size[size if size < 64 else 64 + size.bit_length()] = [0, 0, []]
+            bucket[0] += 1
+            bucket[1] += size
+            if len(bucket[2]) < BUCKET_SAMPLES:
+                bucket[2].append(elapsed)
+        own = (t1 - t0) + (clock() - t2) + fixed
+        log.own_s += own
         state.count += 1
-        state.own_s += (t1 - t0) + (clock() - t2) + fixed
+        state.own_s += own
         return result
 
     probe.__wrapped__ = func  # type: ignore[attr-defined]

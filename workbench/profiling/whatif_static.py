@@ -165,15 +165,16 @@ def forwards_to(func: types.FunctionType) -> str | None:
     if not isinstance(call, ast.Call) or node.args.kwonlyargs or node.args.posonlyargs:
         return None
     a = node.args
-    wanted: list[ast.expr] = [ast.Name(p.arg) for p in a.args]
-    if a.vararg is not None:
-        wanted.append(ast.Starred(ast.Name(a.vararg.arg)))
+    names = [p.arg for p in a.args]
     given = list(call.args)
-    if len(given) != len(wanted) or any(
-        ast.dump(g, annotate_fields=False).replace("Load()", "")
-        != ast.dump(w, annotate_fields=False).replace("Load()", "")
-        for g, w in zip(given, wanted, strict=True)
-    ):
+    star = given[-1] if given and isinstance(given[-1], ast.Starred) else None
+    if a.vararg is not None:
+        if star is None or not isinstance(star.value, ast.Name) or star.value.id != a.vararg.arg:
+            return None
+        given = given[:-1]
+    elif star is not None:
+        return None
+    if [g.id if isinstance(g, ast.Name) else None for g in given] != names:
         return None
     keywords = call.keywords
     if a.kwarg is not None:

@@ -29,7 +29,7 @@ _GENERATOR_FLAGS = (
     0x20 | 0x80 | 0x100 | 0x200
 )  # generator, coroutine, iterable coroutine, async gen
 LIMIT = 12  # functions instrumented at most
-BUDGET = 0.8  # the probes' predicted cost, as a share of the plain run
+BUDGET = 1.0  # the probes' predicted cost, as a share of the plain run (the first is free)
 SITE_MIN_CALLS = 200  # batch candidates: called at least this often ...
 SITE_MAX_CALL_S = 1e-4  # ... and this quickly per call (small inputs)
 
@@ -143,7 +143,7 @@ def choose(
         generator = bool(func.__code__.co_flags & _GENERATOR_FLAGS)
         sites = ncalls >= SITE_MIN_CALLS and cumtime / ncalls <= SITE_MAX_CALL_S
         cost = 0.0 if generator else ncalls * probe_cost(costs, sites)
-        if spent + cost > allowed and not focused:
+        if spent + cost > allowed and not focused and chosen:
             notes.append(
                 f"{name}: {ncalls:,} calls would cost about {cost:.2f} s to measure, past the "
                 "pass's budget, so it was not measured"
