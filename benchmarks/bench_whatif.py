@@ -12,7 +12,10 @@ cases, and never a predicted win of 1.1x or more (the range's low end) for a cha
 measures 1.0x or less. Prints the table and both figures; asserts nothing.
 
     python benchmarks/bench_whatif.py [--budget 20] [--tasks 8] [--arc-dsl /work/outside/arc-dsl]
-        [--arc-functions 4] [--only NAME ...]
+        [--arc-functions 4] [--arc-repeat 3] [--only NAME ...] [--cost 5]
+
+It first times the what-if pass against plain runs of the demo, interleaved (target: at
+most 2x the plain run).
 
 The offloadable case runs only where CuPy and a GPU are usable (skipped with the reason
 otherwise).
@@ -147,6 +150,52 @@ def arc(path: str, budget: float, functions: int, repeat: int) -> list[Row]:
     return rows
 
 
+def pass_cost(tasks: int, repeats: int) -> None:
+    """The what-if pass's wall time against plain runs of the demo, interleaved."""
+    import statistics
+
+    from workbench.profiling.options import Options
+    from workbench.profiling.run import compile_source, run_passes
+    from workbench.profiling.whatif import run_whatif
+    from workbench.profiling.whatif_costs import measure_costs
+
+    namespace: dict[str, Any] = {}
+    steps = compile_source(
+        f"from workbench.demo import run_demo\nrun_demo(n_tasks={tasks})", namespace
+    )
+    passes = run_passes(steps, Options.build({"rules": str(DEMO_RULES)}), namespace=namespace)
+    costs = measure_costs()
+    ratios = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for step in steps:
+            step()
+        before = time.perf_counter() - start
+        whatif, _ = run_whatif(
+            steps,
+            passes.tables.functions,
+            passes.raw.stats,
+            namespace,
+            plain_s=passes.analysis.overhead.plain_s,
+            per_call_cost_s=passes.analysis.overhead.per_call_s,
+            costs=costs,
+        )
+        start = time.perf_counter()
+        for step in steps:
+            step()
+        after = time.perf_counter() - start
+        ratios.append(whatif.seconds / ((before + after) / 2))
+        print(
+            f"  plain {before:.3f} s, what-if pass {whatif.seconds:.3f} s "
+            f"({len(whatif.functions)} functions probed), plain {after:.3f} s",
+            flush=True,
+        )
+    print(
+        f"what-if pass / plain run on the demo ({tasks} tasks): median {statistics.median(ratios):.2f} "
+        f"of {repeats} (range {min(ratios):.2f} to {max(ratios):.2f}); target: at most 2"
+    )
+
+
 def _fmt(value: float) -> str:
     return "-" if math.isnan(value) else ("inf" if math.isinf(value) else f"{value:.3f}x")
 
@@ -180,7 +229,12 @@ def main() -> None:
     parser.add_argument("--arc-functions", type=int, default=4)
     parser.add_argument("--arc-repeat", type=int, default=3)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument(
+        "--cost", type=int, default=5, metavar="N", help="pass-cost repeats (0: skip)"
+    )
     args = parser.parse_args()
+    if args.cost:
+        pass_cost(args.tasks, args.cost)
     started = time.perf_counter()
     rows: list[Row] = []
     status = gpu.probe()
