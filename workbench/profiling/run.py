@@ -265,6 +265,10 @@ def whatif_pass(
     (its own cost among them), and the exception the code raised."""
     from workbench.profiling.whatif import run_whatif
 
+    if router is None:
+        from workbench.route.router import Router
+
+        router = Router()
     ns: Any = namespace if namespace is not None else {}
     passed, error = run_whatif(
         steps,

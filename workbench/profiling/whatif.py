@@ -26,7 +26,7 @@ from workbench.experiment.patch import Patch, Target, qualified_name
 from workbench.profiling import whatif_changes as changes
 from workbench.profiling.capture import Clock, FuncKey, FuncStats, Step, describe_error
 from workbench.profiling.whatif_costs import Costs, measure_costs
-from workbench.profiling.whatif_offload import gpu_seconds, numpy_calls, offload_savings
+from workbench.profiling.whatif_offload import gpu_seconds, numpy_calls, offload_savings, own_uses
 from workbench.profiling.whatif_probe import Log, ProbeState, make_probe
 from workbench.profiling.whatif_static import data_globals, forwards_to, loop_lines, purity
 from workbench.profiling.whatif_targets import Candidate, choose, index_functions
@@ -231,13 +231,16 @@ def _offload(
     if not status.available:
         return f"offload: not predicted for {candidate.name}: no GPU here ({status.reason})"
     ops = set(router.registry.names())
-    uses = numpy_calls(candidate.key, stats, ops)
+    uses = numpy_calls(candidate.key, stats, ops) + own_uses(
+        candidate.func, candidate.key, stats, ops
+    )
     found = offload_savings(candidate.func, uses, log.array_max, gpu)
     if found is None:
         return None
     low, high, detail = found
     evidence = (
-        f"arrays of up to {log.array_max:,} elements in {log.array_calls:,} calls; {detail} "
+        f"array arguments of up to {log.array_max:,} elements ({log.array_calls:,} of them "
+        f"over {log.calls:,} calls); {detail} "
         f"(the router's cost model, profile {router.profile.name!r}); low end: copies both ways "
         f"every call; high end: the data lives on the GPU. Whole run {run.how}."
     )

@@ -126,6 +126,8 @@ class InSitu:
     ratio: float
     total_s: float
     total_se: float
+    booked_s: float = 0.0  # the probes' own time as their accounting has it
+    longest_s: float = 0.0  # the most time spent inside one probed function
 
 
 def in_situ(logs: Mapping[str, Log]) -> InSitu:
@@ -153,7 +155,10 @@ def in_situ(logs: Mapping[str, Log]) -> InSitu:
         variance += (paid * error) ** 2
         accounted += log.own_s
     ratio = total / accounted if accounted > 0 else 1.0
-    return InSitu(per_call, se, measured, max(ratio, 1.0), total, math.sqrt(variance))
+    longest = max((log.seconds for log in logs.values()), default=0.0)
+    return InSitu(
+        per_call, se, measured, max(ratio, 1.0), total, math.sqrt(variance), accounted, longest
+    )
 
 
 def corrected(log: Log, probes: InSitu) -> tuple[float, float]:
@@ -180,24 +185,29 @@ def run_time(
     empty function is how much more a call costs in this code than in a warm loop (the
     `call_factor`, at least 1), which scales the high end of call-based savings.
     """
-    seconds = max(wall_s - probes.total_s, 1e-9)
+    # the probes cost at least what their accounting says (a calibration on a warm loop)
+    # and about what the doubled calls measured in situ; the run took at least as long as
+    # its longest probed function
+    high = max(wall_s - probes.booked_s, 1e-9)
+    low = max(wall_s - probes.total_s - 2 * probes.total_se, probes.longest_s, 1e-9)
+    low = min(low, high)
+    seconds = (low + high) / 2
     noise = costs.noise * math.sqrt(min(NOISE_SAMPLE_S / seconds, 1.0))
     factor = 1.0
     if capture is not None and capture[1] > 0 and capture[2] > 0:
         factor = max((capture[0] - seconds) / (capture[1] * capture[2]), 1.0)
     how = (
-        f"{seconds:.3f} s (the what-if pass's {wall_s:.3f} s minus its probes' cost, measured "
-        f"in this run); ranges widened by {noise:.1%}, how much identical runs this long "
-        f"differ here now ({costs.noise:.0%} for {NOISE_SAMPLE_S * 1e3:.0f} ms runs, averaging "
-        "over the run)"
+        f"{low:.3f} s to {high:.3f} s (the what-if pass's {wall_s:.3f} s less its probes' "
+        "cost: as measured in situ, and as their own accounting has it); ranges widened by "
+        f"{noise:.1%}, how much identical runs this long differ here now ({costs.noise:.0%} "
+        f"for {NOISE_SAMPLE_S * 1e3:.0f} ms runs, averaging over the run)"
     )
     if factor > 1.0:
         how += f", and by calls costing up to {factor:.1f}x a warm loop's (cProfile's run)"
-    spread = 2 * probes.total_se
     return RunTime(
         seconds,
-        max(seconds - spread, 1e-9),
-        seconds + spread,
+        low,
+        high,
         how,
         noise,
         factor,
@@ -263,13 +273,16 @@ def memoize(
     looked_up = log.calls - log.shadowed
     if log.unhashable and (log.stopped or log.unhashable >= looked_up):
         return not_applicable(name, "memoize", "NOT APPLICABLE: " + "; ".join(flags), log.calls)
-    _, hit_mid = corrected(log, probes)
+    _, in_situ_hits = corrected(log, probes)  # the probes' cost as measured in situ
+    booked_hits = log.hit_s  # ... as their accounting has it
+    hit_low, hit_high = sorted((in_situ_hits, booked_hits))
+    hit_mid = (hit_low + hit_high) / 2
     layer = costs.lru_layer_s
     paid = log.lookup_s
     savings = (
-        hit_mid - paid - looked_up * layer.high,
+        hit_low - paid - looked_up * layer.high,
         hit_mid - paid - looked_up * layer.median,
-        hit_mid - paid - looked_up * layer.low,
+        hit_high - paid - looked_up * layer.low,
     )
     evidence = (
         f"{log.hits:,} of {looked_up:,} calls ({_pct(log.hits, looked_up)}) repeat an earlier "

@@ -52,6 +52,36 @@ def numpy_calls(key: FuncKey, stats: Mapping[FuncKey, FuncStats], ops: set[str])
     return found
 
 
+def source_ops(func: types.FunctionType, ops: set[str]) -> list[str]:
+    """The array ops the router knows that the function's source calls (the scanner)."""
+    import inspect
+    import textwrap
+
+    from workbench.route.scanner import scan_source
+
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        return []
+    names = func.__code__.co_varnames[: func.__code__.co_argcount]
+    found = scan_source(source, func.__code__.co_filename, names)
+    return sorted({f.op for f in found if f.op and f.op in ops})
+
+
+def own_uses(
+    func: types.FunctionType, key: FuncKey, stats: Mapping[FuncKey, FuncStats], ops: set[str]
+) -> list[NativeUse]:
+    """NumPy calls cProfile does not see (``np.dot`` dispatches without a C function
+    entry, operators such as ``@`` have none): the ops the source names, sharing the
+    function's own time in the capture."""
+    named = [u.op for u in numpy_calls(key, stats, ops)]
+    unseen = [op for op in source_ops(func, ops) if op not in named]
+    if not unseen or key not in stats:
+        return []
+    calls, own = int(stats[key][1]), float(stats[key][2])
+    return [NativeUse(op, calls, own / len(unseen)) for op in unseen]
+
+
 def router_seconds(router: object) -> GpuSeconds:
     """Predicted CuPy seconds per call from the router's cost model (moves included)."""
     from workbench.route.kinds import Backend

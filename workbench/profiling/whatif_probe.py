@@ -310,6 +310,8 @@ def make_probe(
                 log.full = log.entries >= MAX_ENTRIES
             if not log.mutable_result and isinstance(result, _MUTABLE):
                 log.mutable_result = type(result).__name__
+        if arrays and not sites and not doubled:
+            _size(args, arrays, log)  # the array sizes only
         if sites and not doubled:
             size = _size(args, arrays, log) if args else 0
             bucket = by_size.get(size if size < 64 else 64 + size.bit_length())
