@@ -136,3 +136,11 @@ def test_confirmed_keeps_findings_inside_a_function_holding_enough_time() -> Non
     kept, note = confirmed(frame, "cell", stats, 1.0)
     assert list(kept["code"]) == ["a", "c"]
     assert note is not None and "2 of 3 patterns" in note
+
+
+def test_with_sampled_counts_the_pass_still_predicts_but_not_inline() -> None:
+    report = workbench.profile(
+        "w.squares(VALUES * 3)", _namespace(), whatif=True, mode="sample", use_pyproject=False
+    )
+    assert report.whatif_pass is not None
+    assert any("inline: not predicted" in n for n in report.whatif_pass.notes)

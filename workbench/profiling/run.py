@@ -282,6 +282,7 @@ def whatif_pass(
         clock=clock,
         focus=focus,
         capture=(raw.wall_s, analysis.overhead.calls, analysis.overhead.per_call_s),
+        exact_counts=not getattr(raw, "counts_are_samples", False),
     )
     notes = [*passed.notes]
     if passed.functions:

@@ -174,6 +174,7 @@ def predictions(
     router: object | None,
     capture: tuple[float, int, float] | None = None,
     namespace: Mapping[str, Any] | None = None,
+    exact_counts: bool = True,
 ) -> tuple[list[changes.Prediction], list[str]]:
     """Every prediction the measurements support, and notes on what could not be;
     `capture` is (wall seconds, calls, per-call cost) of the cProfile run."""
@@ -215,7 +216,10 @@ def predictions(
                 notes.append(offload)
             elif offload is not None:
                 made.append(offload)
-    made += _thin_wrappers(functions, stats, namespace or {}, run, costs, capture)
+    if exact_counts:
+        made += _thin_wrappers(functions, stats, namespace or {}, run, costs, capture)
+    else:
+        notes.append("inline: not predicted: it needs exact call counts (--mode cprofile)")
     return made, notes
 
 
@@ -269,6 +273,7 @@ def run_whatif(
     clock: Clock = time.perf_counter,
     focus: Sequence[object] = (),
     capture: tuple[float, int, float] | None = None,
+    exact_counts: bool = True,
 ) -> tuple[WhatIfPass, BaseException | None]:
     """Re-run `steps` with the top functions of the capture (`functions`, `stats`)
     instrumented; `plain_s` is the capture's estimate of the plain run (the budget),
@@ -331,6 +336,7 @@ def run_whatif(
         router=router,
         capture=capture,
         namespace=namespace,
+        exact_counts=exact_counts,
     )
     notes += more
     for candidate in probed:
