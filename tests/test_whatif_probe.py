@@ -184,3 +184,25 @@ def test_a_probe_looks_like_the_function_it_replaces(kind: type) -> None:
     probe, _, _ = _probe(documented, Clock())
     assert probe.__wrapped__ is documented and probe.__doc__ == "Doc."  # type: ignore[attr-defined]
     assert probe.__qualname__ == documented.__qualname__ and isinstance(documented, kind)
+
+
+def test_equal_sets_that_iterate_in_another_order_are_counted() -> None:
+    clock = Clock()
+    made = iter([frozenset({1, 9, 17}), _reordered()])
+
+    def sets(n: int) -> frozenset[int]:
+        return next(made)
+
+    probe, log, _ = _probe(sets, clock)
+    probe(1)
+    probe(1)
+    assert log.changed == 0 and log.reordered == 1
+
+
+def _reordered() -> frozenset[int]:
+    """An equal frozenset whose iteration order differs (colliding hashes, other insertion)."""
+    first = list(frozenset({1, 9, 17}))
+    for candidate in (frozenset([17, 9, 1]), frozenset([9, 17, 1]), frozenset([17, 1, 9])):
+        if list(candidate) != first:
+            return candidate
+    raise AssertionError("no reordering found")

@@ -106,6 +106,14 @@ def _crop_largest_of(grid: Grid, color: int) -> Grid:
     return dsl.subgrid(max(mine, key=dsl._object_order), grid)
 
 
+def _keep_colour(grid: Grid, color: int) -> Grid:
+    """The objects of one colour alone on the background (``colorfilter(objects(I))``)."""
+    mine = [obj for obj in dsl.objects(grid) if min(obj)[0] == color]
+    if not mine:
+        raise ValueError(f"no object of colour {color}")
+    return _alone(grid, frozenset().union(*mine))
+
+
 def _box_largest(grid: Grid) -> Grid:
     obj = dsl.largest_object(grid)
     colour = min(obj)[0]
@@ -163,6 +171,7 @@ def task_steps(task: Task) -> tuple[Step, ...]:
     steps.extend(
         Step(f"crop_largest_of({c})", partial(_crop_largest_of, color=c)) for c in sorted(seen_in)
     )
+    steps.extend(Step(f"keep_colour({c})", partial(_keep_colour, color=c)) for c in sorted(seen_in))
     mapping = learn_colour_map(task.train)
     if mapping:
         label = ",".join(f"{a}:{b}" for a, b in sorted(mapping.items()))

@@ -304,6 +304,11 @@ def memoize(
         evidence += f"; {log.shadowed:,} calls inside repeats would not happen at all"
     if log.compared and not log.changed:
         evidence += f"; the {log.compared:,} repeats compared returned equal results"
+    if log.reordered:
+        evidence += (
+            f"; CAUTION: in {log.reordered:,} of them an equal set iterated in another order, "
+            "so code that takes 'the first' element of it would get another one from a cache"
+        )
     if log.full:
         evidence += "; past 200,000 distinct arguments new ones were not tracked (an underestimate)"
     if flags:

@@ -28,6 +28,7 @@ BUCKET_SAMPLES = 200  # per-call times kept per input-size bucket (their median 
 PROBATION = 1_000  # calls without a single repeat after which the probe stops looking
 _SIZED = (tuple, list, str, bytes, dict, set, frozenset)
 _MUTABLE = (list, dict, set, bytearray)
+_SETS = (set, frozenset)
 _KWD = object()  # separates positional from keyword arguments in a key, as lru_cache does
 _MISSING = object()
 
@@ -81,6 +82,7 @@ class Log:
     full: bool = False
     compared: int = 0
     changed: int = 0
+    reordered: int = 0  # equal set results whose iteration order differed
     uncomparable: int = 0
     mutable_result: str = ""
     raised: Counter[str] = field(default_factory=Counter)
@@ -299,6 +301,12 @@ def make_probe(
                     log.uncomparable += 1
                 elif not same:
                     log.changed += 1
+                elif (
+                    type(result) in _SETS
+                    and result is not entry[0]  # type: ignore[index]
+                    and list(result) != list(entry[0])  # type: ignore[index]
+                ):
+                    log.reordered += 1
         elif entry is not None:
             entry[0] = result
             if log.hits == 0 and log.calls >= PROBATION:
