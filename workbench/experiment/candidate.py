@@ -51,31 +51,45 @@ def cell_subject(
 
     The checked variables are removed from the namespace before the first run, so a
     version that does not set them fails the check instead of passing on stale values.
-    With `around`, every run happens inside that context.
+    With `around`, every sample happens inside that context, and the namespace is copied
+    inside it (a name patched in place is copied patched). A context whose value has a
+    ``between()`` method (a :class:`~workbench.experiment.patch.Patch`) gets it called
+    between the repeats of a sample, outside the timed part, so each repeat starts afresh.
     """
     context = around or contextlib.nullcontext
 
     def first() -> tuple[float, Outputs]:
-        namespace = make_namespace()
-        for name in checks:  # the code must set them itself: no stale values
-            namespace.pop(name, None)
-        steps = cell.steps(namespace)
         value: object = None
         with context():
+            namespace = make_namespace()
+            for name in checks:  # the code must set them itself: no stale values
+                namespace.pop(name, None)
+            steps = cell.steps(namespace)
             start = clock()
             for step in steps:
                 value = step()
             elapsed = clock() - start
-        return elapsed, collect(namespace, value if cell.has_result else None, checks)
+            return elapsed, collect(namespace, value if cell.has_result else None, checks)
 
     def timed(number: int) -> float:
-        steps = cell.steps(make_namespace())
-        with context():
-            start = clock()
-            for _ in range(number):
+        with context() as entered:
+            steps = cell.steps(make_namespace())
+            between = getattr(entered, "between", None)
+            if not callable(between):
+                start = clock()
+                for _ in range(number):
+                    for step in steps:
+                        step()
+                return clock() - start
+            spent = 0.0
+            for repeat in range(number):
+                if repeat:
+                    between()
+                start = clock()
                 for step in steps:
                     step()
-            return clock() - start
+                spent += clock() - start
+            return spent
 
     return Subject(label, first, timed)
 
@@ -208,9 +222,10 @@ def record_experiment(
     base: StoredBaseline,
     run_id: int,
     findings: list[dict[str, Any]],
+    prediction: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
-    """Compare the profiles, add the findings, record the experiment and Validate; the
-    finished result."""
+    """Compare the profiles, add the findings (and the what-if prediction, with
+    ``--try``), record the experiment and Validate; the finished result."""
     comparison = with_changes(compare_stored(store, base.run_id, run_id), measured.category_changes)
     status = comparison.categories["status"]
     changed = sorted(
@@ -234,6 +249,7 @@ def record_experiment(
         candidate_report=report,
         comparison=comparison,
         findings=(*findings, *(f.to_dict() for f in found)),
+        prediction=prediction,
     )
     with store.write() as writer:
         experiment_id = writer.add_experiment(result.to_row({"changed_categories": changed}))

@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     from workbench.experiment.measure import Plan, RoundHook
     from workbench.experiment.outputs import Tolerance
     from workbench.experiment.result import ExperimentResult
+    from workbench.profiling.whatif import WhatIfPass
+    from workbench.profiling.whatif_costs import Costs
     from workbench.store.provenance import BaselineReview
 
 Code = str | Callable[[], object]
@@ -105,6 +107,25 @@ def failure(exc: BaseException) -> str:
 Confirm = Callable[["BaselineReview"], bool]
 
 
+def predicted(whatif: WhatIfPass | None, change: str, function: str) -> dict[str, Any]:
+    """What the what-if pass predicted for `change` on `function`, as recorded with the
+    experiment (a note saying why, when it predicted nothing)."""
+    base: dict[str, Any] = {"change": change, "function": function}
+    if whatif is None:
+        return {**base, "note": "no what-if pass ran on this baseline's code in this session"}
+    row = whatif.lookup(change, function)
+    if row is None:
+        return {**base, "note": "the what-if pass found nothing to predict for it"}
+    return {
+        **base,
+        "low": float(row["predicted_low"]),
+        "point": float(row["predicted"]),
+        "high": float(row["predicted_high"]),
+        "evidence": str(row["evidence"]),
+        "recommended": bool(row["recommended"]),
+    }
+
+
 class Session:
     """What one kernel (or one command) keeps between runs; see the module docstring."""
 
@@ -139,6 +160,8 @@ class Session:
         self._store: RunStore | None = None
         self._device: str | None = None
         self._router: Router | None = None
+        self._whatif_costs: Costs | None = None
+        self.last_whatif: tuple[str, WhatIfPass] | None = None
         self.modules = ModuleIndex()
         self._profiled: dict[str, Tables] = {}  # the last profile's tables, by source
 
@@ -210,6 +233,14 @@ class Session:
             self._store.close()
             self._store = None
 
+    def whatif_costs(self) -> Costs:
+        """This interpreter's costs for the what-if pass, measured once per session."""
+        if self._whatif_costs is None:
+            from workbench.profiling.whatif_costs import measure_costs
+
+            self._whatif_costs = measure_costs(self.clock)
+        return self._whatif_costs
+
     def router(self) -> Router:
         """The router that makes the backend recommendations, made once per session: on the
         user's calibrated machine profile where there is one (``$WORKBENCH_PROFILE``, or
@@ -256,7 +287,12 @@ class Session:
         raise ExperimentError(f"code must be source text or a callable, got {type(code).__name__}")
 
     def _run(
-        self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
+        self,
+        code: Code,
+        options: Options,
+        notes: Sequence[str],
+        store: RunStore | None,
+        focus: Sequence[object] = (),
     ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
         steps, cell = self._steps(code)
         source = cell.source if cell else None
@@ -272,6 +308,8 @@ class Session:
             modules=self.modules,
             previous=self._profiled.get(source) if source is not None else None,
             stage=self.stage,
+            whatif_costs=self.whatif_costs() if options.whatif else None,
+            whatif_focus=focus,
         )
         if source is not None and not passes.tables.functions.empty:
             self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
@@ -280,6 +318,8 @@ class Session:
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes
         )
+        if passes.whatif is not None and isinstance(code, str):
+            self.last_whatif = (code, passes.whatif)
         return report, passes.error, findings
 
     def profile(
@@ -305,10 +345,12 @@ class Session:
         store: str | None = None,
         notes: Sequence[str] = (),
         keep_outputs: bool = False,
+        focus: Sequence[object] = (),
     ) -> Profiled:
         """Profile `code` and record it as the baseline `name`: its code, profile, outputs
         (the result, or the `checks` variables) and the definitions it uses. Outputs past
-        1 MiB are kept as fingerprints unless `keep_outputs`."""
+        1 MiB are kept as fingerprints unless `keep_outputs`. With the what-if pass, the
+        functions in `focus` are probed whatever their rank."""
         return self._profile(
             code,
             options,
@@ -317,6 +359,7 @@ class Session:
             notes=notes,
             baseline=(name, list(checks)),
             keep_outputs=keep_outputs,
+            focus=focus,
         )
 
     def _profile(
@@ -329,6 +372,7 @@ class Session:
         notes: Sequence[str],
         baseline: tuple[str, list[str]] | None = None,
         keep_outputs: bool = False,
+        focus: Sequence[object] = (),
     ) -> Profiled:
         """The run, then its recording; whatever fails after the code ran (the outputs, the
         store) becomes `problem` beside the report and the code's own error."""
@@ -339,7 +383,7 @@ class Session:
                 opened = self.store(store, options.project)
             except WorkbenchError as exc:
                 problem = f"the report is shown but was not recorded: {exc}"
-        report, error, findings = self._run(code, options, notes, opened)
+        report, error, findings = self._run(code, options, notes, opened, focus)
         if opened is None:
             return Profiled(report, error, problem)
         text = code if isinstance(code, str) else None
@@ -407,6 +451,7 @@ class Session:
         around: Around | None = None,
         trust_baseline: bool = False,
         confirm: Confirm | None = None,
+        prediction: Mapping[str, Any] | None = None,
     ) -> Candidacy:
         """Profile the candidate `code` once in the session's namespace (recorded), then
         re-run the baseline's stored code and the candidate, interleaved, each in a fresh
@@ -418,7 +463,8 @@ class Session:
         record (another kernel's, a store from elsewhere), unless `trust_baseline` or
         `confirm` (shown the code, it answers True); the code's digest is then trusted for
         the rest of the session. With `around`, every run of the candidate (the profiled
-        one included) happens inside that context.
+        one included) happens inside that context. `prediction` (what the what-if pass
+        predicted for this change) is recorded with the experiment.
         """
         # The experiment's modules are imported when a candidate first runs, not at %load_ext.
         from workbench.experiment.candidate import measure_against, record_experiment
@@ -438,6 +484,7 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
+        options = replace(options, whatif=False)  # the prediction was made on the baseline
         model = self.cost_model() if options.mode == "cprofile" else None
         router = self.router()
         try:
@@ -499,7 +546,9 @@ class Session:
                 flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
         try:
-            result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+            result = record_experiment(
+                opened, flow, measured, report, base, run_id, findings, prediction
+            )
         except Exception as exc:  # measured, but not recorded: show it and say so
             problem = f"experiment {name!r} was measured but not recorded: {failure(exc)}"
             return Candidacy(report, None, measured, problem)
@@ -530,6 +579,69 @@ class Session:
                 "baseline again in this kernel, or answer y to re-run the code shown."
             )
         self.confirmed.add(review.digest)
+
+    def try_change(
+        self,
+        spec: str,
+        code: str,
+        options: Options,
+        *,
+        against: str | None = None,
+        checks: Sequence[str] = (),
+        plan: Plan | None = None,
+        tolerance: Tolerance | None = None,
+        store: str | None = None,
+    ) -> Candidacy:
+        """``--try CHANGE:FUNCTION``: measure `code` with the change applied in place
+        against `code` as it is.
+
+        The change is checked first (a Python function held by a module, the namespace
+        or a class; a change that can be made mechanically): otherwise one
+        ExperimentError and nothing runs. Without `against`, `code` is recorded as the
+        baseline ``before CHANGE:FUNCTION``, profiled with the what-if pass over its top
+        functions and this one (the prediction); the candidate is the same code run with
+        the change patched in, every run in a fresh patch restored afterwards, also when
+        the code raises or is interrupted. The verdict shows predicted against measured.
+        """
+        from workbench.experiment.changes import plan_change
+
+        change = plan_change(spec, self.namespace)
+        self._parse(code)
+        whatif: WhatIfPass | None = None
+        if against is None:
+            against = f"before {change.spec}"
+            label = options.label or f"before {change.spec}"
+            base = self._profile(
+                code,
+                replace(options, whatif=True, label=label),
+                record=True,
+                store=store,
+                notes=(),
+                baseline=(against, list(checks)),
+                focus=[change.target.stored],
+            )
+            if base.error is not None:
+                return Candidacy(base.report, base.error, None)
+            if base.problem is not None:
+                raise ExperimentError(base.problem)
+            whatif = base.report.whatif_pass
+        elif self.last_whatif is not None:
+            recorded = self.store(store, options.project).baseline(against)
+            if self.last_whatif[0] == recorded.code:
+                whatif = self.last_whatif[1]
+        prediction = predicted(whatif, change.kind, change.target.qualname)
+        return self.candidate(
+            change.spec,
+            code,
+            replace(options, label=None),
+            against=against,
+            checks=checks,
+            plan=plan,
+            tolerance=tolerance,
+            store=store,
+            around=change.patch([self.namespace]),
+            prediction=prediction,
+        )
 
     def _parse(self, code: str) -> Cell:
         try:

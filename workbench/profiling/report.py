@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.profiling.whatif import WhatIfPass
 
 INCLUSIVE_NOTE = (
     "Self time partitions the profiled time: the self column adds up to the total. "
@@ -68,6 +69,15 @@ class Report:
     stacks: list[tuple[tuple[FuncKey, ...], float]] | None = field(default=None, repr=False)
     tree: list[TreeNode] | None = field(default=None, repr=False)
     recommendations: pd.DataFrame | None = field(default=None, repr=False)
+    whatif_pass: WhatIfPass | None = field(default=None, repr=False)
+
+    @property
+    def whatif(self) -> pd.DataFrame | None:
+        """The what-if pass's predictions (``--whatif``), best first: `function`, `change`,
+        `predicted_low` / `predicted` / `predicted_high` (whole-run speedups), `saving_s`,
+        `recommended`, `evidence`, `calls`, `try` (the ``--try`` that measures it, where the
+        change can be applied mechanically); None when the pass did not run."""
+        return None if self.whatif_pass is None else self.whatif_pass.changes
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -275,6 +285,8 @@ class Report:
         if self.lines is not None:
             files["lines.csv"] = self.lines.lines.to_csv(index=False).encode()
         files["profile.prof"] = prof_bytes(self.stats)
+        if self.whatif is not None:
+            files["whatif.csv"] = self.whatif.to_csv(index=False).encode()
         if self.stacks is not None:
             files["profile.speedscope.json"] = speedscope_bytes(stacks=self.stacks, name=self.label)
         else:
@@ -292,6 +304,7 @@ SAVED_AS = {
     "wins.csv": "wins",
     "native.csv": "native",
     "lines.csv": "lines",
+    "whatif.csv": "whatif",
     "profile.prof": "pstats",
     "profile.speedscope.json": "speedscope",
 }

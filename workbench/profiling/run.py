@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.profiling.whatif import WhatIfPass
+    from workbench.profiling.whatif_costs import Costs
     from workbench.route.router import Router
 
 # A progress hook for the passes that re-run the code: `stage(label)` is a context the
@@ -259,6 +261,7 @@ class Passes:
     gpu: GpuPass | None
     recommendations: pd.DataFrame | None
     error: BaseException | None
+    whatif: WhatIfPass | None = None
 
     @property
     def tables(self) -> Tables:
@@ -294,16 +297,21 @@ def run_passes(
     cost_model: CostModel | str | None = UNMEASURED,
     previous: Tables | None = None,
     stage: Stage | None = None,
+    whatif_costs: Costs | None = None,
+    whatif_focus: Sequence[object] = (),
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
     The code runs once under the profiler. Only when the options ask for them, and only
     if that run completed, it runs again: plainly to measure the overhead, with
-    line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
-    No two profilers are ever active together. `router` makes the backend recommendations
-    (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
-    reuse and `cost_model` what cProfile costs here (a session keeps both); `stage(label)`
-    is the context each re-run happens in (a progress bar).
+    line_profiler on chosen functions, with GPU calls bracketed by CUDA events, and with
+    the top functions probed for the what-if pass. No two profilers are ever active
+    together. `router` makes the backend recommendations (a fresh ``Router()`` when not
+    given); `modules` is an index of the loaded modules to reuse and `cost_model` what
+    cProfile costs here (a session keeps both); `stage(label)` is the context each re-run
+    happens in (a progress bar); `whatif_costs` are this interpreter's costs for the
+    what-if pass (measured when not given); `whatif_focus` are functions it probes besides
+    the top ones.
 
     A line pass alone (`-f` names only, or ``--lines N`` with `previous`, the tables of a
     profile of the same code already taken to pick the functions from) runs the code once,
@@ -346,7 +354,14 @@ def run_passes(
         recommendations = recommend(
             source, filename, namespace or {}, analysis.tables.functions, router
         )
-    lines = gpu = None
+        from workbench.profiling.whatif_confirm import confirmed
+
+        recommendations, dropped = confirmed(
+            recommendations, filename, raw.stats, analysis.tables.profiled_s
+        )
+        if dropped:
+            notes.append(dropped)
+    lines = gpu = whatif = None
     if error is None and options.wants_lines:
         with _stage(stage, "line pass (line_profiler)"):
             lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
@@ -355,7 +370,57 @@ def run_passes(
         with _stage(stage, "GPU pass (CUDA events)"):
             gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
         notes += gpu_notes
-    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
+    if error is None and options.whatif:
+        with _stage(stage, "what-if pass (probes)"):
+            whatif, whatif_notes, error = whatif_pass(
+                analysis, raw, steps, namespace, router, whatif_costs, clock, whatif_focus
+            )
+        notes += whatif_notes
+    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif)
+
+
+def whatif_pass(
+    analysis: Analysis,
+    raw: RawProfile,
+    steps: Sequence[Step],
+    namespace: Mapping[str, object] | None,
+    router: Router | None,
+    costs: Costs | None,
+    clock: Clock,
+    focus: Sequence[object] = (),
+) -> tuple[WhatIfPass, list[str], BaseException | None]:
+    """The what-if pass over the capture's top functions: what it predicted, its notes
+    (its own cost among them), and the exception the code raised."""
+    from workbench.profiling.whatif import run_whatif
+
+    if router is None:
+        from workbench.route.router import Router
+
+        router = Router()
+    ns: Any = namespace if namespace is not None else {}
+    passed, error = run_whatif(
+        steps,
+        analysis.tables.functions,
+        raw.stats,
+        ns,
+        plain_s=analysis.overhead.plain_s,
+        per_call_cost_s=analysis.overhead.per_call_s,
+        costs=costs,
+        router=router,
+        clock=clock,
+        focus=focus,
+        capture=(raw.wall_s, analysis.overhead.calls, analysis.overhead.per_call_s),
+        exact_counts=not getattr(raw, "counts_are_samples", False),
+    )
+    notes = [*passed.notes]
+    if passed.functions:
+        notes.append(
+            f"What-if pass: the code was re-run with {len(passed.functions)} function(s) "
+            f"probed; that run took {passed.seconds:.3f} s, {passed.seconds / passed.plain_s:.2f}x "
+            f"the plain run it estimates ({passed.plain_s:.3f} s): its own cost, not part of "
+            "the tables above."
+        )
+    return passed, notes, error
 
 
 def _lines_only(options: Options, previous: Tables | None) -> bool:
@@ -497,6 +562,7 @@ def build_report(
         stacks=getattr(raw, "stacks", None),
         tree=analysis.tree,
         recommendations=passes.recommendations,
+        whatif_pass=passes.whatif,
     )
 
 
@@ -532,6 +598,7 @@ def profile(
     functions: Sequence[str] | None = None,
     gpu: bool | None = None,
     tree: bool | None = None,
+    whatif: bool | None = None,
     chart: ChartMode | None = None,
     save: str | Path | None = None,
     label: str | None = None,
@@ -549,7 +616,8 @@ def profile(
     else from the `depth` ("fast", "balanced" (default) or "aggressive").
 
     The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
-    pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
+    pass), `gpu` (a pass timing CuPy calls with CUDA events) and `whatif` (a pass probing
+    the top functions, predicting what specific changes would win) each run it once more.
     If the code raises, the exception is re-raised unchanged (``on_error="raise"``) or
     kept on an incomplete report (``on_error="return"``, see ``Report.error``);
     KeyboardInterrupt and SystemExit are always re-raised, with the report of what ran as
@@ -586,6 +654,7 @@ def profile(
         "functions": functions,
         "gpu": gpu,
         "tree": tree,
+        "whatif": whatif,
         "chart": chart,
         "save": save,
         "rules": rules,

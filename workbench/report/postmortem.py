@@ -302,6 +302,9 @@ def render(
     day = date or datetime.now(timezone.utc).date().isoformat()
     body = _header(title, facts, day)
     body += _happened(story, facts, redact) + _achieved(facts) + _went_wrong(facts)
+    predicted = parts.predictions_table(facts.experiments)
+    if predicted is not None:
+        body += ["### Predicted against measured (what-if pass, --try)", predicted]
     body += ["### Root cause", parts.user_text(story.root_cause, "root cause")]
     body += ["## Lessons learned", parts.user_text(story.lessons, "lessons learned")]
     body += _status(facts)

@@ -391,6 +391,57 @@ def recommendations(frame: pd.DataFrame, limit: int = 15) -> Table:
     return Table("Backend recommendations (router)", columns, rows)
 
 
+WHATIF_INTRO = (
+    "Predicted whole-run speedup of one change to one function, from what the what-if pass "
+    "measured in this run (the range's ends and the evidence it rests on). Measure one with "
+    "%optimize --try CHANGE:FUNCTION."
+)
+
+
+def whatif(frame: pd.DataFrame, limit: int = 5) -> Table:
+    """The what-if pass's best recommended changes (`limit` of them)."""
+    shown = frame[frame["recommended"]].head(limit)
+    rows = tuple(
+        (
+            str(r["function"]),
+            str(r["change"]),
+            r["predicted_low"],
+            r["predicted"],
+            r["predicted_high"],
+            r["saving_s"],
+            str(r["try"]) or "by hand",
+            str(r["evidence"]),
+        )
+        for r in records(shown)
+    )
+    notes: tuple[str, ...] = ()
+    if shown.empty:
+        notes = (
+            "No change predicted to win at least 1% by its low end; all predictions are in report.whatif.",
+        )
+    elif len(frame) > len(shown):
+        notes = (
+            f"{len(frame) - len(shown)} more predictions (not recommended, or smaller) are in report.whatif.",
+        )
+    columns = (
+        Column("Function", "code"),
+        Column("Change"),
+        Column("Low", "factor"),
+        Column("Predicted", "factor"),
+        Column("High", "factor"),
+        Column("Saves (s)", "seconds"),
+        Column("Try", "code"),
+        Column("Evidence", wide=True),
+    )
+    return Table(
+        "What if: predicted wins of specific changes",
+        columns,
+        rows,
+        intro=WHATIF_INTRO,
+        notes=notes,
+    )
+
+
 def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
     """A comparison of two runs by category: A and B, the change, its status; with an
     experiment's sampled rounds, the change per run and its interval."""

@@ -126,25 +126,35 @@ class OptimizeMagics(Magics):
             )
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}")
-        for flag in ("baseline", "candidate"):
+        for flag in ("baseline", "candidate", "try_change"):
             if getattr(args, flag) and args.no_store:
-                raise UsageError(f"--{flag} needs the run store: leave out --no-store")
-        if args.baseline and args.candidate:
+                option = "--try" if flag == "try_change" else f"--{flag}"
+                raise UsageError(f"{option} needs the run store: leave out --no-store")
+        if sum(bool(x) for x in (args.baseline, args.candidate, args.try_change)) > 1:
             raise UsageError(
-                "give either --baseline NAME (record) or --candidate NAME (measure); pick the "
-                "candidate's baseline with --against NAME"
+                "give one of --baseline NAME (record), --candidate NAME (measure) or --try "
+                "CHANGE:FUNCTION (measure one change); pick the baseline with --against NAME"
             )
         for flag, needs in (("trust_baseline", "candidate"), ("keep_outputs", "baseline")):
             if getattr(args, flag) and not getattr(args, needs):
                 raise UsageError(f"--{flag.replace('_', '-')} goes only with --{needs} NAME")
         code = cell if cell is not None else statement
+        if args.try_change and not code.strip():
+            raise UsageError(
+                "--try CHANGE:FUNCTION needs code to measure: %%optimize --try ... on a cell, "
+                "or %optimize --try ... STATEMENT"
+            )
         bars = not args.quiet
         self.session.stage = lambda label: progress.stage(label, enabled=bars)
         options_given = {**given(args), "save": args.save, "snakeviz": args.snakeviz}
         if args.label:
             label: str | None = args.label
         else:
-            label = None if args.candidate else ("cell" if cell is not None else statement)
+            label = (
+                None
+                if args.candidate or args.try_change
+                else ("cell" if cell is not None else statement)
+            )
         try:
             options = self.session.options(
                 options_given,
@@ -153,7 +163,9 @@ class OptimizeMagics(Magics):
                 label=label,
             )
             outcome: Profiled | Candidacy
-            if args.candidate:
+            if args.try_change:
+                outcome = self._try(args, code, options)
+            elif args.candidate:
                 outcome = self._candidate(args, code, options)
             else:
                 outcome = self._profile(args, options, code, args.store)
@@ -185,6 +197,28 @@ class OptimizeMagics(Magics):
                 tolerance=tolerance,
                 store=args.store,
                 confirm=self._confirmer(args.trust_baseline),
+            )
+        finally:
+            rounds.close()
+            self.session.on_round = None
+
+    def _try(self, args: Any, code: str, options: Options) -> Candidacy:
+        from workbench.experiment.measure import Plan
+        from workbench.experiment.outputs import Tolerance
+
+        plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
+        rounds = progress.rounds(f"candidate {args.try_change!r}: rounds", enabled=not args.quiet)
+        self.session.on_round = rounds
+        try:
+            return self.session.try_change(
+                args.try_change,
+                code,
+                options,
+                against=args.against,
+                checks=args.check,
+                plan=plan,
+                tolerance=tolerance,
+                store=args.store,
             )
         finally:
             rounds.close()
