@@ -36,7 +36,10 @@ QUICKSTART = [
         "result.summary()"
     ),
     new_markdown_cell("The report is an object holding DataFrames: slice them."),
-    new_code_cell("r.categories.drop(columns='rule')  # every category, the small ones too"),
+    new_code_cell(
+        "r.categories[['category', 'corrected_pct', 'pct', 'self_s', 'inclusive_s', 'calls', 'functions']]"
+        "  # every category, the small ones too"
+    ),
     new_code_cell("r.wins  # whole-run speedup if a category's self time were cut by 25..100%"),
     new_code_cell("r.native  # C time per package beside its Python time"),
     new_markdown_cell(

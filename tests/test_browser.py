@@ -268,7 +268,10 @@ def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
 ) -> None:
     name = copy_notebook(TUNING, server.root)
     open_and_run(page, server, name)
-    assert cell_outputs(page, "calibrate(").locator(".widget-hprogress").count() == 1
+    assert (
+        cell_outputs(page, "progress.steps('calibrating')").locator(".widget-hprogress").count()
+        == 1
+    )
     regret = page.locator(".wb-regret").first
     regret.wait_for(timeout=60_000)
     page.locator(".widget-slider.wb-threshold .noUi-handle").first.wait_for(timeout=60_000)
