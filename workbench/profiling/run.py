@@ -49,7 +49,9 @@ from workbench.report.html import ChartMode
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.profiling.coverage import Coverage
     from workbench.profiling.gpu_pass import GpuPass
+    from workbench.profiling.memory import MemoryPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
     from workbench.profiling.whatif import WhatIfPass
@@ -262,6 +264,8 @@ class Passes:
     recommendations: pd.DataFrame | None
     error: BaseException | None
     whatif: WhatIfPass | None = None
+    coverage: Coverage | None = None
+    memory: MemoryPass | None = None
 
     @property
     def tables(self) -> Tables:
@@ -270,6 +274,19 @@ class Passes:
 
 
 def _capture(
+    steps: Sequence[Step], options: Options, clock: Clock
+) -> tuple[RawProfile, BaseException | None, Coverage | None]:
+    """The capture, with the threads, child processes and Dask tasks the code starts
+    profiled where they run and merged in (cProfile mode; the sampler samples every
+    thread itself)."""
+    if options.mode != "cprofile":
+        return (*_capture_one(steps, options, clock), None)
+    from workbench.profiling.coverage import covered
+
+    return covered(lambda: _capture_one(steps, options, clock))
+
+
+def _capture_one(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None]:
     if options.mode == "sample":
@@ -320,8 +337,8 @@ def run_passes(
     if _lines_only(options, previous):
         with _stage(stage, "line pass (line_profiler)"):
             return lines_only(steps, options, namespace or {}, previous)
-    raw, error = _capture(steps, options, clock)
-    notes: list[str] = []
+    raw, error, coverage = _capture(steps, options, clock)
+    notes: list[str] = [] if coverage is None else list(coverage.notes)
     plain_s = None
     if options.overhead and error is None:
         try:
@@ -376,7 +393,9 @@ def run_passes(
                 analysis, raw, steps, namespace, router, whatif_costs, clock, whatif_focus
             )
         notes += whatif_notes
-    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif)
+    return Passes(
+        raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif, coverage
+    )
 
 
 def whatif_pass(
@@ -563,7 +582,19 @@ def build_report(
         tree=analysis.tree,
         recommendations=passes.recommendations,
         whatif_pass=passes.whatif,
+        **_coverage_fields(passes),
     )
+
+
+def _coverage_fields(passes: Passes) -> dict[str, Any]:
+    """The per-thread and per-process rows and the memory pass, for the Report."""
+    fields: dict[str, Any] = {"memory_pass": passes.memory}
+    coverage = passes.coverage
+    if coverage is not None:
+        category_of = passes.analysis.tables.category_of
+        fields["threads"] = coverage.thread_rows(category_of)
+        fields["processes"] = coverage.process_rows(category_of)
+    return fields
 
 
 def profile_steps(
