@@ -49,6 +49,7 @@ from workbench.report.html import ChartMode
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.profiling.async_cell import Runner
     from workbench.profiling.coverage import Coverage
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.memory import MemoryPass
@@ -99,20 +100,37 @@ def steps_from_ast(
     filename: str,
     namespace: dict[str, object],
     compiler: Callable[..., types.CodeType],
+    runner: Runner | None = None,
 ) -> list[Step]:
-    """Compile a module AST into callables: the body, then the last expression if any."""
+    """Compile a module AST into callables: the body, then the last expression if any.
+
+    Code with ``await`` at the top level is compiled as IPython's autoawait compiles it
+    and each step runs its coroutine to the end, on `runner` (the shell's loop runner)
+    when given (:mod:`workbench.profiling.async_cell`)."""
+    from workbench.profiling import async_cell
+
+    awaits = async_cell.has_top_level_await(tree)
     body = list(tree.body)
     last: ast.expr | None = None
     if body and isinstance(body[-1], ast.Expr):
         last = body[-1].value
         body.pop()
-    steps: list[Step] = []
+    parts: list[tuple[ast.AST, str]] = []
     if body:
-        module = ast.Module(body=body, type_ignores=[])
-        steps.append(types.FunctionType(compiler(module, filename, "exec"), namespace))
+        parts.append((ast.Module(body=body, type_ignores=[]), "exec"))
     if last is not None:
-        expression = ast.Expression(body=last)
-        steps.append(types.FunctionType(compiler(expression, filename, "eval"), namespace))
+        parts.append((ast.Expression(body=last), "eval"))
+    steps: list[Step] = []
+    for node, mode in parts:
+        if not awaits:
+            steps.append(types.FunctionType(compiler(node, filename, mode), namespace))
+            continue
+        code = async_cell.compile_awaiting(compiler, node, filename, mode)
+        function = types.FunctionType(code, namespace)
+        if async_cell.is_coroutine_code(code):
+            steps.append(async_cell.awaiting_step(function, runner))
+        else:
+            steps.append(function)
     return steps
 
 
