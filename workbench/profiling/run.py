@@ -411,9 +411,34 @@ def run_passes(
                 analysis, raw, steps, namespace, router, whatif_costs, clock, whatif_focus
             )
         notes += whatif_notes
+    memory = None
+    if error is None and options.memory:
+        with _stage(stage, "memory pass (tracemalloc)"):
+            memory, memory_notes, error = memory_pass(analysis, raw, steps, options, plain_s, clock)
+        notes += memory_notes
     return Passes(
-        raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif, coverage
+        raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif, coverage, memory
     )
+
+
+def memory_pass(
+    analysis: Analysis,
+    raw: RawProfile,
+    steps: Sequence[Step],
+    options: Options,
+    plain_s: float | None,
+    clock: Clock,
+) -> tuple[MemoryPass | None, list[str], BaseException | None]:
+    """The tracemalloc pass, its bytes charged to the capture's categories; its notes."""
+    from workbench.profiling.memory import run_memory
+
+    tables = analysis.tables
+    passed, error, skipped = run_memory(
+        steps, list(raw.stats), tables.category_of, options.ruleset, top=2 * options.top, clock=clock
+    )
+    if passed is None:
+        return None, [skipped or "Memory pass skipped."], error
+    return passed, [passed.sentence(plain_s)], error
 
 
 def whatif_pass(
@@ -648,6 +673,7 @@ def profile(
     gpu: bool | None = None,
     tree: bool | None = None,
     whatif: bool | None = None,
+    memory: bool | None = None,
     chart: ChartMode | None = None,
     save: str | Path | None = None,
     label: str | None = None,
@@ -704,6 +730,7 @@ def profile(
         "gpu": gpu,
         "tree": tree,
         "whatif": whatif,
+        "memory": memory,
         "chart": chart,
         "save": save,
         "rules": rules,
