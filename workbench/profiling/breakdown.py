@@ -31,7 +31,7 @@ from workbench.profiling.categories import (
     Ruleset,
     site_of,
 )
-from workbench.profiling.waiting import WAITING, is_waiting, is_waiting_name
+from workbench.profiling.waiting import WAITING, is_waiting, is_waiting_site
 
 FUNCTION_COLUMNS = [
     "category",
@@ -136,7 +136,7 @@ def _classify(
     for key, site in sites.items():
         found = ruleset.user_rule(site)
         if found is None:
-            waits = site.native and is_waiting_name(site.name)
+            waits = is_waiting_site(site.path, site.name, site.native)
             memo = (site.path, site.module, site.native, site.owner, waits)
             found = builtin.get(memo)
             if found is None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.errors import ConfigError
-from workbench.profiling.waiting import WAITING, WAITING_RULE, is_waiting_name
+from workbench.profiling.waiting import WAITING, WAITING_RULE, is_waiting_site
 
 RuleKind = Literal["path", "module", "function"]
 
@@ -276,7 +276,7 @@ class _PathKinds:
     def builtin(self, fn: FunctionSite) -> Assignment:
         if _is_gpu_module(fn.module) or _is_gpu_module(fn.owner):
             return Assignment("GPU", BUILTIN_RULES[0])
-        if fn.native and is_waiting_name(fn.name):
+        if is_waiting_site(fn.path, fn.name, fn.native):
             return Assignment(WAITING, BUILTIN_RULES[7])
         if fn.native:
             return Assignment("native", BUILTIN_RULES[4])

@@ -142,7 +142,7 @@ def covered(
     capture: Capture,
     *,
     threads: bool = True,
-    processes: bool = False,
+    processes: bool = True,
     dask: bool = False,
 ) -> tuple[RawProfile, BaseException | None, Coverage]:
     """Run `capture` with its threads (and child processes, and Dask tasks) profiled too;
@@ -180,10 +180,8 @@ def _threads(stack: contextlib.ExitStack) -> object:
 
 
 def _children(stack: contextlib.ExitStack) -> object | None:
-    try:
-        from workbench.profiling.children import ChildCapture
-    except ImportError:  # pragma: no cover - the module is part of the package
-        return None
+    from workbench.profiling.children import ChildCapture
+
     return stack.enter_context(ChildCapture())
 
 

@@ -30,6 +30,9 @@ _BLOCKING = frozenset(
         "<method 'control' of 'select.kqueue' objects>",
         "<method 'select' of 'select.devpoll' objects>",
         "<built-in method posix.waitpid>",
+        # os.read on a pipe: multiprocessing's connections wait for the other end here
+        "<built-in method posix.read>",
+        "<method '__enter__' of '_multiprocessing.SemLock' objects>",
         "<built-in method posix.wait>",
         "<built-in method posix.waitid>",
         "<built-in method _winapi.WaitForMultipleObjects>",
@@ -39,11 +42,24 @@ _BLOCKING = frozenset(
 )
 
 
+# Python functions whose self time is a blocking call cProfile cannot see (a C function
+# called from C: ``iter(queue.get, None)``): multiprocessing.Pool's task feeder thread.
+_BLOCKING_PYTHON = frozenset({(("multiprocessing", "pool.py"), "_handle_tasks")})
+
+
+def is_waiting_site(path: str, name: str, native: bool) -> bool:
+    """True for a function (its file, name) whose self time is spent blocked."""
+    if native:
+        return name in _BLOCKING
+    parts = tuple(path.replace("\\", "/").rsplit("/", 2)[-2:])
+    return (parts, name) in _BLOCKING_PYTHON
+
+
 def is_waiting_name(name: str) -> bool:
     """True for the cProfile name of a C function that blocks until something else is done."""
     return name in _BLOCKING
 
 
 def is_waiting(key: FuncKey) -> bool:
-    """True for the pstats key of a blocking C function (file ``~``)."""
-    return key[0] == "~" and key[2] in _BLOCKING
+    """True for the pstats key of a function whose self time is spent blocked."""
+    return is_waiting_site(key[0], key[2], key[0] == "~")
