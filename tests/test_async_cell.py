@@ -62,7 +62,9 @@ def test_an_error_inside_the_awaited_code_is_the_code_own(shell: InteractiveShel
 
 
 def test_profile_accepts_top_level_await_in_source() -> None:
-    report = workbench.profile("import asyncio\nawait asyncio.sleep(0)\n41 + 1", use_pyproject=False)
+    report = workbench.profile(
+        "import asyncio\nawait asyncio.sleep(0)\n41 + 1", use_pyproject=False
+    )
     assert report.result == 42
 
 

@@ -108,9 +108,21 @@ def test_the_cli_profiles_a_multiprocessing_script(tmp_path: Path) -> None:
     script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)))
     out = tmp_path / "report"
     done = subprocess.run(
-        [sys.executable, "-m", "workbench", "profile", "--out", str(out),
-         "-c", "DSL=*/griddsl.py", str(script)],
-        capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "workbench",
+            "profile",
+            "--out",
+            str(out),
+            "-c",
+            "DSL=*/griddsl.py",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert str(4 * griddsl.solve(2500)) in done.stdout

@@ -77,9 +77,7 @@ def test_tracing_already_on_is_left_to_the_code() -> None:
 def test_the_magic_takes_memory(shell: InteractiveShell) -> None:
     shell.run_cell("from coverage_work import planted")
     with capture_output() as cap:
-        shell.run_cell(
-            "%%optimize --memory -c Planted=*/planted.py -o r\nplanted.allocate()\n"
-        )
+        shell.run_cell("%%optimize --memory -c Planted=*/planted.py -o r\nplanted.allocate()\n")
     report = shell.user_ns["r"]
     assert report.memory.set_index("category").loc["Planted", "end_bytes"] >= planted.SIZE
     assert "Memory by category" in cap.stdout + str([o.data for o in cap.outputs])

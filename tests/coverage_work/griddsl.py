@@ -14,7 +14,7 @@ def recolor(g: Grid) -> Grid:
 
 
 def transpose(g: Grid) -> Grid:
-    return tuple(zip(*g))
+    return tuple(zip(*g, strict=True))
 
 
 def solve(rounds: int) -> int:

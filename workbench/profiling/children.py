@@ -128,7 +128,7 @@ class ChildCapture:
                 capture.started.append(process)
             original(process)
 
-        base.start = start  # type: ignore[method-assign]
+        base.start = start  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -164,10 +164,10 @@ class ChildCapture:
                 notes.append(f"The profile of child process {path.stem} could not be read: {exc}.")
                 continue
             pid = int(data.get("pid", 0))
-            process = by_pid.get(pid)
+            found = by_pid.get(pid)
             complete = bool(data.get("complete"))
             note = ""
-            code = None if process is None else process.exitcode
+            code = None if found is None else found.exitcode
             if not complete:
                 note = (
                     "still running at the end: profiled up to its last write"
@@ -177,7 +177,9 @@ class ChildCapture:
             elif data.get("error"):
                 note = f"raised {data['error']}"
             profiles.append(
-                ChildProfile(str(data.get("name", pid)), pid, str(data["kind"]), stats, complete, note)
+                ChildProfile(
+                    str(data.get("name", pid)), pid, str(data["kind"]), stats, complete, note
+                )
             )
         seen = {p.pid for p in profiles}
         missing = [p for p in self.started if p.pid not in seen]

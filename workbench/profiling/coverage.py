@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -91,7 +91,17 @@ class Coverage:
                 part.name, part.ident, part.stats, category_of
             )
             rows.append(
-                [name, pid, part.kind, seconds, waiting, largest, largest_s, part.complete, part.note]
+                [
+                    name,
+                    pid,
+                    part.kind,
+                    seconds,
+                    waiting,
+                    largest,
+                    largest_s,
+                    part.complete,
+                    part.note,
+                ]
             )
         return _frame(rows, PROCESS_COLUMNS)
 
@@ -143,18 +153,19 @@ def covered(
     *,
     threads: bool = True,
     processes: bool = True,
-    dask: bool = False,
 ) -> tuple[RawProfile, BaseException | None, Coverage]:
-    """Run `capture` with its threads (and child processes, and Dask tasks) profiled too;
-    the statistics come back merged, with the coverage that says what was seen.
+    """Run `capture` with its threads and child processes profiled too; the statistics
+    come back merged, with the coverage that says what was seen.
 
     Everything installed for the capture is taken down again before this returns, also
     when the capture raises."""
+    from workbench.profiling.children import ChildCapture
+    from workbench.profiling.threads import ThreadCapture
+
     coverage = Coverage(main=threading.current_thread().name, main_ident=threading.get_ident())
     with contextlib.ExitStack() as stack:
-        thread_capture = _threads(stack) if threads else None
-        children = _children(stack) if processes else None
-        workers = _dask(stack, coverage) if dask else None
+        thread_capture = stack.enter_context(ThreadCapture()) if threads else None
+        children = stack.enter_context(ChildCapture()) if processes else None
         raw, error = capture()
         coverage.main_stats = dict(raw.stats)
         if thread_capture is not None:
@@ -165,33 +176,8 @@ def covered(
             found, notes = children.collect()
             coverage.processes += [_child_part(c) for c in found]
             coverage.notes += notes
-        if workers is not None:
-            found_workers, notes = workers.collect()
-            coverage.processes += found_workers
-            coverage.notes += notes
     coverage.notes[:0] = _thread_notes(coverage)
     return coverage.merged(raw), error, coverage
-
-
-def _threads(stack: contextlib.ExitStack) -> object:
-    from workbench.profiling.threads import ThreadCapture
-
-    return stack.enter_context(ThreadCapture())
-
-
-def _children(stack: contextlib.ExitStack) -> object | None:
-    from workbench.profiling.children import ChildCapture
-
-    return stack.enter_context(ChildCapture())
-
-
-def _dask(stack: contextlib.ExitStack, coverage: Coverage) -> object | None:
-    from workbench.profiling.dask_plugin import active_client_capture
-
-    capture = active_client_capture()
-    if capture is None:
-        return None
-    return stack.enter_context(capture)
 
 
 def _child_part(child: ChildProfile) -> Part:
@@ -224,12 +210,6 @@ def _thread_notes(coverage: Coverage) -> list[str]:
             "they finished up to then, and their profilers were stopped."
         )
     return notes
-
-
-@contextlib.contextmanager
-def nothing() -> Iterator[None]:
-    """A context that does nothing (modes that see no other thread)."""
-    yield
 
 
 def parts_total(parts: Sequence[Part]) -> float:

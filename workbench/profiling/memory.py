@@ -209,7 +209,9 @@ def _tables(
         total[3] += eb
         line_rows.append((filename, lineno, function, category, p, e, pb))
     line_rows.sort(key=lambda r: (-max(r[4], r[5]), r[0], r[1]))
-    cat_rows = sorted(((c, *v) for c, v in by_category.items()), key=lambda r: (-r[1], r[0]))
+    cat_rows = sorted(
+        ((c, v[0], v[1], v[2], v[3]) for c, v in by_category.items()), key=lambda r: (-r[1], r[0])
+    )
     categories = pd.DataFrame(cat_rows, columns=CATEGORY_COLUMNS)
     table = pd.DataFrame(line_rows[:top], columns=LINE_COLUMNS)
     for frame_ in (categories, table):

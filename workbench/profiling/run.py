@@ -52,8 +52,8 @@ if TYPE_CHECKING:
     from workbench.profiling.async_cell import Runner
     from workbench.profiling.coverage import Coverage
     from workbench.profiling.gpu_pass import GpuPass
-    from workbench.profiling.memory import MemoryPass
     from workbench.profiling.lines import LinePass
+    from workbench.profiling.memory import MemoryPass
     from workbench.profiling.tree import TreeNode
     from workbench.profiling.whatif import WhatIfPass
     from workbench.profiling.whatif_costs import Costs
@@ -434,7 +434,12 @@ def memory_pass(
 
     tables = analysis.tables
     passed, error, skipped = run_memory(
-        steps, list(raw.stats), tables.category_of, options.ruleset, top=2 * options.top, clock=clock
+        steps,
+        list(raw.stats),
+        tables.category_of,
+        options.ruleset,
+        top=2 * options.top,
+        clock=clock,
     )
     if passed is None:
         return None, [skipped or "Memory pass skipped."], error

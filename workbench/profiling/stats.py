@@ -40,8 +40,13 @@ def stats_of(profiler: _lsprof.Profiler) -> dict[FuncKey, FuncStats]:
         key = label(entry.code)
         old = stats.get(key)
         if old is not None:  # two code objects with one label: add them up
-            stats[key] = (old[0] + cc, old[1] + nc, old[2] + entry.inlinetime,
-                          old[3] + entry.totaltime, old[4])
+            stats[key] = (
+                old[0] + cc,
+                old[1] + nc,
+                old[2] + entry.inlinetime,
+                old[3] + entry.totaltime,
+                old[4],
+            )
         else:
             stats[key] = (cc, nc, float(entry.inlinetime), float(entry.totaltime), {})
     for entry in entries:
@@ -107,7 +112,9 @@ def from_json(data: object, origin: str = "profile") -> dict[FuncKey, FuncStats]
             )
         return stats
     except (TypeError, ValueError, IndexError) as exc:
-        raise ProfileError(f"the statistics from {origin} are not in the workbench's form: {exc}")
+        raise ProfileError(
+            f"the statistics from {origin} are not in the workbench's form: {exc}"
+        ) from None
 
 
 def dumps(stats: Mapping[FuncKey, FuncStats], **extra: Any) -> str:
