@@ -26,10 +26,13 @@ LABELS = {"python": "pure Python", "numpy": "NumPy", "cupy": "CuPy"}
 COLORS = {"python": "#E45756", "numpy": "#4C78A8", "cupy": "#54A24B"}
 RESIDENCY_LABELS = {
     "python": "Python lists",
-    "host": "NumPy arrays (host)",
-    "device": "CuPy arrays (device)",
+    "host": "NumPy arrays (host memory)",
+    "device": "CuPy arrays (GPU memory)",
 }
-FUNCTION_RESIDENCY = {"host": "host (NumPy, lists, objects)", "device": "device (CuPy arrays)"}
+FUNCTION_RESIDENCY = {
+    "host": "host memory (NumPy, lists, objects)",
+    "device": "GPU memory (CuPy arrays)",
+}
 # The chart's traces, always these five in this order, so the widget only updates them.
 TRACES = (*BACKENDS, "oracle", "chosen")
 _SHADE = 0.10
@@ -43,9 +46,14 @@ def device_label(device: int, names: dict[int, str] | None = None) -> str:
     return f"GPU {device} ({name})" if name else f"GPU {device}"
 
 
-def group_title(key: GroupKey, names: dict[int, str] | None = None) -> str:
+def group_title(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """'add: inputs in NumPy arrays (host memory), CPU only'; a gated function's inputs are any
+    host objects or CuPy arrays."""
     op, residency, device = key
-    return f"{op}: inputs as {RESIDENCY_LABELS.get(residency, residency)}, {device_label(device, names)}"
+    labels = FUNCTION_RESIDENCY if function else RESIDENCY_LABELS
+    return f"{op}: inputs in {labels.get(residency, residency)}, {device_label(device, names)}"
 
 
 def x_range(c: Curves, tiers: list[Tier]) -> tuple[float, float]:
