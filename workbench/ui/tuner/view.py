@@ -29,10 +29,7 @@ RESIDENCY_LABELS = {
     "host": "NumPy arrays (host memory)",
     "device": "CuPy arrays (GPU memory)",
 }
-FUNCTION_RESIDENCY = {
-    "host": "host memory (NumPy, lists, objects)",
-    "device": "GPU memory (CuPy arrays)",
-}
+FUNCTION_RESIDENCY = {"host": "host memory (NumPy, lists, ...)", "device": "GPU memory (CuPy)"}
 # The chart's traces, always these five in this order, so the widget only updates them.
 TRACES = (*BACKENDS, "oracle", "chosen")
 _SHADE = 0.10
@@ -51,9 +48,25 @@ def group_title(
 ) -> str:
     """'add: inputs in NumPy arrays (host memory), CPU only'; a gated function's inputs are any
     host objects or CuPy arrays."""
-    op, residency, device = key
+    return f"{key[0]}: {group_where(key, names, function=function)}"
+
+
+def group_where(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """'inputs in NumPy arrays (host memory), CPU only'."""
+    _, residency, device = key
     labels = FUNCTION_RESIDENCY if function else RESIDENCY_LABELS
-    return f"{op}: inputs in {labels.get(residency, residency)}, {device_label(device, names)}"
+    return f"inputs in {labels.get(residency, residency)}, {device_label(device, names)}"
+
+
+def chart_title(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """The chart's title: the op or function, then where its inputs live and what runs it
+    on a second, smaller line (a function's qualified name is long)."""
+    where = group_where(key, names, function=function)
+    return f"{html.escape(key[0])}<br><span style='font-size:13px'>{html.escape(where)}</span>"
 
 
 def x_range(c: Curves, tiers: list[Tier]) -> tuple[float, float]:
@@ -217,7 +230,7 @@ def figure_layout() -> dict[str, Any]:
         "xaxis": {"type": "log", "title": {"text": "elements (largest operand)"}},
         "yaxis": {"type": "log", "title": {"text": "seconds per call"}},
         "height": 430,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "margin": {"l": 60, "r": 20, "t": 75, "b": 50},
         "legend": {"orientation": "h", "y": -0.2},
         "title": {"text": ""},
     }

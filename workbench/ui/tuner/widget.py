@@ -104,6 +104,7 @@ class Tuner:
             options=self.state.ops(),
             value=first[0],
             tooltip="the gated function or router op family whose thresholds you edit",
+            layout=widgets.Layout(width="440px"),
         )
         self.residency = widgets.Dropdown(
             description="inputs in",
@@ -442,7 +443,9 @@ class Tuner:
             ):
                 trace.update(update)
             self.figure.layout.xaxis.range = view.axis_range(*self._range)
-            self.figure.layout.title.text = self._title(key)
+            self.figure.layout.title.text = view.chart_title(
+                key, self.state.gpu_names(), function=self.state.is_function(key)
+            )
             self.figure.layout.shapes = view.shapes(tiers[0], *self._range, has_gpu)
         self._keep_model_state()
         self._draw_regret(key)
