@@ -388,6 +388,7 @@ def test_a_gated_function_is_tuned_with_its_experts_as_the_curves(tmp_path: Path
     assert sorted(y for y in numpy_trace.y if y is not None) == pytest.approx(sorted(want))
     assert "reference only" in tuner.regret.value and "fastest expert" in tuner.regret.value
     assert "Your function" in tuner.info.value
+    assert "(pure Python, the reference)" in tuner.info.value and "(NumPy)" in tuner.info.value
     assert tuner.cupy_row.layout.display == "none"  # CPU only: no CuPy slider shown
     fitted = tuner.state.fitted(key)
     assert fitted.simd_above is not None and 3 < fitted.simd_above < 300

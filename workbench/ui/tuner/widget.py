@@ -8,7 +8,8 @@
 
 Moving a slider only recomputes the chart's shapes, the chosen points and the regret from
 the stored measurements; only "Run benchmark" measures again. The logic lives in
-state.py (thresholds, regret, saving) and view.py (figure data, text).
+state.py (thresholds, regret, saving), view.py (figure data, text), words.py (what each
+state and number means, in plain words) and controls.py (the widgets and their layout).
 """
 
 from __future__ import annotations
@@ -20,9 +21,6 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
-import plotly.graph_objects as go
-
 from workbench.calibration.fit import GroupKey, fit
 from workbench.calibration.functions import FunctionSweep, calibrate_function
 from workbench.calibration.result import Calibration
@@ -31,10 +29,9 @@ from workbench.profiling.capture import describe_error
 from workbench.route.experts import BoundGated, Gated
 from workbench.route.machine_profile import MachineProfile, Tier
 from workbench.ui.tuner import view, words
+from workbench.ui.tuner.controls import STEP, Controls
 from workbench.ui.tuner.state import (
-    ALWAYS,
     AT,
-    NEVER,
     Source,
     TunerError,
     TunerState,
@@ -44,33 +41,8 @@ from workbench.ui.tuner.state import (
     with_python,
 )
 
-_PYTHON_MODES = [("never", NEVER), ("up to the slider", AT), ("at every size", ALWAYS)]
-_CUPY_MODES = [("never", NEVER), ("above the slider", AT), ("at every size", ALWAYS)]
-_WIDE = {"description_width": "initial"}
-# Slider steps, in powers of ten. The browser snaps a slider to its grid and sends the
-# snapped value back when it draws it, so values are put on the grid here, and a change
-# within a quarter step of where the slider was put is that echo, not a move.
-STEP = 0.02
 
-
-def _slider(description: str) -> Any:
-    slider = widgets.FloatLogSlider(
-        value=1000,
-        base=10,
-        min=0,
-        max=8,
-        step=STEP,
-        description=description,
-        readout_format=",.0f",
-        continuous_update=True,
-        style=_WIDE,
-        layout=widgets.Layout(width="460px"),
-    )
-    slider.add_class("wb-threshold")
-    return slider
-
-
-class Tuner:
+class Tuner(Controls):
     """Threshold editor over a calibration: `Tuner(source)`, displayed in a notebook.
 
     `costs`: the profile whose cost parameters a saved profile carries (default: the
@@ -99,99 +71,7 @@ class Tuner:
         self._range = (1.0, 1e8)
         self._resting: dict[str, float] = {}  # slider name -> the value it was put at
         first = self.state.groups()[0]
-        self.op = widgets.Dropdown(
-            description="tune",
-            options=self.state.ops(),
-            value=first[0],
-            tooltip="the gated function or router op family whose thresholds you edit",
-            layout=widgets.Layout(width="440px"),
-        )
-        self.residency = widgets.Dropdown(
-            description="inputs in",
-            tooltip="where the call's data lives: Python lists, NumPy arrays (host memory) "
-            "or CuPy arrays (GPU memory)",
-        )
-        self.device = widgets.Dropdown(
-            description="runs on",
-            tooltip="CPU only: no GPU takes part; GPU n (name): CuPy runs on that GPU",
-        )
-        self.python_slider = _slider("pure Python up to")
-        self.cupy_slider = _slider("CuPy above")
-        self.python_mode = widgets.Dropdown(
-            options=_PYTHON_MODES,
-            value=AT,
-            layout=_narrow(),
-            tooltip="when pure Python runs: never, for calls up to the slider's size, or always",
-        )
-        self.cupy_mode = widgets.Dropdown(
-            options=_CUPY_MODES,
-            value=NEVER,
-            layout=_narrow(),
-            tooltip="when CuPy runs: never, for calls above the slider's size, or always",
-        )
-        self.python_state = _state_text()
-        self.cupy_state = _state_text()
-        self.cupy_row = widgets.HBox([self.cupy_slider, self.cupy_mode, self.cupy_state])
-        self.regret = widgets.HTML()
-        self.regret.add_class("wb-regret")
-        self.regret_help = widgets.HTML(words.REGRET_HELP)
-        self.figure = go.FigureWidget(data=view.base_traces(), layout=view.figure_layout())
-        self.budget = widgets.BoundedFloatText(
-            value=budget_s,
-            min=1,
-            max=3600,
-            step=5,
-            description="budget (s)",
-            style=_WIDE,
-            tooltip="how long Run benchmark may measure, in seconds",
-        )
-        self.run_button = widgets.Button(
-            description="Run benchmark",
-            icon="play",
-            tooltip="measure again within the budget: the function shown is swept again, an "
-            "op family recalibrates the router's ops; thresholds you edited are kept",
-        )
-        self.fit_button = widgets.Button(
-            description="Use fitted",
-            tooltip="set every group to the thresholds fitted to the measurements",
-        )
-        self.reset_button = widgets.Button(
-            description="Reset to seed table",
-            tooltip="set every op to the built-in seed table's thresholds and every function "
-            "to its reference expert at every size",
-        )
-        self.save_button = widgets.Button(
-            description="Save profile",
-            icon="save",
-            tooltip="write these thresholds and the measurements to the file named on the left",
-        )
-        self.path = widgets.Text(
-            value=path,
-            description="save to",
-            style=_WIDE,
-            layout=widgets.Layout(width="520px"),
-            tooltip="the machine profile file (.json) Save profile writes",
-        )
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="measured")
-        self.status = widgets.HTML()
-        self.status.add_class("wb-status")
-        self.info = widgets.HTML()
-        self.info.add_class("wb-info")
-        self._box = widgets.VBox(
-            [
-                self.info,
-                widgets.HBox([self.op, self.residency, self.device]),
-                self.figure,
-                widgets.HBox([self.python_slider, self.python_mode, self.python_state]),
-                self.cupy_row,
-                self.regret,
-                self.regret_help,
-                widgets.HBox([self.budget, self.run_button, self.progress]),
-                widgets.HBox([self.fit_button, self.reset_button]),
-                widgets.HBox([self.path, self.save_button]),
-                self.status,
-            ]
-        )
+        super().__init__(self.state.ops(), budget_s, path)
         self._wire()
         self._pick_group(first)
 
@@ -465,7 +345,7 @@ class Tuner:
         group = self.state.functions.get(key)
         if group is not None:
             learner = group.gate.learners()[group.device]
-            experts = ", ".join(f"{n} ({learner.experts[n].kind})" for n in learner.order)
+            experts = ", ".join(words.expert_words(learner.experts[n]) for n in learner.order)
             return (
                 f"Your function <code>{html.escape(group.gate.qualname)}</code>: experts "
                 f"{html.escape(experts)}; timings from its live calls and workbench.calibrate "
@@ -570,13 +450,3 @@ def _set_range(slider: Any, lo: float, hi: float) -> None:
     slider.min = min(slider.min, lo)
     slider.max = hi
     slider.min = lo
-
-
-def _narrow() -> Any:
-    return widgets.Layout(width="170px")
-
-
-def _state_text() -> Any:
-    text = widgets.HTML(layout=widgets.Layout(width="360px"))
-    text.add_class("wb-threshold-state")
-    return text

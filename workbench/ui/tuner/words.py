@@ -12,9 +12,11 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
+from workbench.route.expert import Expert
 from workbench.route.learned import default_profile_path
 from workbench.ui.tuner.state import ALWAYS, AT, NEVER, TunerState
 
+KINDS = {"python": "pure Python", "numpy": "NumPy", "cupy": "CuPy"}
 # Every state a point of calibrate() or calibrate(f, ...) can have, in plain words.
 STATES = {
     "ok": "timed: the point is on the chart",
@@ -88,6 +90,18 @@ def points_html(found: dict[str, int], seconds: float) -> str:
         f"<details class='wb-states'><summary>What the point states mean</summary>"
         f"<ul>{legend}</ul></details>"
     )
+
+
+def expert_words(expert: Expert) -> str:
+    """'numpy (NumPy)', 'python (pure Python, the reference)', 'cupy (CuPy: cannot run
+    here: no GPU ...)'."""
+    notes = [KINDS.get(expert.kind, expert.kind)]
+    if expert.reference:
+        notes.append("the reference")
+    text = f"{expert.name} ({', '.join(notes)})"
+    if expert.unavailable:
+        text = f"{text[:-1]}: cannot run here, {expert.unavailable})"
+    return text
 
 
 def python_state(mode: str, size: float) -> str:
