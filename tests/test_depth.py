@@ -100,6 +100,27 @@ def test_bad_function_names_are_reported_and_the_rest_still_profiled(
     assert shell.user_ns["r"].lines.functions == ["hot"]
 
 
+def test_dash_f_finds_a_function_of_a_loaded_module_the_cell_did_not_bind(
+    shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As with arc-dsl: the cell imports `run` from a driver; the DSL module it uses is
+    # loaded (in sys.modules) but not a name in the namespace.
+    (tmp_path / "wbprims.py").write_text("def shift(n):\n    return [i + 1 for i in range(n)]\n")
+    (tmp_path / "wbdriver.py").write_text(
+        "import wbprims\n\ndef go(n):\n    return sum(map(len, (wbprims.shift(n) for _ in range(5))))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "wbprims", raising=False)
+    monkeypatch.delitem(sys.modules, "wbdriver", raising=False)
+    shell.run_cell("from wbdriver import go")
+    assert "wbprims" not in shell.user_ns
+    outputs = run(shell, "%%optimize -o r -f wbprims.shift -f wbprims.nope\ngo(20)\n")
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["shift"]
+    assert report.lines.lines.set_index("line").loc[2, "hits"] == 5
+    assert "-f wbprims.nope: has no attribute 'nope'" in joined(outputs, "text/plain")
+
+
 def test_native_time_is_attributed_to_its_owning_package() -> None:
     def work() -> None:
         a = np.arange(100.0)
