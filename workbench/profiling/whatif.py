@@ -339,13 +339,18 @@ def run_whatif(
         exact_counts=exact_counts,
     )
     notes += more
-    for candidate in probed:
-        seen = logs[candidate.name].calls
-        if seen < candidate.calls and error is None:
-            notes.append(
-                f"{candidate.name}: the probe saw {seen:,} of the {candidate.calls:,} calls "
-                "cProfile counted (the rest went through references no module holds)"
-            )
+    missed = [
+        f"{c.name} {logs[c.name].calls:,} of {c.calls:,}"
+        for c in probed
+        if logs[c.name].calls < c.calls and error is None
+    ]
+    if missed:
+        notes.append(
+            f"The probes saw only part of the calls cProfile counted for {len(missed)} "
+            "function(s) (the rest went through references no module holds, such as "
+            "closures and functions kept in containers); their predictions count the calls "
+            "seen, as --try patches the same holders: " + "; ".join(missed)
+        )
     run = changes.run_time(wall, changes.in_situ(logs), costs, capture)
     result = WhatIfPass(
         frame(made),
