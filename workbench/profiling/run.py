@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import hashlib
 import linecache
 import sys
@@ -109,9 +110,23 @@ def steps_from_ast(
         module = ast.Module(body=body, type_ignores=[])
         steps.append(types.FunctionType(compiler(module, filename, "exec"), namespace))
     if last is not None:
-        expression = ast.Expression(body=last)
-        steps.append(types.FunctionType(compiler(expression, filename, "eval"), namespace))
+        code = _expression_code(last, filename, compiler, shifted=bool(body))
+        steps.append(types.FunctionType(code, namespace))
     return steps
+
+
+def _expression_code(
+    last: ast.expr, filename: str, compiler: Callable[..., types.CodeType], *, shifted: bool
+) -> types.CodeType:
+    """The last expression's code. After a body it starts at its own line: both would be
+    `(filename, 1, '<module>')` to pstats, which keeps one of the two entries (the cell's
+    inclusive time was lost). Lines are relative to the first line, so the expression is
+    compiled from line 1 and then moved to where it is."""
+    if not shifted or last.lineno <= 1:
+        return compiler(ast.Expression(body=last), filename, "eval")
+    moved = ast.increment_lineno(copy.deepcopy(last), 1 - last.lineno)
+    code = compiler(ast.Expression(body=moved), filename, "eval")
+    return code.replace(co_firstlineno=last.lineno)
 
 
 @dataclass(frozen=True)
