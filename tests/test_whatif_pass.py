@@ -181,3 +181,17 @@ def test_calls_the_probes_missed_are_one_note_naming_each_function(
     assert len(notes) == 1, report.notes()
     assert "for 2 function(s)" in notes[0]
     assert "wbheld.slow 40 of 80" in notes[0] and "wbheld.slower 40 of 80" in notes[0]
+
+
+def test_code_with_no_function_of_the_users_says_why_nothing_was_predicted() -> None:
+    # stdlib-work's method_heavy: the time is in fractions and _pydecimal, the user's own
+    # functions run once; the note said only "no function of yours to measure" and the
+    # empty table "all predictions are in report.whatif" (there were none).
+    code = "import fractions\nsum(fractions.Fraction(i, 7) for i in range(300))"
+    report = workbench.profile(code, {}, whatif=True, use_pyproject=False)
+    assert report.whatif is not None and report.whatif.empty
+    (note,) = [n for n in report.notes() if n.startswith("What-if pass: none of your functions")]
+    assert "not the standard library's" in note
+    text = report.to_text()
+    assert "Nothing was predicted: the pass measured none of your functions" in text
+    assert "all predictions are in report.whatif" not in text

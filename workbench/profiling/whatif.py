@@ -260,6 +260,13 @@ def _offload(
     return changes.recommend(made)
 
 
+NOTHING_PROBED = (
+    "What-if pass: none of your functions could be probed, so nothing is predicted (it "
+    "probes Python functions of your own code that ran at least twice, not the standard "
+    "library's, installed packages' or C functions)"
+)
+
+
 def run_whatif(
     steps: Sequence[Step],
     functions: pd.DataFrame,
@@ -288,9 +295,7 @@ def run_whatif(
     probed = [c for c in chosen if not c.generator]
     if not probed:
         empty = frame([])
-        return WhatIfPass(
-            empty, (), 0.0, plain_s, (*notes, "no function of yours to measure")
-        ), None
+        return WhatIfPass(empty, (), 0.0, plain_s, (*notes, NOTHING_PROBED)), None
     state = ProbeState(costs.probe, clock_s=costs.clock_s)
     logs = {c.name: Log(c.name) for c in probed}
     arrays = _array_types()
