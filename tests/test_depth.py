@@ -88,6 +88,20 @@ def test_dash_f_runs_line_profiler_alone(shell: InteractiveShell) -> None:
     assert report.headline().startswith("cell: line pass only")
 
 
+def test_a_line_pass_only_run_neither_says_re_run_nor_states_a_cprofile_overhead(
+    shell: InteractiveShell,
+) -> None:
+    # arc-dsl, --lines 3 after a profile of the same cell: "the code ran once" beside "the
+    # code was re-run", and "cProfile's costs could not be measured" with no cProfile run.
+    shell.run_cell(LOOPS)
+    run(shell, "%%optimize -q -o r\nhot(2000)\n")
+    for line in ("--lines 1", "-f hot", "-f nope"):
+        run(shell, f"%%optimize -q -o r {line}\nhot(2000)\n")
+        notes = shell.user_ns["r"].notes()
+        assert notes[0].startswith("Line pass only: the code ran once"), notes
+        assert not any("re-run" in n or "overhead" in n.lower() for n in notes), notes
+
+
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(
     shell: InteractiveShell,
 ) -> None:
