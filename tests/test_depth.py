@@ -51,7 +51,7 @@ def test_line_pass_counts_hits_per_line_of_the_chosen_function(shell: Interactiv
     assert lines.loc[4, "source"].strip() == "total += i * i"
     assert set(shell.user_ns["r"].lines.lines["function"]) == {"hot"}
     assert "Hottest lines" in joined(outputs, "text/html")
-    assert "re-run with line_profiler on 1 function(s)" in joined(outputs, "text/plain")
+    assert "Line pass: that run took" in joined(outputs, "text/plain")  # -f: its only run
 
 
 def test_line_pass_picks_the_top_user_functions_by_self_time(shell: InteractiveShell) -> None:
