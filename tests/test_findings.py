@@ -128,11 +128,11 @@ def test_dominant_category_halving_agrees_with_the_reports_wins_table() -> None:
     report = workbench.profile(
         lambda: workloads.mid(40000) + workloads.serialise(500),
         use_pyproject=False,
-        call_cost_s=1e-7,
+        call_cost_s=1e-6,
     )
     cats = report.categories
     top = cats.iloc[0]
-    assert abs(top["corrected_pct"] - top["pct"]) > 0.5  # cProfile's cost moves the share
+    assert abs(top["corrected_pct"] - top["pct"]) > 0.05  # cProfile's cost moves the share
     (finding,) = dominant_category(cats.head(1), set(), experiments=1)
     wins = report.wins.set_index("category")
     assert finding.evidence["halved_speedup"] == pytest.approx(wins.loc[top["category"], "cut_50"])
