@@ -51,7 +51,7 @@ def test_line_pass_counts_hits_per_line_of_the_chosen_function(shell: Interactiv
     assert lines.loc[4, "source"].strip() == "total += i * i"
     assert set(shell.user_ns["r"].lines.lines["function"]) == {"hot"}
     assert "Hottest lines" in joined(outputs, "text/html")
-    assert "re-run with line_profiler on 1 function(s)" in joined(outputs, "text/plain")
+    assert "Line pass: that run took" in joined(outputs, "text/plain")  # -f: its only run
 
 
 def test_line_pass_picks_the_top_user_functions_by_self_time(shell: InteractiveShell) -> None:
@@ -88,6 +88,20 @@ def test_dash_f_runs_line_profiler_alone(shell: InteractiveShell) -> None:
     assert report.headline().startswith("cell: line pass only")
 
 
+def test_a_line_pass_only_run_neither_says_re_run_nor_states_a_cprofile_overhead(
+    shell: InteractiveShell,
+) -> None:
+    # arc-dsl, --lines 3 after a profile of the same cell: "the code ran once" beside "the
+    # code was re-run", and "cProfile's costs could not be measured" with no cProfile run.
+    shell.run_cell(LOOPS)
+    run(shell, "%%optimize -q -o r\nhot(2000)\n")
+    for line in ("--lines 1", "-f hot", "-f nope"):
+        run(shell, f"%%optimize -q -o r {line}\nhot(2000)\n")
+        notes = shell.user_ns["r"].notes()
+        assert notes[0].startswith("Line pass only: the code ran once"), notes
+        assert not any("re-run" in n or "overhead" in n.lower() for n in notes), notes
+
+
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(
     shell: InteractiveShell,
 ) -> None:
@@ -98,6 +112,27 @@ def test_bad_function_names_are_reported_and_the_rest_still_profiled(
     assert "-f nope: no such name in the namespace" in text
     assert "-f len: not a Python function (it is a builtin_function_or_method); skipped" in text
     assert shell.user_ns["r"].lines.functions == ["hot"]
+
+
+def test_dash_f_finds_a_function_of_a_loaded_module_the_cell_did_not_bind(
+    shell: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As with arc-dsl: the cell imports `run` from a driver; the DSL module it uses is
+    # loaded (in sys.modules) but not a name in the namespace.
+    (tmp_path / "wbprims.py").write_text("def shift(n):\n    return [i + 1 for i in range(n)]\n")
+    (tmp_path / "wbdriver.py").write_text(
+        "import wbprims\n\ndef go(n):\n    return sum(map(len, (wbprims.shift(n) for _ in range(5))))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "wbprims", raising=False)
+    monkeypatch.delitem(sys.modules, "wbdriver", raising=False)
+    shell.run_cell("from wbdriver import go")
+    assert "wbprims" not in shell.user_ns
+    outputs = run(shell, "%%optimize -o r -f wbprims.shift -f wbprims.nope\ngo(20)\n")
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["shift"]
+    assert report.lines.lines.set_index("line").loc[2, "hits"] == 5
+    assert "-f wbprims.nope: has no attribute 'nope'" in joined(outputs, "text/plain")
 
 
 def test_native_time_is_attributed_to_its_owning_package() -> None:

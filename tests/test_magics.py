@@ -231,3 +231,26 @@ def test_help_shows_the_options(shell: InteractiveShell) -> None:
     doc = shell.find_line_magic("optimize").__doc__ or ""
     for option in ("-o NAME", "--category", "--rules FILE", "--top N", "--overhead", "-q"):
         assert option in doc
+
+
+def test_a_cell_with_a_body_and_a_last_expression_keeps_its_inclusive_time(
+    shell: InteractiveShell,
+) -> None:
+    # The body and the last expression were two code objects both named
+    # (cell, 1, '<module>'): pstats kept one, and the cell's inclusive time read 0 for
+    # `out = run(...)` then `out` (arc-dsl's candidate cell: Incl. B 0.000).
+    import workloads
+
+    shell.user_ns["workloads"] = workloads
+    run(shell, "%%optimize -q -o r\nx = 1\nout = workloads.mid(20000)\nout\n")
+    report = shell.user_ns["r"]
+    cats = report.categories.set_index("category")
+    assert cats.loc["user:<cell>", "inclusive_s"] >= cats.loc["user:workloads", "inclusive_s"]
+    cell = report.functions[report.functions["category"] == "user:<cell>"]
+    assert sorted(cell["line"]) == [1, 3]  # the body from line 1, the expression at its line
+    result, _, _ = run(shell, "%%optimize -q\nx = 1\n\n1 / 0\n")
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    tb = result.error_in_exec.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    assert tb.tb_lineno == 3  # the line it is on

@@ -68,6 +68,25 @@ def test_module_prefix_rule_matches_the_module_and_its_children() -> None:
     assert by_name.loc["serialise", "category"] == "user:workloads"  # tests/workloads.py
 
 
+def test_module_rule_names_a_module_as_imported_not_its_own_dunder_name() -> None:
+    # _pydecimal (stdlib-work's hot module) sets __name__ = 'decimal': a rule
+    # module:_pydecimal gave none of its functions their category.
+    import _pydecimal
+
+    def work() -> object:
+        total = _pydecimal.Decimal(0)
+        for i in range(200):
+            total += _pydecimal.Decimal(i) / 7
+        return total
+
+    report = workbench.profile(work, category=["Decimal=module:_pydecimal"], use_pyproject=False)
+    functions = report.functions
+    mine = functions[functions["file"].str.endswith("_pydecimal.py")]
+    assert not mine.empty
+    assert set(mine["category"]) == {"Decimal"}
+    assert set(mine["module"]) == {"_pydecimal"}
+
+
 def test_builtin_categories_for_stdlib_library_native_and_cell_code() -> None:
     import numpy as np
 

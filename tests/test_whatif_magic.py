@@ -115,3 +115,43 @@ def test_the_postmortem_records_prediction_against_measurement(
     text = (tmp_path / "post.md").read_text()
     assert "### Predicted against measured (what-if pass, --try)" in text
     assert "`memoize:slow`" in text
+
+
+# arc-dsl's rbind: the lambda it returns depends on the arity read from __code__.
+ARITY_CODE = """\
+def rbind(function, fixed):
+    n = function.__code__.co_argcount
+    if n == 2:
+        return lambda x: function(x, fixed)
+    return lambda x, y: function(x, y, fixed)
+
+def paint(cell, colour):
+    total = 0
+    for i in range(400):
+        total += (i * cell + colour) % 7
+    return total
+
+def solve(reps):
+    recolour = rbind(paint, 3)
+    return [recolour(i % 20) for i in range(reps)]
+"""
+
+
+def test_the_probes_and_the_cache_keep_the_arity_code_reads(shell: InteractiveShell) -> None:
+    # A probe taking (*args, **kwargs) has co_argcount 0 and lru_cache has no __code__:
+    # arc-dsl's solvers then raised inside the pass (the probe saw 60 of 2,001 calls of
+    # dsl.occurrences) and --try memoize:dsl.objects was BROKEN by an AttributeError.
+    shell.run_cell(ARITY_CODE)
+    original = shell.user_ns["paint"]
+    with capture_output():
+        shell.run_cell("%%optimize -q --whatif -o r\nsolve(300)\n")
+    report = shell.user_ns["r"]
+    assert report.error is None
+    row = report.whatif_pass.lookup("memoize", "paint")
+    assert row is not None and row["calls"] == 300
+    assert not (report.whatif["change"] == "exceptions").any()
+    with capture_output():
+        shell.run_cell("%%optimize -q --try memoize:paint --budget 2 -o e\nsolve(300)\n")
+    result = shell.user_ns["e"]
+    assert result.verdict != "broken", result
+    assert shell.user_ns["paint"] is original

@@ -144,3 +144,54 @@ def test_with_sampled_counts_the_pass_still_predicts_but_not_inline() -> None:
     )
     assert report.whatif_pass is not None
     assert any("inline: not predicted" in n for n in report.whatif_pass.notes)
+
+
+CLOSURES = """\
+def slow(n):
+    return sum(i * i for i in range(n))
+
+def slower(n):
+    return sum(i * i * i for i in range(n))
+
+HELD = [slow, slower]  # called through the list too: references no probe replaces
+
+def drive():
+    total = 0
+    for k in range(40):
+        total += slow(300) + slower(300)
+        for f in HELD:
+            total += f(300)
+    return total
+"""
+
+
+def test_calls_the_probes_missed_are_one_note_naming_each_function(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arc-dsl calls its primitives through closures (rbind, compose): a dozen functions
+    # were each one note; now they are one, with each function's counts.
+    (tmp_path / "wbheld.py").write_text(CLOSURES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import wbheld
+
+    report = workbench.profile(
+        "wbheld.drive()", {"wbheld": wbheld}, whatif=True, use_pyproject=False
+    )
+    notes = [n for n in report.notes() if "calls cProfile counted" in n]
+    assert len(notes) == 1, report.notes()
+    assert "for 2 function(s)" in notes[0]
+    assert "wbheld.slow 40 of 80" in notes[0] and "wbheld.slower 40 of 80" in notes[0]
+
+
+def test_code_with_no_function_of_the_users_says_why_nothing_was_predicted() -> None:
+    # stdlib-work's method_heavy: the time is in fractions and _pydecimal, the user's own
+    # functions run once; the note said only "no function of yours to measure" and the
+    # empty table "all predictions are in report.whatif" (there were none).
+    code = "import fractions\nsum(fractions.Fraction(i, 7) for i in range(300))"
+    report = workbench.profile(code, {}, whatif=True, use_pyproject=False)
+    assert report.whatif is not None and report.whatif.empty
+    (note,) = [n for n in report.notes() if n.startswith("What-if pass: none of your functions")]
+    assert "not the standard library's" in note
+    text = report.to_text()
+    assert "Nothing was predicted: the pass measured none of your functions" in text
+    assert "all predictions are in report.whatif" not in text

@@ -206,3 +206,27 @@ def _reordered() -> frozenset[int]:
         if list(candidate) != first:
             return candidate
     raise AssertionError("no reordering found")
+
+
+def test_a_stand_in_has_the_functions_parameters_and_passes_arguments_on() -> None:
+    import inspect
+
+    from workbench.profiling.signature import same_signature
+
+    def f(a, b=2, /, c=3, *rest, d, e=5, **kw):  # type: ignore[no-untyped-def]
+        return (a, b, c, rest, d, e, kw)
+
+    seen = []
+
+    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((args, kwargs))
+        return f(*args, **kwargs)
+
+    shim = same_signature(f, call)
+    assert shim(1, 9, 8, 7, d=4, z=1) == (1, 9, 8, (7,), 4, 5, {"z": 1})
+    assert shim(1, d=4) == f(1, d=4)
+    assert shim.__code__.co_argcount == f.__code__.co_argcount == 3
+    assert shim.__code__.co_kwonlyargcount == 2
+    assert shim.__name__ == "f" and shim.__wrapped__ is f  # type: ignore[attr-defined]
+    assert str(inspect.signature(shim, follow_wrapped=False)) == str(inspect.signature(f))
+    assert len(seen) == 2

@@ -21,6 +21,7 @@ from typing import Any
 
 from workbench.errors import ExperimentError
 from workbench.experiment.patch import Patch, Replacement, Target, holders, lookup, resolve
+from workbench.profiling.signature import same_signature
 from workbench.profiling.whatif_static import forwards_to
 
 MECHANICAL = ("memoize", "inline")
@@ -71,7 +72,11 @@ def _memoize(target: Target) -> Change:
             f"memoize:{target.asked}: it is a generator (or async) function; a cache would "
             "hand out one iterator that is used up once: nothing was run"
         )
-    make: Replacement = functools.lru_cache(maxsize=None)
+
+    def make(func: types.FunctionType) -> Any:
+        # lru_cache has no __code__: code reading the arity (arc-dsl's rbind) would fail.
+        return same_signature(func, functools.lru_cache(maxsize=None)(func))
+
     return Change(
         "memoize", target, make, f"functools.lru_cache(maxsize=None) on {target.qualname}"
     )

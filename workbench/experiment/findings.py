@@ -378,13 +378,20 @@ def dominant_category(
     out = []
     for rec in categories.to_dict("records"):
         pct = float(rec["pct"])
-        if pct > threshold_pct and rec["category"] not in touched:
-            halved = 1.0 / (1.0 - pct / 200.0)
+        # The share Amdahl's wins use elsewhere in the report: corrected where there is one.
+        share = float(rec.get("corrected_pct", pct))
+        if share != share:  # NaN: no corrected share
+            share = pct
+        if share > threshold_pct and rec["category"] not in touched:
+            halved = 1.0 / (1.0 - share / 200.0)
+            held = f"{pct:.1f}% of self time"
+            if "corrected_pct" in rec and abs(share - pct) >= 0.05:
+                held = f"{share:.1f}% of the time (corrected; {pct:.1f}% of self time as profiled)"
             out.append(
                 Finding(
                     "dominant-category",
                     f"'{rec['category']}' dominates and is not being worked on",
-                    f"it holds {pct:.1f}% of self time, but none of the {experiments} experiment(s) "
+                    f"It holds {held}, but none of the {experiments} experiment(s) "
                     f"changed it beyond the noise; halving it would make the whole run {halved:.2f}x "
                     "faster (Amdahl), more than any change to the rest can give.",
                     {"category": rec["category"], "pct": pct, "halved_speedup": halved},

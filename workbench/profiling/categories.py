@@ -363,6 +363,10 @@ class ModuleIndex:
     def _add(self, module: object) -> None:
         path = getattr(module, "__file__", None)
         name = getattr(module, "__name__", None)
+        # The name it was imported under: _pydecimal sets its __name__ to 'decimal'.
+        spec_name = getattr(getattr(module, "__spec__", None), "name", None)
+        if isinstance(spec_name, str) and name != "__main__":
+            name = spec_name
         if isinstance(path, str) and isinstance(name, str):
             self._files.setdefault(path, name)
             if self._real is not None:

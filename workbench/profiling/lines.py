@@ -133,12 +133,18 @@ def resolve_names(
     problems: list[str] = []
     for name in names:
         head, *rest = name.split(".")
+        obj: object
         if head in namespace:
-            obj: object = namespace[head]
+            obj = namespace[head]
         elif hasattr(builtins, head):
             obj = getattr(builtins, head)
+        elif (loaded := _loaded_module(name)) is not None:
+            obj, rest = loaded
         else:
-            problems.append(f"-f {name}: no such name in the namespace")
+            problems.append(
+                f"-f {name}: no such name in the namespace or among the loaded modules "
+                "(import its module first)"
+            )
             continue
         try:
             for part in rest:
@@ -156,6 +162,17 @@ def resolve_names(
             continue
         found.append(func)
     return found, problems
+
+
+def _loaded_module(name: str) -> tuple[types.ModuleType, list[str]] | None:
+    """The longest dotted prefix of `name` that is an imported module (`dsl.objects`
+    when the cell imported only `run` from a module that imports `dsl`), with the rest."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:cut]))
+        if isinstance(module, types.ModuleType):
+            return module, parts[cut:]
+    return None
 
 
 def _swap_codes(

@@ -157,6 +157,13 @@ class Overhead:
                 "sampler's cost with a plain run."
             )
         apart = f", about {self.interval_s * 1e3:.2g} ms apart" if self.interval_s else ""
+        if self.sample_s <= 0:
+            # pyinstrument: its per-sample cost is not measured, so no lower bound is claimed.
+            return (
+                f"Sampled: {self.samples:,} samples{apart}; the count columns are sample "
+                "counts. The sampler's own cost was not measured in this mode; --overhead "
+                "measures it against a plain run."
+            )
         return (
             f"Sampled: {self.samples:,} samples{apart}; the count columns are sample counts. "
             f"Each sample held the interpreter {_us(self.sample_s)} (walking the stack), "
@@ -170,10 +177,18 @@ class Overhead:
         pct = self.pct_of_profiled
         if pct < DISTORTION_WARN_PCT or self.method == "sampled":
             return None
+        if self.method == "measured" and not self.calls:
+            # A sampler measured against a plain run: no per-call cost skews the shares.
+            return (
+                f"The sampler's cost was about {pct:.0f}% of the profiled time (measured "
+                "against the plain run): a busy machine hands the interpreter over slowly. "
+                "The shares are of samples and are not skewed by it per call."
+            )
+        advice = "" if self.method == "measured" else ", or compare with --overhead"
         return (
             f"cProfile's own cost is about {pct:.0f}% of the profiled time: many tiny calls, "
             "so call-heavy functions and categories look bigger than they are. Read the "
-            "corrected shares (% corrected), which take it out, or compare with --overhead."
+            f"corrected shares (% corrected), which take it out{advice}."
         )
 
 

@@ -40,6 +40,10 @@ INCLUSIVE_NOTE = (
 )
 
 
+# How the remark of a run with the line pass alone (no profile) begins.
+LINE_PASS_ONLY = "Line pass only:"
+
+
 @dataclass(frozen=True, eq=False)
 class Report:
     """Where the time of one profiled run went, by category and by function.
@@ -186,10 +190,12 @@ class Report:
             )
         notes.extend(self.remarks)
         notes.extend(f"Finding: {f['title']}. {f['detail']}" for f in self.findings)
-        notes.append(self.overhead.sentence())
-        warning = self.overhead.warning()
-        if warning:
-            notes.append("Warning: " + warning)
+        if not (self.empty and any(r.startswith(LINE_PASS_ONLY) for r in self.remarks)):
+            # A line-pass-only run has no profile whose overhead could be stated.
+            notes.append(self.overhead.sentence())
+            warning = self.overhead.warning()
+            if warning:
+                notes.append("Warning: " + warning)
         if not self.empty:
             notes.append(INCLUSIVE_NOTE)
         return notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import copy
 import hashlib
 import linecache
 import sys
@@ -43,7 +44,7 @@ from workbench.profiling.cost_model import (
 )
 from workbench.profiling.options import Options
 from workbench.profiling.overhead import Overhead
-from workbench.profiling.report import Report
+from workbench.profiling.report import LINE_PASS_ONLY, Report
 from workbench.report.html import ChartMode
 
 if TYPE_CHECKING:
@@ -123,7 +124,11 @@ def steps_from_ast(
     steps: list[Step] = []
     for node, mode in parts:
         if not awaits:
-            steps.append(types.FunctionType(compiler(node, filename, mode), namespace))
+            if mode == "eval" and last is not None:  # at its own line (see _expression_code)
+                code = _expression_code(last, filename, compiler, shifted=bool(body))
+            else:
+                code = compiler(node, filename, mode)
+            steps.append(types.FunctionType(code, namespace))
             continue
         code = async_cell.compile_awaiting(compiler, node, filename, mode)
         function = types.FunctionType(code, namespace)
@@ -132,6 +137,20 @@ def steps_from_ast(
         else:
             steps.append(function)
     return steps
+
+
+def _expression_code(
+    last: ast.expr, filename: str, compiler: Callable[..., types.CodeType], *, shifted: bool
+) -> types.CodeType:
+    """The last expression's code. After a body it starts at its own line: both would be
+    `(filename, 1, '<module>')` to pstats, which keeps one of the two entries (the cell's
+    inclusive time was lost). Lines are relative to the first line, so the expression is
+    compiled from line 1 and then moved to where it is."""
+    if not shifted or last.lineno <= 1:
+        return compiler(ast.Expression(body=last), filename, "eval")
+    moved = ast.increment_lineno(copy.deepcopy(last), 1 - last.lineno)
+    code = compiler(ast.Expression(body=moved), filename, "eval")
+    return code.replace(co_firstlineno=last.lineno)
 
 
 @dataclass(frozen=True)
@@ -497,7 +516,7 @@ def _lines_only(options: Options, previous: Tables | None) -> bool:
 
 
 LINES_ONLY_NOTE = (
-    "Line pass only: the code ran once, under line_profiler alone on {what}; there is no "
+    LINE_PASS_ONLY + " the code ran once, under line_profiler alone on {what}; there is no "
     "profile by category in this run (run without -f / --lines for one)."
 )
 
@@ -511,7 +530,7 @@ def lines_only(
     """The code run once under line_profiler only; the functions from ``-f`` and, with
     ``--lines N``, the top N of `previous` (a profile of the same code already taken)."""
     tables = build_tables({}, options.ruleset, top=options.top)
-    lines, notes, error = line_pass(previous or tables, steps, options, namespace)
+    lines, notes, error = line_pass(previous or tables, steps, options, namespace, rerun=False)
     if lines is None:  # nothing to profile by line: the code still runs, once, plainly
         from workbench.profiling.capture import run_steps
 
@@ -555,10 +574,16 @@ def rule_notes(options: Options, tables: Tables) -> list[str]:
 
 
 def line_pass(
-    tables: Tables, steps: Sequence[Step], options: Options, namespace: Mapping[str, object]
+    tables: Tables,
+    steps: Sequence[Step],
+    options: Options,
+    namespace: Mapping[str, object],
+    *,
+    rerun: bool = True,
 ) -> tuple[LinePass | None, list[str], BaseException | None]:
     """The line pass over ``-f`` names and the top ``--lines N`` user functions: what it
-    measured, its notes, and the exception the code raised."""
+    measured, its notes, and the exception the code raised (`rerun`: after a profile of
+    this run; otherwise it is the run's only pass)."""
     from workbench.profiling.lines import choose_functions, resolve_names, run_lines
 
     targets, problems = resolve_names(list(options.functions), namespace)
@@ -571,6 +596,8 @@ def line_pass(
     note = (
         f"Line pass: the code was re-run with line_profiler on {len(targets)} function(s) "
         f"only; that run took {passed.seconds:.3f} s (its own cost, not part of the tables above)."
+        if rerun
+        else f"Line pass: that run took {passed.seconds:.3f} s, line_profiler's cost included."
     )
     return passed, [*problems, note], error
 

@@ -260,6 +260,13 @@ def _offload(
     return changes.recommend(made)
 
 
+NOTHING_PROBED = (
+    "What-if pass: none of your functions could be probed, so nothing is predicted (it "
+    "probes Python functions of your own code that ran at least twice, not the standard "
+    "library's, installed packages' or C functions)"
+)
+
+
 def run_whatif(
     steps: Sequence[Step],
     functions: pd.DataFrame,
@@ -288,9 +295,7 @@ def run_whatif(
     probed = [c for c in chosen if not c.generator]
     if not probed:
         empty = frame([])
-        return WhatIfPass(
-            empty, (), 0.0, plain_s, (*notes, "no function of yours to measure")
-        ), None
+        return WhatIfPass(empty, (), 0.0, plain_s, (*notes, NOTHING_PROBED)), None
     state = ProbeState(costs.probe, clock_s=costs.clock_s)
     logs = {c.name: Log(c.name) for c in probed}
     arrays = _array_types()
@@ -339,13 +344,18 @@ def run_whatif(
         exact_counts=exact_counts,
     )
     notes += more
-    for candidate in probed:
-        seen = logs[candidate.name].calls
-        if seen < candidate.calls and error is None:
-            notes.append(
-                f"{candidate.name}: the probe saw {seen:,} of the {candidate.calls:,} calls "
-                "cProfile counted (the rest went through references no module holds)"
-            )
+    missed = [
+        f"{c.name} {logs[c.name].calls:,} of {c.calls:,}"
+        for c in probed
+        if logs[c.name].calls < c.calls and error is None
+    ]
+    if missed:
+        notes.append(
+            f"The probes saw only part of the calls cProfile counted for {len(missed)} "
+            "function(s) (the rest went through references no module holds, such as "
+            "closures and functions kept in containers); their predictions count the calls "
+            "seen, as --try patches the same holders: " + "; ".join(missed)
+        )
     run = changes.run_time(wall, changes.in_situ(logs), costs, capture)
     result = WhatIfPass(
         frame(made),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.profiling.capture import Clock
+from workbench.profiling.signature import same_signature
 
 MAX_ENTRIES = 200_000  # arguments kept per function; past this, new ones are not tracked
 MAX_COMPARED = 2_000  # repeated calls whose result is compared with the first one
@@ -218,7 +219,7 @@ def make_probe(
         own_before = state.own_s
         count_before = state.count
         if sites:
-            frame = getframe(1)
+            frame = getframe(2)  # 1 is the stand-in with the function's parameters
             key_site = (id(frame.f_code), frame.f_lineno)
             site = by_site.get(key_site)
             if site is None:
@@ -335,8 +336,6 @@ def make_probe(
         state.own_s += own
         return result
 
-    probe.__wrapped__ = func  # type: ignore[attr-defined]
-    probe.__name__ = func.__name__
-    probe.__qualname__ = func.__qualname__
-    probe.__doc__ = func.__doc__
-    return probe
+    # With the function's own parameters: code that reads __code__.co_argcount (arc-dsl's
+    # rbind) must see the arity it would see unprobed. The caller is then two frames up.
+    return same_signature(func, probe)

@@ -422,7 +422,11 @@ def whatif(frame: pd.DataFrame, limit: int = 5) -> Table:
         for r in records(shown)
     )
     notes: tuple[str, ...] = ()
-    if shown.empty:
+    if frame.empty:
+        notes = (
+            "Nothing was predicted: the pass measured none of your functions (the notes say why).",
+        )
+    elif shown.empty:
         notes = (
             "No change predicted to win at least 1% by its low end; all predictions are in report.whatif.",
         )
