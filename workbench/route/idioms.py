@@ -172,19 +172,16 @@ def unary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
     return None
 
 
-def _has_nan(values: Any) -> bool:
-    total = sum(values)
-    return bool(total != total)  # NaN, or inf - inf: then look element by element
-
-
 def _nan_max(a: Any) -> Any:
-    if _has_nan(a) and any(x != x for x in a):
+    total = sum(a)  # NaN when a NaN is present (or inf - inf: then look element by element)
+    if total != total and any(x != x for x in a):
         return math.nan
     return max(a)
 
 
 def _nan_min(a: Any) -> Any:
-    if _has_nan(a) and any(x != x for x in a):
+    total = sum(a)
+    if total != total and any(x != x for x in a):
         return math.nan
     return min(a)
 

@@ -35,8 +35,10 @@ class Plan:
         "cell",
         "decision",
         "fast",
+        "heated",
         "host",
         "host_for_numpy",
+        "hot",
         "idiom",
         "like",
         "python",
@@ -49,6 +51,7 @@ class Plan:
         python: Any = None,
         like: type = list,
         host: tuple[Any, tuple[Any, ...]] | None = None,
+        direct: Any = None,
     ) -> None:
         self.decision = decision
         self.backend = decision.backend
@@ -60,10 +63,15 @@ class Plan:
         self.host_for_numpy = host
         self.host = host if decision.backend is _NUMPY else None
         # What the fast path calls with the operands, when nothing else needs doing: the
-        # idiomatic kernel, or NumPy's operator or method (None: the full path runs)
+        # idiomatic kernel, NumPy's operator or method, or CuPy's on data already on the
+        # GPU (`direct`) (None: the full path runs)
         self.fast: Any = None
+        self.hot: Any = None  # the hot path bound to this plan (hot.py), once made
+        self.heated = False  # whether a hot path was looked for
         if not decision.fallback:
-            if self.idiom is not None:
+            if direct is not None:
+                self.fast = direct
+            elif self.idiom is not None:
                 self.fast = self.idiom
             elif self.host is not None:
                 fn, extra = self.host
