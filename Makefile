@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_experiment.py
 	$(BIN)/python benchmarks/bench_sampling.py
 	$(BIN)/python benchmarks/bench_lines.py
+	$(BIN)/python benchmarks/bench_whatif.py
 	$(BIN)/python benchmarks/bench_route_dispatch.py
 	$(BIN)/python benchmarks/bench_calibrate.py
 	$(BIN)/python benchmarks/bench_tuner.py

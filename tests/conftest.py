@@ -1,11 +1,13 @@
-"""Shared fixtures: a fresh IPython shell per test, a fake clock, and a guard that no
-profiler is left running after any test."""
+"""Shared fixtures: a fresh IPython shell per test, a fake clock, a guard that no
+profiler is left running after any test, and the notebooks executed once per test session
+by a real kernel (nbclient), for the notebook and the browser tests."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -52,3 +54,41 @@ class Tick:
 @pytest.fixture
 def tick() -> Tick:
     return Tick()
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute_notebook(name: str, workdir: Path) -> Any:
+    """Run notebooks/`name` top to bottom in a real kernel with `workdir` as its folder
+    (pager output displayed, as in Lab); the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+        # Pager output (?, %prun) becomes a display output instead of vanishing.
+        extra_arguments=["--InteractiveShell.display_page=True"],
+    )
+    client.execute()
+    return notebook
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], tuple[Any, Path]]:
+    """`run(name)`: the notebook executed once per test session, and the folder it ran in."""
+    done: dict[str, tuple[Any, Path]] = {}
+
+    def run(name: str) -> tuple[Any, Path]:
+        if name not in done:
+            workdir = tmp_path_factory.mktemp(Path(name).stem)
+            done[name] = (execute_notebook(name, workdir), workdir)
+        return done[name]
+
+    return run

@@ -72,6 +72,25 @@ class LabServer:
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 
+    @property
+    def data_dir(self) -> Path:
+        """The server's Jupyter data folder: its notebook secret and signatures."""
+        return self.log.parent / "data"
+
+    def sign(self, path: Path) -> None:
+        """Trust the notebook at `path` for this server, as `jupyter trust` would."""
+        import nbformat
+        from nbformat.sign import NotebookNotary
+
+        notebook = nbformat.read(path, as_version=4)
+        NotebookNotary(data_dir=str(self.data_dir)).sign(notebook)
+
+    def trusted_cells(self, name: str) -> list[bool]:
+        """What the server says of each code cell of notebook `name`: trusted or not."""
+        model = self.api(f"contents/{name}?content=1", timeout=30)
+        cells = model["content"]["cells"]
+        return [bool(c["metadata"].get("trusted")) for c in cells if c["cell_type"] == "code"]
+
 
 def _lab_settings(folder: Path) -> None:
     """User settings for the test server: every cell stays in the DOM (no windowing), so
@@ -93,13 +112,14 @@ def start_lab(root: Path, state: Path, timeout: float = START_TIMEOUT_S) -> LabS
     user's Jupyter setup nor an earlier run changes what the test sees. Returns once
     /api/status answers; raises RuntimeError with the server log if it exits or is slow.
     """
-    for sub in ("config", "runtime", "settings", "workspaces"):
+    for sub in ("config", "runtime", "settings", "workspaces", "data"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     _lab_settings(state / "settings")
     env = {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(state / "config"),
         "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
+        "JUPYTER_DATA_DIR": str(state / "data"),  # the notary's secret: see LabServer.sign
         "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"),
         "JUPYTER_PLATFORM_DIRS": "1",
@@ -210,10 +230,9 @@ RUN_STATE = """() => {
 }""".replace("ERRORS", json.dumps(ERRORS))
 
 
-def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_TIMEOUT_S) -> None:
-    """Open notebook `name` in JupyterLab, wait for its kernel, run every cell through the
-    Run menu and wait until each code cell has an execution count and the kernel is idle.
-    Raises AssertionError naming the cell if an error output appears."""
+def open_notebook(page: Any, server: LabServer, name: str, timeout: float = RUN_TIMEOUT_S) -> None:
+    """Open notebook `name` in JupyterLab and wait until its kernel is idle and its tab is
+    the current one (its saved outputs are rendered by then)."""
     ms = timeout * 1000
     # A kernel session started beforehand: Lab connects to it instead of asking, in a
     # dialog, which kernel to start (it asks when the page loads before the kernel specs).
@@ -229,6 +248,14 @@ def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_T
     page.wait_for_selector(IDLE, timeout=ms)  # the kernel has started
     current_tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
     current_tab.filter(has_text=name).wait_for(timeout=ms)
+
+
+def open_and_run(page: Any, server: LabServer, name: str, timeout: float = RUN_TIMEOUT_S) -> None:
+    """Open notebook `name` in JupyterLab, wait for its kernel, run every cell through the
+    Run menu and wait until each code cell has an execution count and the kernel is idle.
+    Raises AssertionError naming the cell if an error output appears."""
+    ms = timeout * 1000
+    open_notebook(page, server, name, timeout)
     page.locator(".jp-NotebookPanel .jp-Cell").first.click()  # the notebook has the focus
     run_menu(page, "Run All Cells")
     try:
@@ -307,6 +334,44 @@ def move_slider(page: Any, css_class: str, presses: int = 3) -> str:
     for _ in range(presses):
         handle.press(key)
     return key
+
+
+# Outputs wider than the room they have (they would scroll sideways), as "cell N: W > C px".
+OVERFLOWING = """() => {
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
+  const cells = [...document.querySelectorAll(panel + '.jp-Cell')];
+  const wide = [];
+  cells.forEach((cell, index) => {
+    cell.querySelectorAll('.jp-OutputArea-output').forEach(out => {
+      if (out.scrollWidth > out.clientWidth + 1)
+        wide.push(`cell ${index}: ${out.scrollWidth} > ${out.clientWidth} px`);
+    });
+  });
+  const scroller = document.querySelector(panel + '.jp-WindowedPanel-outer');
+  if (scroller && scroller.scrollWidth > scroller.clientWidth + 1)
+    wide.push(`the notebook: ${scroller.scrollWidth} > ${scroller.clientWidth} px`);
+  return wide;
+}"""
+
+
+def overflowing_outputs(page: Any) -> list[str]:
+    """The outputs of the open notebook that do not fit their width (would scroll)."""
+    return list(page.evaluate(OVERFLOWING))
+
+
+def save_output_screenshot(page: Any, name: str, output: Any, folder: Path = SCREENSHOTS) -> Path:
+    """A PNG under `folder` of the notebook panel scrolled so that the locator `output`
+    starts at its top (the output, and what follows it as far as the panel reaches); its
+    path is printed."""
+    output.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)  # let plotly redraw what scrolled into view
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer").first
+    box = panel.bounding_box()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), clip=box)
+    print(f"screenshot: {path}")
+    return path
 
 
 def save_screenshot(page: Any, name: str, show: Any = None, folder: Path = SCREENSHOTS) -> Path:

@@ -101,11 +101,11 @@ def tiny() -> None:
     return None
 
 
-def hashing_caller(rounds: int = 1_500) -> int:
+def hashing_caller(rounds: int = 1_500, size: int = 20_000) -> int:
     """Long stretches of work with no point where the GIL can be taken (hashing a large
     tuple inside ``in``), each followed by a call of `tiny`: a sampler thread gets the
     GIL when `tiny` is entered, though the time was the caller's."""
-    big = tuple(range(20_000))  # tuples do not cache their hash: every `in` hashes it
+    big = tuple(range(size))  # tuples do not cache their hash: every `in` hashes it
     seen: set[object] = {1, 2, 3}
     found = 0
     for _ in range(rounds):

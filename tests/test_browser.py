@@ -1,19 +1,27 @@
 """The notebooks in a real JupyterLab, in a real browser (Debian's chromium via Playwright).
 
+Two ways in: notebooks run cell by cell in Lab (their outputs are trusted), and notebooks
+executed beforehand by a kernel (nbclient, as CI or papermill would), opened as a signed
+(trusted) copy and an unsigned (untrusted) copy, and as a copy without plotly's mimetype
+(a frontend that cannot draw it). In each: the charts are drawn, the tables keep their
+styling, and nothing is wider than the output at 1280 px.
+
 Skipped, with the reason, where chromium or Playwright is missing, unless
 WORKBENCH_REQUIRE_BROWSER=1 (set by .ci/run): then a missing browser fails the run.
-Screenshots are kept under reports/browser/.
+Screenshots of each notebook's main output are kept under reports/browser/.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from lab_browser import (
     CHROMIUM,
@@ -22,12 +30,19 @@ from lab_browser import (
     lab,
     move_slider,
     open_and_run,
+    open_notebook,
+    overflowing_outputs,
+    save_output_screenshot,
     save_screenshot,
 )
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TUNING = NOTEBOOKS / "tuning.ipynb"
 REQUIRED = os.environ.get("WORKBENCH_REQUIRE_BROWSER") == "1"
+PLOTLY = "application/vnd.plotly.v1+json"
+WIDTH = 1280  # the width the outputs must fit without scrolling sideways
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden) "
+Executed = Callable[[str], tuple[Any, Path]]
 
 
 def missing(reason: str) -> None:
@@ -67,10 +82,42 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": WIDTH, "height": 2600})
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def report_outputs(page: Any) -> Any:
+    """The rendered HTML outputs that are workbench reports."""
+    return page.locator(PANEL + ".jp-OutputArea-output:has(.wb-report)")
+
+
+def cell_outputs(page: Any, text: str) -> Any:
+    """The output area of the first code cell whose source holds `text`."""
+    cell = page.locator(PANEL + ".jp-CodeCell", has=page.locator(".jp-InputArea", has_text=text))
+    return cell.first.locator(".jp-OutputArea")
+
+
+BAR_SIZES = """() => [...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .wb-report span.bar')].map(b => {
+    const s = getComputedStyle(b); return [s.display, b.offsetWidth, b.offsetHeight];
+  })"""
+STATIC_CHARTS = """() => [...document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .wb-chart img')].map(i => [i.complete, i.naturalWidth])"""
+
+
+def assert_reads_at_1280(page: Any) -> None:
+    """Every output fits its width: nothing scrolls sideways."""
+    wide = overflowing_outputs(page)
+    assert wide == [], f"outputs wider than the notebook at {WIDTH} px: {wide}"
+
+
+def assert_styled_tables(page: Any) -> None:
+    """The in-table bars are drawn (inline styles, kept by the sanitizer)."""
+    bars = page.evaluate(BAR_SIZES)
+    assert bars, "no in-table bar in the reports"
+    assert all(d == "inline-block" and w > 0 and h == 10 for d, w, h in bars), bars
 
 
 def test_quickstart_runs_in_jupyterlab_and_draws_the_plotly_chart(
@@ -83,12 +130,128 @@ def test_quickstart_runs_in_jupyterlab_and_draws_the_plotly_chart(
     # output element itself is the plot).
     charts = page.locator(".jp-OutputArea .js-plotly-plot .main-svg")
     charts.first.wait_for(state="attached", timeout=60_000)
-    assert charts.count() >= 1
+    assert charts.count() >= 2  # the category bars, then the deeper pass's icicle
     bars = page.locator(".jp-OutputArea .js-plotly-plot .main-svg .trace.bars")
     assert bars.count() >= 1
     tables = page.locator(".jp-OutputArea-output table")
     assert "Framework" in " ".join(tables.all_text_contents())
+    # The explanations are open under the first report, folded under the second.
+    folds = page.locator(PANEL + "details[data-once='profile']")
+    assert folds.count() == 2
+    assert [folds.nth(i).evaluate("d => d.open") for i in range(2)] == [True, False]
+    # The line pass showed its progress bar (tqdm.auto: a widget in a kernel).
+    assert cell_outputs(page, "--lines 3").locator(".widget-hprogress").count() == 1
+    assert_styled_tables(page)
+    assert_reads_at_1280(page)
     save_screenshot(page, "quickstart", show=charts.first)
+    save_output_screenshot(page, "quickstart-report", report_outputs(page).first)
+
+
+def test_experiment_shows_the_rounds_progress_and_the_postmortem(
+    server: LabServer, page: Any
+) -> None:
+    name = copy_notebook(NOTEBOOKS / "experiment.ipynb", server.root)
+    open_and_run(page, server, name)
+    candidate = cell_outputs(page, "--candidate memo")
+    assert candidate.locator(".widget-hprogress").count() == 1  # the rounds' bar
+    assert "vs baseline 'v1'" in candidate.inner_text()
+    postmortem = cell_outputs(page, "--postmortem")
+    text = postmortem.inner_text()
+    assert "Postmortem written to postmortem.md" in text and "Status:" in text
+    assert "Blocked" not in text
+    assert_reads_at_1280(page)
+    save_output_screenshot(page, "experiment-verdict", candidate)
+    save_output_screenshot(page, "experiment-postmortem", postmortem)
+
+
+def test_own_code_shows_its_modules_as_categories_in_jupyterlab(
+    server: LabServer, page: Any
+) -> None:
+    name = copy_notebook(NOTEBOOKS / "own_code.ipynb", server.root)
+    open_and_run(page, server, name)
+    report = report_outputs(page).first
+    text = report.inner_text()
+    assert "user:shapes" in text and "user:search" in text
+    assert_reads_at_1280(page)
+    save_output_screenshot(page, "own_code-report", report)
+
+
+def strip_plotly(notebook: Any) -> Any:
+    """The notebook as a frontend without plotly's renderer sees it: no plotly mimetype."""
+    bare = copy.deepcopy(notebook)
+    for cell in bare.cells:
+        for out in cell.get("outputs", []):
+            out.get("data", {}).pop(PLOTLY, None)
+    return bare
+
+
+def plotly_outputs(notebook: Any) -> int:
+    return sum(
+        PLOTLY in out.get("data", {}) for cell in notebook.cells for out in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["quickstart.ipynb", "experiment.ipynb", "own_code.ipynb", "kaggle.ipynb"]
+)
+def test_an_executed_notebook_draws_trusted_and_untrusted(
+    server: LabServer, page: Any, executed_notebooks: Executed, name: str
+) -> None:
+    notebook, _ = executed_notebooks(name)
+    stem = Path(name).stem
+    charts = plotly_outputs(notebook)
+    assert charts >= 1
+    for kind in ("trusted", "untrusted", "no-plotly"):
+        if kind == "no-plotly" and name != "quickstart.ipynb":
+            continue
+        copy_name = f"{stem}-{kind}.ipynb"
+        path = server.root / copy_name
+        shown = strip_plotly(notebook) if kind == "no-plotly" else copy.deepcopy(notebook)
+        # Each copy differs in content: a signature is kept per content digest.
+        shown.metadata["title"] = copy_name
+        nbformat.write(shown, path)
+        if kind == "trusted":
+            server.sign(path)
+        trusted = server.trusted_cells(copy_name)
+        assert all(trusted) if kind == "trusted" else not any(trusted), (kind, trusted)
+        open_notebook(page, server, copy_name)
+        report_outputs(page).first.wait_for(timeout=60_000)
+        if kind == "no-plotly":
+            # The static SVG images, loaded, one per chart.
+            page.wait_for_function(
+                "n => document.querySelectorAll("
+                "'.jp-NotebookPanel:not(.lm-mod-hidden) .wb-chart img').length >= n",
+                arg=charts,
+                timeout=60_000,
+            )
+            page.wait_for_function(
+                "() => [...document.querySelectorAll("
+                "'.jp-NotebookPanel:not(.lm-mod-hidden) .wb-chart img')]"
+                ".every(i => i.complete && i.naturalWidth > 0)",
+                timeout=60_000,
+            )
+            drawn = page.evaluate(STATIC_CHARTS)
+            assert len(drawn) == charts and all(ok and w > 0 for ok, w in drawn), drawn
+        else:
+            # The plotly renderer's node is the output element itself.
+            plots = page.locator(PANEL + ".jp-OutputArea .js-plotly-plot .main-svg")
+            page.wait_for_function(
+                "n => document.querySelectorAll("
+                "'.jp-NotebookPanel:not(.lm-mod-hidden) .js-plotly-plot .main-svg').length >= n",
+                arg=charts,
+                timeout=60_000,
+            )
+            assert plots.count() >= charts
+        assert_styled_tables(page)
+        assert_reads_at_1280(page)
+        save_output_screenshot(page, f"{stem}-{kind}", report_outputs(page).first)
+        if kind != "no-plotly":
+            chart = page.locator(PANEL + ".jp-OutputArea .js-plotly-plot").first
+            save_output_screenshot(page, f"{stem}-{kind}-chart", chart)
+        else:
+            save_output_screenshot(
+                page, f"{stem}-{kind}-chart", page.locator(PANEL + ".wb-chart").first
+            )
 
 
 PLOT_SHAPES = """() => {
@@ -105,6 +268,7 @@ def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
 ) -> None:
     name = copy_notebook(TUNING, server.root)
     open_and_run(page, server, name)
+    assert cell_outputs(page, "calibrate(").locator(".widget-hprogress").count() == 1
     regret = page.locator(".wb-regret").first
     regret.wait_for(timeout=60_000)
     page.locator(".widget-slider.wb-threshold .noUi-handle").first.wait_for(timeout=60_000)

@@ -42,15 +42,32 @@ def test_cli_demo_writes_the_report_files(
     markdown = (out / "report.md").read_text()
     assert "| DSL |" in markdown and "| Framework |" in markdown
     assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
     assert re.search(r"^demo: \d/2 ARC tasks solved", printed, re.M)
     assert str(out.resolve()) in printed
     # the whole loop: calibrated profile, routing on it, a verdict, the postmortem
     assert Router(out / "machine-profile.json").policy == "calibrated"
     assert "calibrated thresholds for sum" in printed
     assert re.search(r"<ExperimentResult (KEEP|REVERT)", printed)
+    # the change tried is the one the what-if pass predicted best, with its prediction
+    tried = re.search(r"--try (memoize:\S+), the change the what-if pass predicts best", printed)
+    assert tried is not None
+    assert re.search(r"^Predicted [\d.]+x to ([\d.]+|inf)x for memoize on ", printed, re.M)
+    assert (out / "whatif.csv").exists()
     post = (out / "postmortem.md").read_text()
-    assert "demo-memo" in post and "postmortem.md" in printed
+    assert f"`{tried.group(1)}`" in post and "Predicted against measured" in post
+    assert "postmortem.md" in printed
+    # One status line; a reverted candidate is stated in it, never "Completed" and "Blocked".
+    (status,) = [line for line in post.splitlines() if line.startswith("**Status**")]
+    assert "Report: this postmortem (postmortem.md)" in status and "Blocked" not in post
+    if "<ExperimentResult REVERT" in printed:
+        assert "Validate failed (revert: " in status and "records the failure" in status
+    assert "**Runs of**: workbench demo" in post
+    # Progress bars on stderr (tqdm's text bars): calibration and the candidate's rounds.
+    assert (
+        "calibrating:" in captured.err and f"candidate '{tried.group(1)}': rounds:" in captured.err
+    )
 
 
 def test_cli_demo_profile_only_stops_after_the_profile(tmp_path: Path) -> None:

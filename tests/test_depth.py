@@ -68,10 +68,24 @@ def test_line_pass_profiles_functions_the_cell_defines_itself(shell: Interactive
 
 def test_cell_runs_again_only_for_the_line_pass(shell: InteractiveShell) -> None:
     shell.run_cell(LOOPS + "runs = []")
-    run(shell, "%%optimize -q -o r\nruns.append(1)\nhot(10)\n")
-    assert shell.user_ns["runs"] == [1]
     run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(10)\n")
-    assert shell.user_ns["runs"] == [1, 1, 1]
+    assert shell.user_ns["runs"] == [1, 1]  # no profile of it yet: profiled, then lines
+    run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1, 1, 1]  # the profile taken before picks the functions
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["hot"]
+    assert report.categories.empty
+    assert any("picked from the profile of this code taken before" in n for n in report.notes())
+
+
+def test_dash_f_runs_line_profiler_alone(shell: InteractiveShell) -> None:
+    shell.run_cell(LOOPS + "runs = []")
+    run(shell, "%%optimize -q -o r -f hot\nruns.append(1)\nhot(10)\n")
+    assert shell.user_ns["runs"] == [1]
+    report = shell.user_ns["r"]
+    assert report.lines.functions == ["hot"]
+    assert report.lines.lines.set_index("line").loc[4, "hits"] == 10
+    assert report.headline().startswith("cell: line pass only")
 
 
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(
@@ -208,14 +222,17 @@ def test_cli_missing_script_is_a_clear_error(capsys: pytest.CaptureFixture[str])
     assert "cannot read script" in capsys.readouterr().err
 
 
-def test_tree_option_adds_an_icicle_and_a_text_tree(shell: InteractiveShell) -> None:
+def test_tree_option_leads_with_an_icicle_and_a_text_tree(shell: InteractiveShell) -> None:
     shell.run_cell(LOOPS)
     outputs = run(shell, "%%optimize -o r --tree\nhot(20000)\ncold()\n")
     report = shell.user_ns["r"]
     assert report.tree is not None and report.tree[0].label == "Total"
     charts = [out[PLOTLY] for out in outputs if PLOTLY in out]
-    assert [chart["data"][0]["type"] for chart in charts] == ["bar", "icicle"]  # type: ignore[index]
-    assert report.to_html(chart="inline").count("Plotly.newPlot") == 2
+    # The deeper pass leads: the tree is the one chart, the category table compact after it.
+    assert [chart["data"][0]["type"] for chart in charts] == ["icicle"]  # type: ignore[index]
+    assert PLOTLY in outputs[1] and "By category" in outputs[2]["text/plain"]
+    assert "Rule" not in outputs[2]["text/html"].split("Top ")[0]  # compact: no Rule column
+    assert report.to_html(chart="inline").count("Plotly.newPlot") == 1
     text = joined(outputs, "text/plain")
     assert "Total:" in text and "hot" in text
     assert "```\nTotal:" in report.to_markdown()

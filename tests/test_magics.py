@@ -34,13 +34,19 @@ def test_cell_magic_shows_the_tables_then_the_chart_as_plotly_json_then_the_rest
     assert result.success  # type: ignore[attr-defined]
     tables, chart, rest = outputs
     assert {"text/html", "text/markdown", "text/plain"} <= set(tables)
-    assert "<table>" in tables["text/html"] and "| Category |" in tables["text/markdown"]
+    assert "<table " in tables["text/html"] and "| Category |" in tables["text/markdown"]
     assert "Plotly.newPlot" not in tables["text/html"] + rest["text/html"]  # no plotly.js
     figure = chart["application/vnd.plotly.v1+json"]
     assert [trace["name"] for trace in figure["data"]] == ["self", "inclusive"]
-    assert figure["data"][0]["y"][-1] == "user"  # the biggest category on top
+    assert figure["data"][0]["y"][0] == "user:<cell>"  # the biggest category on top
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"
+    # Legend swatches differ: self is filled with the category's colour, inclusive outlined.
+    self_trace, inclusive = figure["data"]
+    assert self_trace["marker"]["color"][0] != inclusive["marker"]["color"]
+    assert inclusive["marker"]["line"]["width"] > 0
     assert "Potential wins" in rest["text/html"] and "Potential wins" not in tables["text/html"]
-    assert stdout == ""  # nothing goes to a pager or stdout
+    # nothing goes to a pager or stdout but the cell's value, its Out (as with %time)
+    assert stdout == f"Out[{shell.execution_count - 1}]: {result.result!r}\n"  # type: ignore[attr-defined]
 
 
 def test_chart_inline_is_one_self_contained_bundle(shell: InteractiveShell) -> None:
@@ -48,7 +54,7 @@ def test_chart_inline_is_one_self_contained_bundle(shell: InteractiveShell) -> N
     _, outputs, _ = run(shell, "%%optimize --chart inline\nwork(2000)\n")
     (bundle,) = outputs
     assert {"text/html", "text/markdown", "text/plain"} == set(bundle)
-    assert "<table>" in bundle["text/html"] and "Plotly.newPlot" in bundle["text/html"]
+    assert "<table " in bundle["text/html"] and "Plotly.newPlot" in bundle["text/html"]
     assert len(bundle["text/html"]) > 3_000_000  # plotly.js is in it
 
 
@@ -78,7 +84,7 @@ def test_functions_defined_in_cells_are_user_code(shell: InteractiveShell) -> No
     shell.run_cell(CELL_WORK)
     run(shell, "%%optimize -q -o r\nwork(10)\n")
     functions = shell.user_ns["r"].functions.set_index("name")
-    assert functions.loc["leaf", "category"] == "user"
+    assert functions.loc["leaf", "category"] == "user:<cell>"
     assert functions.loc["leaf", "ncalls"] == 10
     assert "notebook cell" in functions.loc["leaf", "rule"]
 

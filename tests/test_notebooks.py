@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,21 +15,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(workdir)}},
-        # Pager output (?, %prun) becomes a display output instead of vanishing.
-        extra_arguments=["--InteractiveShell.display_page=True"],
-    )
-    client.execute()
-    return notebook
+Executed = Callable[[str], tuple[nbformat.NotebookNode, Path]]
 
 
 PLOTLY = "application/vnd.plotly.v1+json"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+MAX_OUTPUT_BYTES = 150 * 1024  # issue [notebook-ux]: every output at most 150 KB by default
 
 
 def outputs(notebook: nbformat.NotebookNode) -> list[dict[str, object]]:
@@ -39,18 +32,62 @@ def charts(every: list[dict[str, object]]) -> list[dict[str, object]]:
     return [o["data"][PLOTLY] for o in every if PLOTLY in o.get("data", {})]  # type: ignore[index,operator,attr-defined]
 
 
-def test_quickstart_shows_categories_chart_lines_and_tree(tmp_path: Path) -> None:
-    notebook = execute("quickstart.ipynb", tmp_path)
+def assert_small_outputs_with_static_fallbacks(notebook: nbformat.NotebookNode) -> None:
+    """Every output is at most 150 KB, and every chart carries its static SVG image (an
+    <img>, no script) for frontends that cannot draw plotly's mimetype."""
+    for index, cell in enumerate(notebook.cells):
+        for out in cell.get("outputs", []):
+            size = len(json.dumps(out))
+            assert size <= MAX_OUTPUT_BYTES, f"cell {index}: an output of {size:,} bytes"
+            data = out.get("data", {})
+            if PLOTLY in data:
+                assert (
+                    "<img" in data["text/html"]
+                    and "data:image/svg+xml;base64," in data["text/html"]
+                )
+                assert "<script" not in data["text/html"]
+
+
+def progress_bars(cell: nbformat.NotebookNode) -> int:
+    """How many widgets (tqdm.auto's bars, in a kernel) the cell displayed."""
+    return sum(WIDGET in out.get("data", {}) for out in cell.get("outputs", []))
+
+
+def cell_with(notebook: nbformat.NotebookNode, text: str) -> nbformat.NotebookNode:
+    return next(c for c in notebook.cells if c.cell_type == "code" and text in c.source)
+
+
+def test_quickstart_shows_categories_chart_lines_and_tree(executed_notebooks: Executed) -> None:
+    notebook, _ = executed_notebooks("quickstart.ipynb")
     every = outputs(notebook)
     assert not [o for o in every if o["output_type"] == "error"]
     html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
     report_html = [h for h in html if "Where the time goes" in h]
-    assert report_html and "<table>" in report_html[0]
-    assert "bar" in {chart["data"][0]["type"] for chart in charts(every)}  # type: ignore[index]
+    assert report_html and "<table " in report_html[0]
+    assert "<style" not in "".join(report_html)  # inline styles: they survive untrusted notebooks
+    kinds = [chart["data"][0]["type"] for chart in charts(every)]  # type: ignore[index]
+    assert kinds == ["bar", "icicle"]  # the profile, then the deeper pass's call tree
     assert any("self_s" in h and "DSL" in h and "Framework" in h for h in html)  # r.categories
     assert any("pct_of_function" in h for h in html)  # deep.lines.hottest()
     streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
     assert "Total:" in streams  # the text tree
+    # The deeper pass leads with its hot lines; the explanations are folded the second time.
+    deep = [
+        o["data"]
+        for o in cell_with(notebook, "--lines 3").outputs
+        if "wb-report" in o.get("data", {}).get("text/html", "")
+    ]
+    lead = deep[0]["text/plain"]
+    assert "Hottest lines" in lead and "By category" not in lead  # the tree chart comes next
+    assert "By category" in deep[1]["text/plain"]
+    first = cell_with(notebook, "result = run_demo(n_tasks=SIZE)")
+    first_html = "".join(o.get("data", {}).get("text/html", "") for o in first.outputs)
+    assert "data-once='profile' open" in first_html
+    deep_html = "".join(d.get("text/html", "") for d in deep)
+    assert "data-once='profile'" in deep_html and "data-once='profile' open" not in deep_html
+    assert progress_bars(cell_with(notebook, "--lines 3")) == 1  # the line pass's bar
+    assert first.outputs[-1]["output_type"] == "execute_result"  # the cell's value is its Out
+    assert_small_outputs_with_static_fallbacks(notebook)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
@@ -111,12 +148,11 @@ def test_tuning_notebook_learns_tunes_saves_and_a_restarted_kernel_reuses_it(
     html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
     assert any("fitted" in h and "seed" in h for h in html)  # the regret table
     assert any("routed / best" in h and "best by hand" in h for h in html)  # routed vs by hand
-    views = [o for o in every if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    views = [o for o in every if WIDGET in o.get("data", {})]
     assert views  # the tuner widget
+    assert progress_bars(cell_with(notebook, "progress.steps('calibrating')")) == 1
     profile = tmp_path / ".workbench" / "machine-profile.json"
     assert profile.is_file()
-    import json
-
     saved = json.loads(profile.read_text())
     assert {
         "__main__.scale_rows",
@@ -144,20 +180,33 @@ def assert_postmortem_matches_store(folder: Path, postmortem: Path) -> None:
         assert f"99% CI {row.ci_low:.3f}x to {row.ci_high:.3f}x" in text
 
 
-def test_experiment_notebook_gives_a_verdict_and_a_postmortem(tmp_path: Path) -> None:
-    notebook = execute("experiment.ipynb", tmp_path)
+def test_experiment_notebook_gives_a_verdict_and_a_postmortem(executed_notebooks: Executed) -> None:
+    notebook, folder = executed_notebooks("experiment.ipynb")
     every = outputs(notebook)
     assert not [o for o in every if o["output_type"] == "error"]
     html = [o["data"]["text/html"] for o in every if "text/html" in o.get("data", {})]
-    assert any("Where the time goes" in h and "<table>" in h for h in html)
+    assert any("Where the time goes" in h and "<table " in h for h in html)
     assert charts(every)
     streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
     assert re.search(r"candidate 'memo' vs baseline 'v1'", streams)
-    assert_postmortem_matches_store(tmp_path, tmp_path / "postmortem.md")
+    assert progress_bars(cell_with(notebook, "--candidate memo")) == 1  # the rounds' bar
+    assert_postmortem_matches_store(folder, folder / "postmortem.md")
+    # The postmortem is shown in the cell; after a reverted change its status says so.
+    (shown,) = [o["data"]["text/markdown"] for o in cell_with(notebook, "--postmortem").outputs]
+    assert shown.startswith("_Postmortem written to postmortem.md")
+    status = next(line for line in shown.splitlines() if line.startswith("**Status**"))
+    text = (folder / "postmortem.md").read_text()
+    assert status in text and "Blocked" not in text
+    if "REVERT: candidate 'memo'" in streams:
+        assert "Validate failed (revert: " in status and "records the failure" in status
+    assert not re.search("[\u2600-\u27bf\U0001f300-\U0001faff]", text)  # no emoji
+    assert_small_outputs_with_static_fallbacks(notebook)
 
 
-def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: Path) -> None:
-    notebook = execute("kaggle.ipynb", tmp_path)
+def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(
+    executed_notebooks: Executed,
+) -> None:
+    notebook, folder = executed_notebooks("kaggle.ipynb")
     every = outputs(notebook)
     assert not [o for o in every if o["output_type"] == "error"]
     streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
@@ -166,6 +215,8 @@ def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: 
     assert "host<->device copies: skipped (no GPU)" in streams
     assert "CPU only -> " in streams and "calibrated thresholds for matmul" in streams
     assert "tuning outline_all per GPU: skipped (no GPU:" in streams  # a GPU step, said so
+    assert charts(every)  # the default: plotly's mimetype with a static image, no plotly.js
+    assert_small_outputs_with_static_fallbacks(notebook)
     for name in (
         "report/report.html",
         "report/categories.csv",
@@ -174,5 +225,20 @@ def test_kaggle_notebook_runs_the_whole_loop_and_writes_the_artefacts(tmp_path: 
         "experiments.csv",
         "postmortem.md",
     ):
-        assert (tmp_path / name).is_file(), name
-    assert_postmortem_matches_store(tmp_path, tmp_path / "postmortem.md")
+        assert (folder / name).is_file(), name
+    assert_postmortem_matches_store(folder, folder / "postmortem.md")
+
+
+def test_own_code_notebook_shows_its_modules_as_categories_without_rules(
+    executed_notebooks: Executed,
+) -> None:
+    notebook, _ = executed_notebooks("own_code.ipynb")
+    every = outputs(notebook)
+    assert not [o for o in every if o["output_type"] == "error"]
+    html = "".join(o["data"].get("text/html", "") for o in every if "data" in o)
+    for category in ("user:shapes", "user:search", "user:&lt;cell&gt;"):
+        assert category in html
+    streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
+    assert "Rule Shapes = path 'shape.py' (-c) matched no function" in streams
+    assert "Did you mean '*/shapes.py'" in streams
+    assert_small_outputs_with_static_fallbacks(notebook)

@@ -11,7 +11,7 @@ from IPython.utils.capture import capture_output
 
 import workbench
 from workbench import machine
-from workbench.errors import ConfigError, WorkflowBlockedError
+from workbench.errors import ConfigError
 from workbench.report import format as fmt
 from workbench.report.markdown import inline
 from workbench.store.db import ExperimentRow, RunStore
@@ -96,10 +96,11 @@ def test_numbers_come_from_the_stored_runs_and_experiments(filled: Path) -> None
     with RunStore() as store:
         run = store.get_run(1)
     for rec in fmt.records(run.categories):
-        expected = f"| {rec['category']} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
+        expected = f"| {inline(rec['category'])} | {fmt.pct(rec['corrected_pct'])} | {fmt.pct(rec['corrected_native_pct'])} | {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} | {fmt.fixed(rec['inclusive_s'])} | {fmt.count(int(rec['calls']))} |"
         assert expected in text
-    assert "✅ 'good': 1.333x faster than 'base' (99% CI 1.307x to 1.360x)" in text
-    assert "❌ 'bad' (revert): slower: ..." in text
+    assert "**[OK]** 'good': 1.333x faster than 'base' (99% CI 1.307x to 1.360x)" in text
+    assert "**[FAILED]** 'bad' (revert): slower: ..." in text
+    assert not re.search("[\u2600-\u27bf\U0001f300-\U0001faff]", text)  # no emoji
     assert "Target: -60% from baseline (0.4000s -> 0.1600s)" in text
     assert "Experiment 1 'good': KEEP -> 0.3000s (-25.0% from baseline)" in text
     assert "Experiment 2 'bad': REVERT (not applied; measured 0.4200s)" in text
@@ -132,20 +133,53 @@ def test_written_atomically_and_marks_report_completed(filled: Path) -> None:
     target = filled / "docs" / "postmortem.md"
     text = workbench.postmortem(target, date="2025-10-17")
     assert target.read_text() == text
-    assert "| Report | Completed | postmortem written to postmortem.md |" in text
+    assert "| Report | Completed | this postmortem (postmortem.md) |" in text
     assert list((filled / "docs").iterdir()) == [target]  # no temporary file left
     assert workbench.workflow().frame().set_index("phase").loc["Report", "state"] == "Completed"
     # writing again gives the same file: the header date is the only date
     assert workbench.postmortem(target, date="2025-10-17") == text
 
 
-def test_a_failed_phase_blocks_unless_forced(filled: Path) -> None:
+def test_a_failed_phase_is_written_up_with_one_consistent_status_line(filled: Path) -> None:
     with RunStore() as store, store.write() as writer:
         writer.add_phase_event("default", "Validate", "Failed", "broken: outputs differ")
-    with pytest.raises(WorkflowBlockedError, match="Report is blocked because Validate failed"):
-        workbench.postmortem(filled / "pm.md")
-    assert not (filled / "pm.md").exists()
-    assert "Phase Validate failed" in workbench.postmortem(force=True)
+    text = workbench.postmortem(filled / "pm.md", date="2025-10-17")
+    assert (filled / "pm.md").read_text() == text  # never refused
+    status = next(line for line in text.splitlines() if line.startswith("**Status**"))
+    assert status == (
+        "**Status**: Profile, Analyze and Optimize completed; Validate failed (broken: "
+        "outputs differ); Report: this postmortem (pm.md), which records the failure.  "
+    )
+    assert "Blocked" not in text and "Phase Validate failed: broken: outputs differ" in text
+    # force= is still accepted and changes nothing
+    assert workbench.postmortem(force=True, date="2025-10-17").count("Validate failed") == 2
+
+
+def test_with_an_origin_only_that_notebooks_runs_and_experiments_are_cited(
+    isolated_cwd: Path,
+) -> None:
+    env = machine.current_environment(device="test device")
+    code = "sum(range(1000))\n"
+    report = workbench.profile(code, {}, call_cost_s=1e-7)
+    with RunStore() as store, store.write() as writer:
+        ids = {}
+        for origin, name in (("a.ipynb", "fast-a"), ("b.ipynb", "fast-b")):
+            base = writer.add_run(report, env=env, kind="baseline", name="base", origin=origin)
+            cand = writer.add_run(report, env=env, kind="candidate", name=name, origin=origin)
+            writer.add_experiment(row(name, "revert", base, cand, 0.4, 0.42))
+            writer.add_phase_event("default", "Validate", "Failed", f"revert {name}", run_id=cand)
+            ids[origin] = (base, cand)
+    only_a = workbench.postmortem(origin="a.ipynb")
+    assert "'fast-a'" in only_a and "'fast-b'" not in only_a
+    assert "Validate failed (revert fast-a)" in only_a and "revert fast-b" not in only_a
+    assert "**Runs of**: a.ipynb" in only_a
+    every = workbench.postmortem()
+    assert "'fast-a'" in every and "'fast-b'" in every
+    with RunStore() as store:
+        assert store.resolve_run(-1, "a.ipynb") == ids["a.ipynb"][1]
+        assert store.resolve_run("base", "a.ipynb") == ids["a.ipynb"][0]
+        assert store.resolve_run("base") == ids["b.ipynb"][0]
+        assert list(store.runs("b.ipynb")["id"]) == list(ids["b.ipynb"])
 
 
 def test_bad_target_is_refused(filled: Path) -> None:
@@ -222,8 +256,16 @@ def test_demo_profile_baseline_candidate_verdict_and_postmortem(
     with RunStore() as store:
         shown = int(re.search(r"## Category breakdown \(run #(\d+)\)", text).group(1))  # type: ignore[union-attr]
         run = store.get_run(shown)
+    small = [rec for rec in fmt.records(run.categories) if rec["pct"] < 0.5]
     for rec in fmt.records(run.categories):
-        name = inline(rec["category"])  # as markdown shows it: library:\_pytest
-        assert f"| {name} | {fmt.fixed(rec['self_s'])} | {fmt.pct(rec['pct'])} |" in text
+        if rec["pct"] >= 0.5 or len(small) < 2:
+            assert f"| {fmt.pct(rec['pct'])} | {fmt.fixed(rec['self_s'])} |" in text
+            name = inline(rec["category"])  # as markdown shows it: library:\_pytest
+            assert f"| {name} | {fmt.pct(rec['corrected_pct'])} |" in text
+    if len(small) >= 2:  # one "other" row holds the categories under 0.5%
+        other = sum(rec["self_s"] for rec in small)
+        share = fmt.pct(sum(r["corrected_pct"] for r in small))
+        assert f"| other | {share} |" in text
+        assert f"| {fmt.pct(sum(r['pct'] for r in small))} | {fmt.fixed(other)} |" in text
     assert "GPU code never executed" in text and "GpuBatch.transform" in text
     assert f"{exp.verdict.upper()}, {exp.speedup.point:.3f}x" in text

@@ -175,7 +175,7 @@ def test_cell_code_is_sampled_under_its_cell_name() -> None:
     assert profile.result == 2 * wl.chatty(200_000)
     category_of, _ = classify_all(profile.stats, Ruleset())
     cells = [k for k in profile.stats if k[0].startswith("<workbench-cell-")]
-    assert cells and all(category_of[k] == "user" for k in cells)
+    assert cells and all(category_of[k] == "user:<cell>" for k in cells)
 
 
 def test_demo_categories_are_the_ones_cprofile_finds() -> None:

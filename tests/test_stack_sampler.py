@@ -102,10 +102,11 @@ def test_c_time_is_self_time_of_the_python_caller() -> None:
     assert _self(profile.stats, "natives") / profile.sampled_s > 0.8
 
 
-def test_time_before_a_function_has_started_is_its_callers() -> None:
-    """hashing_caller hashes a large tuple (no point to take the GIL) then calls tiny():
-    the GIL comes at tiny's first instruction, but the time was hashing_caller's."""
-    profile, _ = run_stack_sampled([lambda: wl.hashing_caller(2_000)], interval=0.0005)
+def test_time_before_a_function_has_started_is_its_callers_after_a_long_stretch() -> None:
+    """hashing_caller hashes a large tuple (no point to take the GIL for milliseconds) then
+    calls tiny(): the GIL comes late, at tiny's first instruction, but the time was
+    hashing_caller's."""
+    profile, _ = run_stack_sampled([lambda: wl.hashing_caller(60, 1_000_000)], interval=0.0005)
     assert profile.samples >= 10
     assert _self(profile.stats, "hashing_caller") / profile.sampled_s > 0.8
     assert _self(profile.stats, "tiny") / profile.sampled_s < 0.1
@@ -211,7 +212,7 @@ def test_cell_code_is_sampled_under_its_cell_name_and_feeds_the_tables() -> None
     assert profile.result == 2 * wl.three_to_one()
     category_of, _ = classify_all(profile.stats, Ruleset())
     cells = [k for k in profile.stats if k[0].startswith("<workbench-cell-")]
-    assert cells and all(category_of[k] == "user" for k in cells)
+    assert cells and all(category_of[k] == "user:<cell>" for k in cells)
     tables = build_tables(profile.stats, Ruleset())
     assert tables.profiled_s == pytest.approx(profile.sampled_s, rel=1e-9)
     assert "native" not in set(tables.categories["category"])

@@ -26,32 +26,26 @@ def demo_rules() -> Path:
     return Path(__file__).parent / "demo" / "categories.toml"
 
 
-CANDIDATE_CELL = """\
-from workbench.demo import run_demo
-from workbench.demo.variants import memoized
-with memoized("objects"):  # the change: cache the DSL's connected components per grid
-    demo_result = run_demo(n_tasks={tasks})
-demo_result
-"""
-
-
 def demo_session(args: argparse.Namespace) -> tuple[Session, Options]:
     """The session the demo's cells run in, and the options of its baseline."""
+    from workbench import progress
     from workbench.experiment.session import Session
 
-    session = Session({})
+    session = Session({}, origin="workbench demo", stage=progress.stage)
     given = {
         "rules": str(demo_rules()),
         "chart": args.chart,
         "top": args.top,
         "overhead": True if args.overhead else None,
+        "whatif": None if args.profile_only else True,
     }
     return session, session.options(given, label=f"ARC demo, {args.tasks} tasks")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole loop on the embedded ARC demo, headless: profile (the baseline),
-    calibrate and route, an experiment with one change, and the postmortem."""
+    """The whole loop on the embedded ARC demo, headless: profile (the baseline, with the
+    what-if pass), calibrate and route, the change the what-if pass predicts best tried
+    in place against the baseline, and the postmortem (predicted against measured)."""
     from workbench.experiment.measure import Plan
 
     if args.tasks < 1:
@@ -66,7 +60,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace, out: Path, session: Session, options: Options) -> int:
-    print(f"1/5 profile: the baseline 'demo', run_demo(n_tasks={args.tasks})")
+    what = "" if args.profile_only else ", with the what-if pass"
+    print(f"1/5 profile: the baseline 'demo', run_demo(n_tasks={args.tasks}){what}")
     outcome = session.baseline("demo", DEMO_CELL.format(tasks=args.tasks), options)
     report = outcome.report
     problem = outcome.problem
@@ -98,6 +93,7 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
     """Steps 2 to 5 of the demo: calibrate, route, experiment, postmortem."""
     import numpy as np
 
+    from workbench import progress
     from workbench.calibration import calibrate, fit, log_sizes
     from workbench.calibration.text import thresholds_text
     from workbench.experiment.measure import Plan
@@ -109,6 +105,7 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
         ["add", "sum", "matmul", "standard_scale"],
         budget_s=args.calibrate_budget,
         sizes=log_sizes(10, 1e6),
+        progress=progress.steps("calibrating"),
     )
     result = fit(cal)
     print(cal.summary())
@@ -125,24 +122,52 @@ def _loop(args: argparse.Namespace, out: Path, session: Session) -> dict[str, Pa
     ):
         decision = router.decide(op, *operands)
         print(f"  {op}: {decision.backend.label} - {router.explain(op, *operands).reason}")
-    print(
-        f"\n4/5 experiment: memoize dsl.objects, measured against the baseline ({args.budget:g} s)"
-    )
     options = session.options({"rules": str(demo_rules())})
-    candidacy = session.candidate(
-        "demo-memo",
-        CANDIDATE_CELL.format(tasks=args.tasks),
-        options,
-        plan=Plan(budget_s=args.budget),
-    )
-    if candidacy.error is not None:
-        error = candidacy.error
-        raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
-    print(repr(candidacy.result))
+    spec = best_change(session)
+    if spec is None:
+        print("\n4/5 experiment: skipped: the what-if pass found no change it can apply")
+    else:
+        print(
+            f"\n4/5 experiment: --try {spec}, the change the what-if pass predicts best, "
+            f"measured against the baseline ({args.budget:g} s)"
+        )
+        session.on_round = rounds = progress.rounds(f"candidate {spec!r}: rounds")
+        try:
+            candidacy = session.try_change(
+                spec,
+                DEMO_CELL.format(tasks=args.tasks),
+                options,
+                against="demo",
+                plan=Plan(budget_s=args.budget),
+            )
+        finally:
+            rounds.close()
+            session.on_round = None
+        if candidacy.error is not None:
+            error = candidacy.error
+            raise WorkbenchError(f"the candidate raised {type(error).__name__}: {error}")
+        print(repr(candidacy.result))
+        line = candidacy.result.prediction_line() if candidacy.result is not None else None
+        if line is not None:
+            print(line)
     print("\n5/5 postmortem: written from the run store")
     path = out / "postmortem.md"
-    postmortem(path, store=session.store().path, target_pct=5, force=True)
+    postmortem(path, store=session.store().path, target_pct=5, origin=session.origin)
     return {"machine-profile": profile_path, "postmortem": path}
+
+
+def best_change(session: Session) -> str | None:
+    """The ``--try`` of the change the session's latest what-if pass predicts best: the
+    best recommended one, else the best it can apply at all."""
+    if session.last_whatif is None:
+        return None
+    table = session.last_whatif[1].changes
+    appliable = table[table["try"] != ""]
+    if appliable.empty:
+        return None
+    recommended = appliable[appliable["recommended"]]
+    best = recommended if not recommended.empty else appliable
+    return str(best.iloc[0]["try"])
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -247,10 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",
-        help="The whole loop on the embedded ARC demo: profile, calibrate, route, experiment, postmortem.",
+        help="The whole loop on the embedded ARC demo: profile with the what-if pass, calibrate, "
+        "route, try the change it predicts best, postmortem.",
     )
     demo.add_argument("--out", default="reports/demo", help="Folder for the report files.")
-    demo.add_argument("--tasks", type=int, default=12, help="ARC tasks to search (default 12).")
+    demo.add_argument("--tasks", type=int, default=8, help="ARC tasks to search (default 8).")
     demo.add_argument(
         "--profile-only", action="store_true", help="Stop after the profile (step 1)."
     )

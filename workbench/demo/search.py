@@ -68,6 +68,58 @@ def _crop_smallest(grid: Grid) -> Grid:
     return dsl.subgrid(dsl.smallest_object(grid), grid)
 
 
+# Object steps: each finds the grid's objects again, as the primitives of a real program
+# search do (seed 003's cache on ``objects`` hit every time); the Evaluator caches whole
+# steps by name, not what the steps compute inside.
+
+
+def _alone(grid: Grid, obj: dsl.Object) -> Grid:
+    background = dsl.most_common_color(grid)
+    return dsl.paint(dsl.blank(dsl.height(grid), dsl.width(grid), background), obj)
+
+
+def _without(grid: Grid, obj: dsl.Object) -> Grid:
+    return dsl.fill(grid, dsl.most_common_color(grid), dsl.patch_indices(obj))
+
+
+def _keep_largest(grid: Grid) -> Grid:
+    return _alone(grid, dsl.largest_object(grid))
+
+
+def _keep_smallest(grid: Grid) -> Grid:
+    return _alone(grid, dsl.smallest_object(grid))
+
+
+def _remove_largest(grid: Grid) -> Grid:
+    return _without(grid, dsl.largest_object(grid))
+
+
+def _remove_smallest(grid: Grid) -> Grid:
+    return _without(grid, dsl.smallest_object(grid))
+
+
+def _crop_largest_of(grid: Grid, color: int) -> Grid:
+    """The largest object of one colour, cropped (seed 004's ``colorfilter(objects(I))``)."""
+    mine = [obj for obj in dsl.objects(grid) if min(obj)[0] == color]
+    if not mine:
+        raise ValueError(f"no object of colour {color}")
+    return dsl.subgrid(max(mine, key=dsl._object_order), grid)
+
+
+def _keep_colour(grid: Grid, color: int) -> Grid:
+    """The objects of one colour alone on the background (``colorfilter(objects(I))``)."""
+    mine = [obj for obj in dsl.objects(grid) if min(obj)[0] == color]
+    if not mine:
+        raise ValueError(f"no object of colour {color}")
+    return _alone(grid, frozenset().union(*mine))
+
+
+def _box_largest(grid: Grid) -> Grid:
+    obj = dsl.largest_object(grid)
+    colour = min(obj)[0]
+    return dsl.fill(grid, colour, dsl.box(obj))
+
+
 def base_steps() -> tuple[Step, ...]:
     """The task-independent steps, in the order the search tries them."""
     return (
@@ -98,6 +150,11 @@ def base_steps() -> tuple[Step, ...]:
         Step("crop_largest", _crop_largest),
         Step("crop_largest_any", _crop_largest_any),
         Step("crop_smallest", _crop_smallest),
+        Step("keep_largest", _keep_largest),
+        Step("keep_smallest", _keep_smallest),
+        Step("remove_largest", _remove_largest),
+        Step("remove_smallest", _remove_smallest),
+        Step("box_largest", _box_largest),
     )
 
 
@@ -111,6 +168,10 @@ def task_steps(task: Task) -> tuple[Step, ...]:
     steps.extend(
         Step(f"outline({c})", partial(dsl.outline, color=c)) for c in sorted(seen_out - seen_in)
     )
+    steps.extend(
+        Step(f"crop_largest_of({c})", partial(_crop_largest_of, color=c)) for c in sorted(seen_in)
+    )
+    steps.extend(Step(f"keep_colour({c})", partial(_keep_colour, color=c)) for c in sorted(seen_in))
     mapping = learn_colour_map(task.train)
     if mapping:
         label = ",".join(f"{a}:{b}" for a, b in sorted(mapping.items()))

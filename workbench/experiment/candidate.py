@@ -19,13 +19,15 @@ from typing import Any
 
 from workbench.errors import ExperimentError, WorkbenchError
 from workbench.experiment.cells import Around, Cell, fingerprint
-from workbench.experiment.compare import compare_stored
+from workbench.experiment.compare import compare_stored, with_changes
 from workbench.experiment.findings import dominant_category, overhead_without_benefit
 from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
 from workbench.experiment.outputs import Outputs, Tolerance, collect, thaw
 from workbench.experiment.result import ExperimentResult
 from workbench.experiment.workflow import Workflow
+from workbench.profiling.categories import Ruleset
 from workbench.profiling.report import Report
+from workbench.profiling.round_shares import RoundShares, category_changes
 from workbench.store.db import RunStore, StoredBaseline
 
 
@@ -49,31 +51,45 @@ def cell_subject(
 
     The checked variables are removed from the namespace before the first run, so a
     version that does not set them fails the check instead of passing on stale values.
-    With `around`, every run happens inside that context.
+    With `around`, every sample happens inside that context, and the namespace is copied
+    inside it (a name patched in place is copied patched). A context whose value has a
+    ``between()`` method (a :class:`~workbench.experiment.patch.Patch`) gets it called
+    between the repeats of a sample, outside the timed part, so each repeat starts afresh.
     """
     context = around or contextlib.nullcontext
 
     def first() -> tuple[float, Outputs]:
-        namespace = make_namespace()
-        for name in checks:  # the code must set them itself: no stale values
-            namespace.pop(name, None)
-        steps = cell.steps(namespace)
         value: object = None
         with context():
+            namespace = make_namespace()
+            for name in checks:  # the code must set them itself: no stale values
+                namespace.pop(name, None)
+            steps = cell.steps(namespace)
             start = clock()
             for step in steps:
                 value = step()
             elapsed = clock() - start
-        return elapsed, collect(namespace, value if cell.has_result else None, checks)
+            return elapsed, collect(namespace, value if cell.has_result else None, checks)
 
     def timed(number: int) -> float:
-        steps = cell.steps(make_namespace())
-        with context():
-            start = clock()
-            for _ in range(number):
+        with context() as entered:
+            steps = cell.steps(make_namespace())
+            between = getattr(entered, "between", None)
+            if not callable(between):
+                start = clock()
+                for _ in range(number):
+                    for step in steps:
+                        step()
+                return clock() - start
+            spent = 0.0
+            for repeat in range(number):
+                if repeat:
+                    between()
+                start = clock()
                 for step in steps:
                     step()
-            return clock() - start
+                spent += clock() - start
+            return spent
 
     return Subject(label, first, timed)
 
@@ -144,9 +160,12 @@ def measure_against(
     spent_s: float,
     on_round: RoundHook | None = None,
     around: Around | None = None,
+    ruleset: Ruleset | None = None,
 ) -> ExperimentResult:
     """Both versions re-run, interleaved, each in a fresh copy of `namespace` (the
-    baseline's with its recorded definitions); the result, not yet recorded."""
+    baseline's with its recorded definitions); the result, not yet recorded. With a
+    `ruleset`, every timed run is sampled (:mod:`workbench.profiling.round_shares`) so
+    that each category's change gets an interval from the rounds."""
     baseline = guarded(
         cell_subject("baseline", base_cell, lambda: {**namespace, **snapshot}, checks, clock=clock),
         base.name,
@@ -154,6 +173,12 @@ def measure_against(
     candidate = cell_subject(
         "candidate", cand_cell, lambda: dict(namespace), checks, clock=clock, around=around
     )
+    shares = RoundShares(ruleset) if ruleset is not None else None
+    if shares is not None:
+        baseline = Subject(baseline.label, baseline.first, shares.timed("baseline", baseline.timed))
+        candidate = Subject(
+            candidate.label, candidate.first, shares.timed("candidate", candidate.timed)
+        )
     notes = definition_notes(base, namespace, snapshot)
     reference = None
     if base.outputs is not None and checks == list(base.checks):
@@ -172,7 +197,7 @@ def measure_against(
             spent_s=spent_s,
             on_round=on_round,
         )
-    return ExperimentResult.of(
+    result = ExperimentResult.of(
         measured,
         name=name,
         baseline_name=base.name,
@@ -181,6 +206,12 @@ def measure_against(
         plan=plan,
         notes=notes,
     )
+    if shares is None:
+        return result
+    changes = category_changes(
+        shares.rounds.get("baseline", []), shares.rounds.get("candidate", []), plan.confidence
+    )
+    return replace(result, category_changes=changes)
 
 
 def record_experiment(
@@ -191,13 +222,16 @@ def record_experiment(
     base: StoredBaseline,
     run_id: int,
     findings: list[dict[str, Any]],
+    prediction: Mapping[str, Any] | None = None,
 ) -> ExperimentResult:
-    """Compare the profiles, add the findings, record the experiment and Validate; the
-    finished result."""
-    comparison = compare_stored(store, base.run_id, run_id)
+    """Compare the profiles, add the findings (and the what-if prediction, with
+    ``--try``), record the experiment and Validate; the finished result."""
+    comparison = with_changes(compare_stored(store, base.run_id, run_id), measured.category_changes)
     status = comparison.categories["status"]
     changed = sorted(
-        comparison.categories.loc[status.isin(["faster", "slower", "gone"]), "category"]
+        comparison.categories.loc[
+            status.isin(["faster", "slower", "less time", "more time", "gone"]), "category"
+        ]
     )
     gained = measured.baseline_median - measured.candidate_median
     scale = measured.candidate_median / report.profiled_s if report.profiled_s > 0 else 1.0
@@ -215,6 +249,7 @@ def record_experiment(
         candidate_report=report,
         comparison=comparison,
         findings=(*findings, *(f.to_dict() for f in found)),
+        prediction=prediction,
     )
     with store.write() as writer:
         experiment_id = writer.add_experiment(result.to_row({"changed_categories": changed}))

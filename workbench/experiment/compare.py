@@ -4,14 +4,27 @@ A change counts only when it is bigger than the noise: twice the robust relative
 (1.4826 x MAD / median) of repeated timings of the same code, taken from the experiments
 that timed these runs' code, or from earlier runs of the identical code; where neither
 exists, a default of 5% (labelled as such).
+
+What the words claim follows what was measured:
+
+* "faster" / "slower" only for the whole run, and only where the noise came from
+  repeated timings (an interval around no change that the difference leaves); with the
+  default noise the totals say "less time" / "more time";
+* one profiled run per side gives no interval per category or function, so their rows say
+  "less time" / "more time" beyond the noise, "within noise" inside it, "new", "gone";
+* two runs profiled differently (cProfile against a sampler: different overheads, calls
+  against samples) are compared by share of the run only, and the comparison says so.
+
+No table holds inf or NaN: a change from nothing is "new", its relative change empty.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +34,17 @@ from workbench.report.bundle import bundle
 from workbench.report.tables import Document, Paragraph
 from workbench.store.db import RunStore, StoredRun
 
+if TYPE_CHECKING:
+    from workbench.profiling.round_shares import CategoryChange
+
 DEFAULT_NOISE_PCT = 5.0
 MIN_ABS_S = 0.0005
 _CELL_FILE = re.compile(r"^<ipython-input-|^<workbench-cell-|[/\\](ipykernel|xpython)_\d+[/\\]")
 
+SHARE_COLUMNS = ["category", "share_a", "share_b", "share_delta", "status"]
+FUNCTION_SHARE_COLUMNS = ["name", "file", "category", "share_a", "share_b", "share_delta", "status"]
+# Below this many points, two shares from runs profiled differently are taken as equal.
+SHARE_NOISE_POINTS = 1.0
 CATEGORY_COLUMNS = [
     "category",
     "self_a",
@@ -106,7 +126,14 @@ def function_key(file: str, name: str) -> tuple[str, str]:
     return (file, name)
 
 
-def _status(a: float, b: float, noise: Noise) -> str:
+def measured_noise(noise: Noise) -> bool:
+    """Whether the noise came from repeated timings (an interval), not the default."""
+    return not noise.source.startswith("default")
+
+
+def _status(a: float, b: float, noise: Noise, *, interval: bool = False) -> str:
+    """A row's status; "faster"/"slower" only with `interval` (repeated timings of the
+    whole run), "less time"/"more time" otherwise."""
     delta = b - a
     if a == 0 and b > 0:
         return "new"
@@ -114,11 +141,77 @@ def _status(a: float, b: float, noise: Noise) -> str:
         return "gone"
     if abs(delta) <= max(noise.pct / 100.0 * max(a, b), MIN_ABS_S):
         return "within noise"
-    return "slower" if delta > 0 else "faster"
+    if interval:
+        return "slower" if delta > 0 else "faster"
+    return "more time" if delta > 0 else "less time"
 
 
-def _pct(a: float, b: float) -> float:
-    return 100.0 * (b - a) / a if a > 0 else (0.0 if b == 0 else float("inf"))
+def _pct(a: float, b: float) -> float | None:
+    """The relative change in percent; None from nothing (the row says "new")."""
+    if a > 0:
+        return 100.0 * (b - a) / a
+    return 0.0 if b == 0 else None
+
+
+def mode_of(run: StoredRun) -> str:
+    """How a stored run was profiled: "sampling" (counts are samples) or "cprofile"."""
+    return "sampling" if run.overhead.get("method") == "sampled" else "cprofile"
+
+
+def _share_status(a: float, b: float) -> str:
+    if a == 0 and b > 0:
+        return "new"
+    if b == 0 and a > 0:
+        return "gone"
+    if abs(b - a) <= SHARE_NOISE_POINTS:
+        return "about the same share"
+    return "larger share" if b > a else "smaller share"
+
+
+def _shares(frame: pd.DataFrame) -> pd.Series:
+    column = "corrected_pct" if "corrected_pct" in frame.columns else "pct"
+    return frame.set_index("category")[column].astype(float)
+
+
+def compare_shares(a: StoredRun, b: StoredRun) -> pd.DataFrame:
+    """Per category, the share of each run (corrected where stored) and the difference in
+    points: what two differently profiled runs can be compared by."""
+    left, right = _shares(a.categories), _shares(b.categories)
+    names = sorted(set(left.index) | set(right.index))
+    rows = []
+    for name in names:
+        sa, sb = float(left.get(name, 0.0)), float(right.get(name, 0.0))
+        rows.append((name, sa, sb, sb - sa, _share_status(sa, sb)))
+    frame = pd.DataFrame(rows, columns=SHARE_COLUMNS)
+    order = frame["share_delta"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
+
+
+def compare_function_shares(a: StoredRun, b: StoredRun) -> pd.DataFrame:
+    """Per function, its share of each run's self time and the difference in points."""
+    joined = (
+        _function_sums(a).add_suffix("_a").join(_function_sums(b).add_suffix("_b"), how="outer")
+    ).reset_index()
+    ta = float(a.functions["tottime"].sum()) or 1.0
+    tb = float(b.functions["tottime"].sum()) or 1.0
+    sa = 100.0 * joined["tottime_a"].fillna(0.0).astype(float) / ta
+    sb = 100.0 * joined["tottime_b"].fillna(0.0).astype(float) / tb
+    frame = pd.DataFrame(
+        {
+            "name": joined["name"],
+            "file": joined["file"],
+            "category": joined["category_b"]
+            .astype(object)
+            .fillna(joined["category_a"].astype(object)),
+            "share_a": sa,
+            "share_b": sb,
+            "share_delta": sb - sa,
+            "status": [_share_status(x, y) for x, y in zip(sa, sb, strict=True)],
+        },
+        columns=FUNCTION_SHARE_COLUMNS,
+    )
+    order = frame["share_delta"].abs().sort_values(ascending=False, kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
 
 
 def compare_categories(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
@@ -138,6 +231,7 @@ def compare_categories(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame
             (name, sa, sb, sb - sa, _pct(sa, sb), ia, ib, ib - ia, ca, cb, _status(sa, sb, noise))
         )
     frame = pd.DataFrame(rows, columns=CATEGORY_COLUMNS)
+    frame["self_change_pct"] = pd.Series([row[4] for row in rows], dtype=object)
     order = frame["self_delta_s"].abs().sort_values(ascending=False, kind="stable").index
     return frame.loc[order].reset_index(drop=True)
 
@@ -177,11 +271,15 @@ def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
         {
             "name": joined["name"],
             "file": joined["file"],
-            "category": joined["category_b"].fillna(joined["category_a"]),
+            "category": joined["category_b"]
+            .astype(object)
+            .fillna(joined["category_a"].astype(object)),
             "self_a": sa,
             "self_b": sb,
             "self_delta_s": sb - sa,
-            "self_change_pct": [_pct(x, y) for x, y in zip(sa, sb, strict=True)],
+            "self_change_pct": pd.Series(
+                [_pct(x, y) for x, y in zip(sa, sb, strict=True)], dtype=object
+            ),
             "cum_a": ca,
             "cum_b": cb,
             "cum_delta_s": cb - ca,
@@ -197,35 +295,69 @@ def compare_functions(a: StoredRun, b: StoredRun, noise: Noise) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class CompareResult:
-    """Two runs side by side: `categories` and `functions` DataFrames, and the noise used."""
+    """Two runs side by side: `categories` and `functions` DataFrames, and the noise used.
+
+    When the runs were profiled differently (`same_mode` false) the tables hold shares
+    only (:data:`SHARE_COLUMNS`)."""
 
     a: StoredRun
     b: StoredRun
     categories: pd.DataFrame
     functions: pd.DataFrame
     noise: Noise
+    same_mode: bool = True
+    rounds: int = 0  # interleaved rounds behind the categories' intervals (0: none)
 
     @property
-    def change_pct(self) -> float:
-        """Change of the total profiled time from run a to run b, in percent."""
-        return _pct(self.a.profiled_s, self.b.profiled_s)
+    def change_pct(self) -> float | None:
+        """Change of the total profiled time from run a to run b, in percent (None when the
+        runs were profiled differently, or run a recorded nothing)."""
+        return _pct(self.a.profiled_s, self.b.profiled_s) if self.same_mode else None
 
     def headline(self) -> str:
         """One line: the totals and whether the change is beyond the noise."""
-        status = _status(self.a.profiled_s, self.b.profiled_s, self.noise)
+        if not self.same_mode:
+            return (
+                f"Run {self.b.title()} ({mode_of(self.b)}) vs run {self.a.title()} "
+                f"({mode_of(self.a)}): profiled differently, so their times and counts are "
+                "not comparable (each profiler adds its own cost; sample counts are not "
+                "calls). Only shares of each run are compared below."
+            )
+        interval = measured_noise(self.noise)
+        status = _status(self.a.profiled_s, self.b.profiled_s, self.noise, interval=interval)
+        change = self.change_pct
+        shown = f"{change:+.1f}%, " if change is not None else ""
         return (
             f"Run {self.b.title()} vs run {self.a.title()}: {self.b.profiled_s:.3f} s vs "
-            f"{self.a.profiled_s:.3f} s profiled ({self.change_pct:+.1f}%, {status}; noise "
+            f"{self.a.profiled_s:.3f} s profiled ({shown}{status}; noise "
             f"threshold {self.noise.pct:.1f}%: {self.noise.source})."
         )
 
     def document(self, top: int = 15) -> Document:
         """The headline, the categories and the `top` functions that changed most."""
-        blocks = (
-            Paragraph(self.headline()),
-            sections.compared_categories(self.categories),
-            sections.compared_functions(self.functions, top),
-        )
+        if self.same_mode:
+            tables = (
+                sections.compared_categories(self.categories),
+                sections.compared_functions(self.functions, top),
+            )
+            note = (
+                "One profiled run per side: rows beyond the noise say more or less time, "
+                "not faster or slower (there is no interval per category or function)."
+            )
+            if self.rounds:
+                note = (
+                    f"Categories: each of the {self.rounds} interleaved rounds was sampled; "
+                    "'per run' is the median change of a run and its interval, and only an "
+                    "interval that leaves out zero says faster or slower. Functions: one "
+                    "profiled run per side, so more or less time beyond the noise."
+                )
+        else:
+            tables = (
+                sections.compared_shares(self.categories),
+                sections.compared_function_shares(self.functions, top),
+            )
+            note = f"Shares within {SHARE_NOISE_POINTS:g} point are taken as the same."
+        blocks = (Paragraph(self.headline()), *tables, Paragraph(note, "note"))
         return Document(f"Compare: A = {self.a.title()}, B = {self.b.title()}", blocks, level=3)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -238,10 +370,35 @@ class CompareResult:
         return markdown.render(self.document(top))
 
 
+def with_changes(result: CompareResult, changes: Mapping[str, CategoryChange]) -> CompareResult:
+    """The comparison with each category's change over an experiment's interleaved rounds
+    (`round_change_s`, `round_low_s`, `round_high_s`: seconds per run, candidate less
+    baseline) beside the single profiled runs'; where a category has an interval its
+    status is that interval's: faster, slower, or no clear change."""
+    if not changes or not result.same_mode:
+        return result
+    frame = result.categories.copy()
+    found = [changes.get(str(name)) for name in frame["category"]]
+    frame["round_change_s"] = pd.Series([c.median_s if c else None for c in found], dtype=object)
+    frame["round_low_s"] = pd.Series([c.low_s if c else None for c in found], dtype=object)
+    frame["round_high_s"] = pd.Series([c.high_s if c else None for c in found], dtype=object)
+    frame["status"] = [c.status if c else s for c, s in zip(found, frame["status"], strict=True)]
+    return replace(result, categories=frame, rounds=max(c.rounds for c in changes.values()))
+
+
 def compare_stored(store: RunStore, a: int | str, b: int | str) -> CompareResult:
     """Compare two runs of an open store (ids, -1 for the latest, names or labels)."""
     run_a, run_b = store.get_run(a), store.get_run(b)
     noise = estimate_noise(store, [run_a, run_b])
+    if mode_of(run_a) != mode_of(run_b):
+        return CompareResult(
+            run_a,
+            run_b,
+            compare_shares(run_a, run_b),
+            compare_function_shares(run_a, run_b),
+            noise,
+            same_mode=False,
+        )
     return CompareResult(
         run_a,
         run_b,

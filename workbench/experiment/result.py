@@ -25,6 +25,7 @@ from workbench.report.tables import Block, Column, Document, Paragraph, Table
 if TYPE_CHECKING:
     from workbench.experiment.compare import CompareResult
     from workbench.profiling.report import Report
+    from workbench.profiling.round_shares import CategoryChange
     from workbench.store.db import ExperimentRow
 
 
@@ -49,7 +50,11 @@ class ExperimentResult:
     experiment_id: int | None = None
     candidate_report: Report | None = field(default=None, repr=False)
     comparison: CompareResult | None = field(default=None, repr=False)
+    # Per category, the change over the interleaved rounds (each round sampled), with its
+    # interval: what backs "faster" / "slower" for a category.
+    category_changes: Mapping[str, CategoryChange] = field(default_factory=dict, repr=False)
     findings: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    prediction: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -132,6 +137,7 @@ class ExperimentResult:
                 "checks": list(self.checks),
                 "notes": list(self.notes),
                 "findings": [dict(f) for f in self.findings],
+                **({"prediction": dict(self.prediction)} if self.prediction else {}),
                 **(detail or {}),
             },
         )
@@ -144,6 +150,12 @@ class ExperimentResult:
         if self.correctness == "differ":
             return f"Correctness: OUTPUTS DIFFER ({what} compared): {self.difference}."
         return "Correctness: not checked (nothing to compare)."
+
+    def prediction_line(self) -> str | None:
+        """Predicted against measured, when the change was predicted (``--try``)."""
+        if not self.prediction:
+            return None
+        return prediction_text(self.prediction, self.speedup)
 
     def summary(self) -> Table:
         """Medians, fastest runs, rounds and runs per sample of both versions."""
@@ -173,6 +185,9 @@ class ExperimentResult:
             self.summary(),
             Paragraph(self.correctness_line()),
         ]
+        predicted = self.prediction_line()
+        if predicted is not None:
+            blocks.insert(1, Paragraph(predicted))
         blocks += [Paragraph(note, "note") for note in self.notes]
         blocks += [
             Paragraph(f"Finding: {f['title']}. {f['detail']}", "note") for f in self.findings
@@ -198,3 +213,30 @@ class ExperimentResult:
 
     def __repr__(self) -> str:
         return f"<ExperimentResult {self.headline()}>"
+
+
+def inside(prediction: Mapping[str, Any], measured: float) -> bool | None:
+    """Whether a measured speedup lies in the predicted range (None: no range)."""
+    low, high = prediction.get("low"), prediction.get("high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return None
+    return bool(low <= measured <= high)
+
+
+def prediction_text(prediction: Mapping[str, Any], speedup: Speedup) -> str:
+    """'Predicted 1.20x to 1.25x (...), measured 1.23x (99% CI ...): inside the range.'"""
+    change = f"{prediction.get('change')} on {prediction.get('function')}"
+    measured = (
+        f"measured {speedup.point:.3f}x ({speedup.confidence:.0%} CI {speedup.low:.3f}x to "
+        f"{speedup.high:.3f}x)"
+    )
+    verdict = inside(prediction, speedup.point)
+    if verdict is None:
+        why = prediction.get("note") or "the what-if pass made no prediction for it"
+        return f"Predicted: nothing for {change} ({why}); {measured}."
+    where = "inside" if verdict else "OUTSIDE"
+    return (
+        f"Predicted {prediction['low']:.3f}x to {prediction['high']:.3f}x for {change} "
+        f"(what-if pass: {prediction.get('evidence', '')}); {measured}: {where} the predicted "
+        "range."
+    )

@@ -11,8 +11,10 @@ finished, immutable results:
 
 The magic (``workbench/ui/magics.py``) and the command line both call it; neither runs
 code any other way. Extension points: `around` runs every candidate run inside a context
-(a patch applied in place and restored), `on_round` reports each measured round, and
-every store access goes through :meth:`Session.store`.
+(a patch applied in place and restored), `on_round` reports each measured round, `stage`
+is the context each re-run of the code happens in (progress bars), `origin` names the
+notebook or script the runs come from (kept with each run), and every store access goes
+through :meth:`Session.store`.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ from workbench.experiment.outputs import collect, freeze
 from workbench.experiment.stored_outputs import MAX_STORED_BYTES
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
-from workbench.profiling.capture import Clock, Step, measure_call_cost
+from workbench.profiling.capture import Clock, Step
 from workbench.profiling.categories import ModuleIndex
 from workbench.profiling.config import Project, read_project
+from workbench.profiling.cost_model import CostModel, measure_cost_model, scaled_to
 from workbench.profiling.options import Options
 from workbench.profiling.report import Report
-from workbench.profiling.run import build_report, run_passes
+from workbench.profiling.run import Passes, Stage, build_report, run_passes
 from workbench.route.recommend import router_for
 from workbench.route.router import Router
 from workbench.store.db import RunStore, StoredBaseline, resolve_store_path
@@ -62,6 +65,8 @@ if TYPE_CHECKING:
     from workbench.experiment.measure import Plan, RoundHook
     from workbench.experiment.outputs import Tolerance
     from workbench.experiment.result import ExperimentResult
+    from workbench.profiling.whatif import WhatIfPass
+    from workbench.profiling.whatif_costs import Costs
     from workbench.store.provenance import BaselineReview
 
 Code = str | Callable[[], object]
@@ -102,6 +107,25 @@ def failure(exc: BaseException) -> str:
 Confirm = Callable[["BaselineReview"], bool]
 
 
+def predicted(whatif: WhatIfPass | None, change: str, function: str) -> dict[str, Any]:
+    """What the what-if pass predicted for `change` on `function`, as recorded with the
+    experiment (a note saying why, when it predicted nothing)."""
+    base: dict[str, Any] = {"change": change, "function": function}
+    if whatif is None:
+        return {**base, "note": "no what-if pass ran on this baseline's code in this session"}
+    row = whatif.lookup(change, function)
+    if row is None:
+        return {**base, "note": "the what-if pass found nothing to predict for it"}
+    return {
+        **base,
+        "low": float(row["predicted_low"]),
+        "point": float(row["predicted"]),
+        "high": float(row["predicted_high"]),
+        "evidence": str(row["evidence"]),
+        "recommended": bool(row["recommended"]),
+    }
+
+
 class Session:
     """What one kernel (or one command) keeps between runs; see the module docstring."""
 
@@ -115,14 +139,18 @@ class Session:
         clock: Clock = time.perf_counter,
         call_cost_s: float | None = None,
         on_round: RoundHook | None = None,
+        stage: Stage | None = None,
+        origin: str | None = None,
     ) -> None:
         self.namespace: dict[str, Any] = namespace if namespace is not None else {}
         self.compiler: Compiler = compiler or PythonCompiler()
         self.store_path = None if store is None else str(store)
         self.workflow_name = workflow
         self.clock = clock
-        self.call_cost_s = call_cost_s
+        self._cost_model = None if call_cost_s is None else CostModel.flat(call_cost_s)
         self.on_round = on_round
+        self.stage = stage
+        self.origin = origin
         self.sources = SourceIndex()
         self.snapshots: dict[str, dict[str, Any]] = {}
         self.confirmed: set[str] = set()  # digests of stored baseline code the user trusted
@@ -132,7 +160,10 @@ class Session:
         self._store: RunStore | None = None
         self._device: str | None = None
         self._router: Router | None = None
+        self._whatif_costs: Costs | None = None
+        self.last_whatif: tuple[str, WhatIfPass] | None = None
         self.modules = ModuleIndex()
+        self._profiled: dict[str, Tables] = {}  # the last profile's tables, by source
 
     # --- what every run needs -------------------------------------------------------------
 
@@ -154,11 +185,20 @@ class Session:
             label=label,
         )
 
-    def call_cost(self) -> float:
-        """cProfile's cost per call on this interpreter, measured once per session."""
-        if self.call_cost_s is None:
-            self.call_cost_s = measure_call_cost()
-        return self.call_cost_s
+    def cost_model(self) -> CostModel | None:
+        """What cProfile costs per event on this interpreter, measured once per session
+        (`call_cost_s` given: that flat cost); None while load keeps it from being measured
+        (tried again at the next run)."""
+        if self._cost_model is None:
+            self._cost_model = measure_cost_model()
+        return self._cost_model
+
+    def _learn(self, passes: Passes) -> None:
+        """After a plain run measured what profiling added (--overhead), later estimates in
+        this session are scaled to it (the cost model's `scale`)."""
+        overhead, predicted = passes.analysis.overhead, passes.analysis.predicted_s
+        if overhead.method == "measured" and predicted and self._cost_model is not None:
+            self._cost_model = scaled_to(self._cost_model, predicted, overhead.added_s)
 
     def store(self, path: str | None = None, project: Project | None = None) -> RunStore:
         """The run store at `path` (else the session's, else the default), kept open.
@@ -192,6 +232,14 @@ class Session:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def whatif_costs(self) -> Costs:
+        """This interpreter's costs for the what-if pass, measured once per session."""
+        if self._whatif_costs is None:
+            from workbench.profiling.whatif_costs import measure_costs
+
+            self._whatif_costs = measure_costs(self.clock)
+        return self._whatif_costs
 
     def router(self) -> Router:
         """The router that makes the backend recommendations, made once per session: on the
@@ -239,24 +287,39 @@ class Session:
         raise ExperimentError(f"code must be source text or a callable, got {type(code).__name__}")
 
     def _run(
-        self, code: Code, options: Options, notes: Sequence[str], store: RunStore | None
+        self,
+        code: Code,
+        options: Options,
+        notes: Sequence[str],
+        store: RunStore | None,
+        focus: Sequence[object] = (),
     ) -> tuple[Report, BaseException | None, list[dict[str, Any]]]:
         steps, cell = self._steps(code)
+        source = cell.source if cell else None
         passes = run_passes(
             steps,
             options,
-            source=cell.source if cell else None,
+            source=source,
             filename=cell.filename if cell else None,
             namespace=self.namespace,
             clock=self.clock,
-            call_cost_s=self.call_cost(),
+            cost_model=self.cost_model() if options.mode == "cprofile" else None,
             router=self.router(),
             modules=self.modules,
+            previous=self._profiled.get(source) if source is not None else None,
+            stage=self.stage,
+            whatif_costs=self.whatif_costs() if options.whatif else None,
+            whatif_focus=focus,
         )
+        if source is not None and not passes.tables.functions.empty:
+            self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
+        self._learn(passes)
         findings = self.findings(passes.tables, store)
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes
         )
+        if passes.whatif is not None and isinstance(code, str):
+            self.last_whatif = (code, passes.whatif)
         return report, passes.error, findings
 
     def profile(
@@ -282,10 +345,12 @@ class Session:
         store: str | None = None,
         notes: Sequence[str] = (),
         keep_outputs: bool = False,
+        focus: Sequence[object] = (),
     ) -> Profiled:
         """Profile `code` and record it as the baseline `name`: its code, profile, outputs
         (the result, or the `checks` variables) and the definitions it uses. Outputs past
-        1 MiB are kept as fingerprints unless `keep_outputs`."""
+        1 MiB are kept as fingerprints unless `keep_outputs`. With the what-if pass, the
+        functions in `focus` are probed whatever their rank."""
         return self._profile(
             code,
             options,
@@ -294,6 +359,7 @@ class Session:
             notes=notes,
             baseline=(name, list(checks)),
             keep_outputs=keep_outputs,
+            focus=focus,
         )
 
     def _profile(
@@ -306,6 +372,7 @@ class Session:
         notes: Sequence[str],
         baseline: tuple[str, list[str]] | None = None,
         keep_outputs: bool = False,
+        focus: Sequence[object] = (),
     ) -> Profiled:
         """The run, then its recording; whatever fails after the code ran (the outputs, the
         store) becomes `problem` beside the report and the code's own error."""
@@ -316,7 +383,7 @@ class Session:
                 opened = self.store(store, options.project)
             except WorkbenchError as exc:
                 problem = f"the report is shown but was not recorded: {exc}"
-        report, error, findings = self._run(code, options, notes, opened)
+        report, error, findings = self._run(code, options, notes, opened, focus)
         if opened is None:
             return Profiled(report, error, problem)
         text = code if isinstance(code, str) else None
@@ -338,6 +405,7 @@ class Session:
                     name=baseline[0] if as_baseline and baseline else None,
                     code=text,
                     session=self.id,
+                    origin=self.origin,
                     findings=findings,
                 )
                 if as_baseline and baseline is not None and text is not None:
@@ -383,6 +451,7 @@ class Session:
         around: Around | None = None,
         trust_baseline: bool = False,
         confirm: Confirm | None = None,
+        prediction: Mapping[str, Any] | None = None,
     ) -> Candidacy:
         """Profile the candidate `code` once in the session's namespace (recorded), then
         re-run the baseline's stored code and the candidate, interleaved, each in a fresh
@@ -394,7 +463,8 @@ class Session:
         record (another kernel's, a store from elsewhere), unless `trust_baseline` or
         `confirm` (shown the code, it answers True); the code's digest is then trusted for
         the rest of the session. With `around`, every run of the candidate (the profiled
-        one included) happens inside that context.
+        one included) happens inside that context. `prediction` (what the what-if pass
+        predicted for this change) is recorded with the experiment.
         """
         # The experiment's modules are imported when a candidate first runs, not at %load_ext.
         from workbench.experiment.candidate import measure_against, record_experiment
@@ -414,7 +484,9 @@ class Session:
         started = self.clock()
         if options.label is None:
             options = replace(options, label=f"candidate {name}")
-        call_cost_s, router = self.call_cost(), self.router()
+        options = replace(options, whatif=False)  # the prediction was made on the baseline
+        model = self.cost_model() if options.mode == "cprofile" else None
+        router = self.router()
         try:
             with (around or contextlib.nullcontext)():
                 passes = run_passes(
@@ -424,9 +496,10 @@ class Session:
                     filename=cand_cell.filename,
                     namespace=self.namespace,
                     clock=self.clock,
-                    call_cost_s=call_cost_s,
+                    cost_model=model,
                     router=router,
                     modules=self.modules,
+                    stage=self.stage,
                 )
         except WorkbenchError as exc:  # e.g. another profiler is running: nothing ran
             flow.optimize_failed(str(exc))
@@ -442,6 +515,7 @@ class Session:
                     name=name,
                     code=code,
                     session=self.id,
+                    origin=self.origin,
                     findings=findings,
                 )
                 flow.optimized(writer, name=name, run_id=run_id, error=report.error)
@@ -465,13 +539,16 @@ class Session:
                 spent_s=self.clock() - started,
                 on_round=self.on_round,
                 around=around,
+                ruleset=options.ruleset,
             )
         except BaseException as exc:
             with contextlib.suppress(Exception):  # the re-run's own error comes first
                 flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
         try:
-            result = record_experiment(opened, flow, measured, report, base, run_id, findings)
+            result = record_experiment(
+                opened, flow, measured, report, base, run_id, findings, prediction
+            )
         except Exception as exc:  # measured, but not recorded: show it and say so
             problem = f"experiment {name!r} was measured but not recorded: {failure(exc)}"
             return Candidacy(report, None, measured, problem)
@@ -502,6 +579,69 @@ class Session:
                 "baseline again in this kernel, or answer y to re-run the code shown."
             )
         self.confirmed.add(review.digest)
+
+    def try_change(
+        self,
+        spec: str,
+        code: str,
+        options: Options,
+        *,
+        against: str | None = None,
+        checks: Sequence[str] = (),
+        plan: Plan | None = None,
+        tolerance: Tolerance | None = None,
+        store: str | None = None,
+    ) -> Candidacy:
+        """``--try CHANGE:FUNCTION``: measure `code` with the change applied in place
+        against `code` as it is.
+
+        The change is checked first (a Python function held by a module, the namespace
+        or a class; a change that can be made mechanically): otherwise one
+        ExperimentError and nothing runs. Without `against`, `code` is recorded as the
+        baseline ``before CHANGE:FUNCTION``, profiled with the what-if pass over its top
+        functions and this one (the prediction); the candidate is the same code run with
+        the change patched in, every run in a fresh patch restored afterwards, also when
+        the code raises or is interrupted. The verdict shows predicted against measured.
+        """
+        from workbench.experiment.changes import plan_change
+
+        change = plan_change(spec, self.namespace)
+        self._parse(code)
+        whatif: WhatIfPass | None = None
+        if against is None:
+            against = f"before {change.spec}"
+            label = options.label or f"before {change.spec}"
+            base = self._profile(
+                code,
+                replace(options, whatif=True, label=label),
+                record=True,
+                store=store,
+                notes=(),
+                baseline=(against, list(checks)),
+                focus=[change.target.stored],
+            )
+            if base.error is not None:
+                return Candidacy(base.report, base.error, None)
+            if base.problem is not None:
+                raise ExperimentError(base.problem)
+            whatif = base.report.whatif_pass
+        elif self.last_whatif is not None:
+            recorded = self.store(store, options.project).baseline(against)
+            if self.last_whatif[0] == recorded.code:
+                whatif = self.last_whatif[1]
+        prediction = predicted(whatif, change.kind, change.target.qualname)
+        return self.candidate(
+            change.spec,
+            code,
+            replace(options, label=None),
+            against=against,
+            checks=checks,
+            plan=plan,
+            tolerance=tolerance,
+            store=store,
+            around=change.patch([self.namespace]),
+            prediction=prediction,
+        )
 
     def _parse(self, code: str) -> Cell:
         try:
@@ -539,9 +679,10 @@ class Session:
         target_pct: float | None = None,
         redact: bool = False,
         store: str | None = None,
+        origin: str | None = None,
     ) -> tuple[str, Path]:
-        """Write the postmortem of the stored runs to `path`; returns its text and the
-        store it was read from."""
+        """Write the postmortem of the stored runs to `path` (with `origin`: that notebook's
+        or script's runs only); returns its text and the store it was read from."""
         from workbench.report.postmortem import postmortem
 
         where = self.store(store).path
@@ -552,5 +693,6 @@ class Session:
             title=title,
             target_pct=target_pct,
             redact=redact,
+            origin=origin,
         )
         return text, where

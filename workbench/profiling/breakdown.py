@@ -47,6 +47,8 @@ FUNCTION_COLUMNS = [
     "native",
     "owner",
     "rule",
+    "corrected_self",
+    "corrected_cum",
 ]
 CATEGORY_COLUMNS = [
     "category",
@@ -57,6 +59,8 @@ CATEGORY_COLUMNS = [
     "functions",
     "est_overhead_s",
     "rule",
+    "corrected_pct",
+    "corrected_native_pct",
 ]
 TOP_COLUMNS = ["category", "rank", "name", "file", "line", "ncalls", "tottime", "cumtime", "pct"]
 CUTS = (25, 50, 75, 100)
@@ -76,6 +80,8 @@ SHORT_NATIVE_CALL_US = 5.0
 # Positions in a functions row.
 _CATEGORY, _NAME, _FILE, _LINE, _MODULE, _NCALLS = 0, 1, 2, 3, 4, 5
 _TOTTIME, _CUMTIME, _NATIVE, _OWNER, _RULE = 7, 8, 11, 12, 13
+_KEY = 16  # past the table's columns: the pstats key, dropped when the table is made
+_CORRECTED = 8  # position of corrected_pct in a categories row
 
 
 @dataclass(frozen=True)
@@ -139,14 +145,20 @@ def _classify(
 
 
 def function_rows(
-    stats: Mapping[FuncKey, FuncStats], ruleset: Ruleset, modules: ModuleIndex | None = None
+    stats: Mapping[FuncKey, FuncStats],
+    ruleset: Ruleset,
+    modules: ModuleIndex | None = None,
+    corrected: Mapping[FuncKey, FuncStats] | None = None,
 ) -> tuple[dict[FuncKey, str], list[tuple[Any, ...]]]:
-    """Every function's category and its row of the functions table, most self time first.
-    `modules` is an index of the loaded modules to reuse (refreshed here)."""
+    """Every function's category and its row of the functions table, most self time first,
+    with its self and cumulative time once cProfile's cost is out (`corrected`; as
+    recorded without it). `modules` is an index of the loaded modules to reuse."""
     sites, assigned = _classify(stats, ruleset, modules)
+    fixed = corrected if corrected is not None else stats
     rows = []
     for key, (pcalls, ncalls, tottime, cumtime, _callers) in stats.items():
         site, found = sites[key], assigned[key]
+        own = fixed.get(key, stats[key])
         rows.append(
             (
                 found.category,
@@ -163,6 +175,9 @@ def function_rows(
                 site.native,
                 site.owner,
                 found.rule,
+                own[2],
+                own[3],
+                key,
             )
         )
     rows.sort(key=lambda r: r[_NAME])
@@ -175,7 +190,7 @@ def classify_all(
 ) -> tuple[dict[FuncKey, str], pd.DataFrame]:
     """Give every function its category; return the category map and the functions table."""
     category_of, rows = function_rows(stats, ruleset)
-    return category_of, frame(rows, FUNCTION_COLUMNS)
+    return category_of, frame([r[:_KEY] for r in rows], FUNCTION_COLUMNS)
 
 
 def _resolve_from_callers(
@@ -229,17 +244,30 @@ def category_rows(
     functions: Iterable[Sequence[Any]],
     inclusive: Mapping[str, float],
     profiled_s: float,
-    per_call_s: float,
+    costs: Mapping[FuncKey, float],
+    folded: Mapping[FuncKey, FuncStats],
 ) -> list[tuple[Any, ...]]:
-    """One row per category, most self time first: the categories table."""
+    """One row per category, the biggest corrected share first: the categories table.
+
+    `costs`: cProfile's own seconds in each function's self time; `folded`: the corrected
+    statistics with C functions folded into their Python callers (the corrected shares)."""
     selfs: dict[str, list[float]] = {}
     calls: dict[str, int] = defaultdict(int)
     rules: dict[str, dict[str, None]] = defaultdict(dict)
+    overhead: dict[str, float] = defaultdict(float)
+    python: dict[str, float] = defaultdict(float)
+    corrected: dict[str, float] = defaultdict(float)
     for row in functions:
-        category = row[_CATEGORY]
+        category, key = row[_CATEGORY], row[_KEY]
         selfs.setdefault(category, []).append(row[_TOTTIME])
         calls[category] += row[_NCALLS]
         rules[category][row[_RULE]] = None
+        overhead[category] += costs.get(key, 0.0)
+        if key in folded:
+            corrected[category] += folded[key][2]
+            if not row[_NATIVE]:
+                python[category] += row[_KEY - 2]  # corrected_self: its own time, no C
+    total = math.fsum(corrected.values())
     rows = []
     for category, times in selfs.items():
         self_s = math.fsum(times)
@@ -251,12 +279,14 @@ def category_rows(
                 100.0 * _safe_div(self_s, profiled_s),
                 calls[category],
                 len(times),
-                calls[category] * per_call_s,
+                overhead[category],
                 "; ".join(rules[category]),
+                100.0 * _safe_div(corrected[category], total),
+                100.0 * _safe_div(max(corrected[category] - python[category], 0.0), total),
             )
         )
     rows.sort(key=lambda r: r[0])
-    rows.sort(key=lambda r: r[1], reverse=True)
+    rows.sort(key=lambda r: (r[_CORRECTED], r[1]), reverse=True)
     return rows
 
 
@@ -294,17 +324,19 @@ def _speedup(share: float, cut: float) -> float:
 
 
 def win_rows(categories: Iterable[Sequence[Any]], profiled_s: float) -> list[tuple[Any, ...]]:
-    """Overall speedup if a category's self time were cut by 25, 50, 75 or 100%.
+    """Overall speedup if a category's time were cut by 25, 50, 75 or 100%.
 
     Amdahl's law: with a share p of the time cut by a fraction r, the whole runs
-    1 / (1 - p r) times faster. A category holding all the time and cut to zero gives inf.
+    1 / (1 - p r) times faster; p is the corrected share (the profiler's cost out, the C
+    work the category calls in), what a plain run spends there. A category holding all the
+    time and cut to zero gives inf.
     """
     return [
         (
             row[0],
             row[1],
-            row[3],
-            *(_speedup(_safe_div(row[1], profiled_s), cut / 100) for cut in CUTS),
+            row[_CORRECTED],
+            *(_speedup(row[_CORRECTED] / 100.0, cut / 100) for cut in CUTS),
         )
         for row in categories
     ]
@@ -365,18 +397,25 @@ def build_tables(
     ruleset: Ruleset,
     *,
     top: int = 5,
-    per_call_s: float = 0.0,
+    costs: Mapping[FuncKey, float] | None = None,
     modules: ModuleIndex | None = None,
 ) -> Tables:
-    """Every table of a report from one set of statistics."""
-    category_of, functions = function_rows(stats, ruleset, modules)
+    """Every table of a report from one set of statistics; `costs` are cProfile's own
+    seconds in each function's self time (:func:`workbench.profiling.correction.function_costs`),
+    none for a sampled profile."""
+    from workbench.profiling.correction import corrected_stats
+    from workbench.profiling.debias import fold_native
+
+    costs = costs or {}
+    corrected = corrected_stats(stats, costs) if costs else dict(stats)
+    category_of, functions = function_rows(stats, ruleset, modules, corrected)
     profiled_s = math.fsum(value[2] for value in stats.values())
     calls = int(sum(value[1] for value in stats.values()))
     inclusive = inclusive_times(stats, category_of)
-    categories = category_rows(functions, inclusive, profiled_s, per_call_s)
+    categories = category_rows(functions, inclusive, profiled_s, costs, fold_native(corrected))
     order = [row[0] for row in categories]
     return Tables(
-        functions=frame(functions, FUNCTION_COLUMNS),
+        functions=frame([r[:_KEY] for r in functions], FUNCTION_COLUMNS),
         categories=frame(categories, CATEGORY_COLUMNS),
         top=frame(top_rows(functions, order, top, profiled_s), TOP_COLUMNS),
         wins=frame(win_rows(categories, profiled_s), WIN_COLUMNS),

@@ -8,8 +8,13 @@ User rules come first, in the order given; the first that matches wins. A rule i
 * a function-name regex (``func:^solve_``).
 
 Functions no user rule claims get a built-in category: ``GPU`` (CuPy and friends),
-``user`` (notebook cells and the user's own files), ``stdlib``, ``library:<package>``
-and ``native`` (C functions that cProfile records, such as ``{built-in method ...}``).
+``user:<module>`` (the user's own code, split by its top-level module or package:
+``user:dsl``, ``user:solvers``; code typed in notebook cells is ``user:<cell>``),
+``stdlib``, ``library:<package>``, ``tooling`` (packaging machinery such as editable-install
+finders) and ``native`` (C functions that cProfile records, such as ``{built-in method ...}``).
+
+:func:`unmatched_rules` names the user rules that matched no function, with the paths,
+modules or names they might have meant.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ GPU_PACKAGES = (
     "cudf",
     "cuda",
 )
+
+# Packaging machinery that runs inside imports (editable-install finders, setuptools'
+# distutils shim, virtualenv's hook): one "tooling" category, not a library each.
+TOOLING_PACKAGES = ("__editable__*", "_distutils_hack", "_virtualenv")
+CELL_CATEGORY = "user:<cell>"
+USER_PREFIX = "user:"
 
 # File names that interactive shells give to code typed into a cell.
 _CELL_FILE = re.compile(
@@ -211,11 +222,15 @@ GENERATED_RULE = (
 )
 BUILTIN_RULES = (
     "GPU = built-in: a GPU package (" + ", ".join(GPU_PACKAGES) + ")",
-    "user = built-in: code typed in a notebook cell, or a file outside stdlib and site-packages",
+    "user:<module> = built-in: your own code (a file outside stdlib and site-packages), by its "
+    "top-level module or package; code typed in a notebook cell is user:<cell>",
     "stdlib = built-in: the standard library",
     "library:<package> = built-in: a package installed in site-packages",
     "native = built-in: a C function or method recorded by cProfile",
     "(caller's) = " + GENERATED_RULE,
+    "tooling = built-in: packaging machinery in site-packages ("
+    + ", ".join(p.rstrip("*") for p in TOOLING_PACKAGES)
+    + ")",
 )
 # Placeholder category for generated code, resolved from its callers by the breakdown.
 FROM_CALLER = "<from caller>"
@@ -261,7 +276,7 @@ class _PathKinds:
         if fn.native:
             return Assignment("native", BUILTIN_RULES[4])
         if _CELL_FILE.search(fn.path):
-            return Assignment("user", BUILTIN_RULES[1])
+            return Assignment(CELL_CATEGORY, BUILTIN_RULES[1])
         if fn.path.startswith("<frozen "):
             return Assignment("stdlib", BUILTIN_RULES[2])
         if fn.path.startswith("<"):
@@ -270,10 +285,32 @@ class _PathKinds:
         if package is not None:
             if _is_gpu_module(package):
                 return Assignment("GPU", BUILTIN_RULES[0])
+            if is_tooling(package):
+                return Assignment("tooling", BUILTIN_RULES[6])
             return Assignment(f"library:{package}", BUILTIN_RULES[3])
         if any(fn.path.startswith(base + os.sep) for base in self.stdlib):
             return Assignment("stdlib", BUILTIN_RULES[2])
-        return Assignment("user", BUILTIN_RULES[1])
+        return Assignment(user_category(fn), BUILTIN_RULES[1])
+
+
+def is_tooling(package: str) -> bool:
+    """True for packaging machinery (``__editable___workbench_0_1_0_finder``, ...)."""
+    return any(fnmatch.fnmatchcase(package, pattern) for pattern in TOOLING_PACKAGES)
+
+
+def user_category(fn: FunctionSite) -> str:
+    """``user:<top-level module or package>`` of a file of the user's own: the module's
+    first dotted part, or the file's stem when no loaded module names it (a script run as
+    ``__main__``)."""
+    top = fn.module.split(".", 1)[0]
+    if not top or top == "__main__":
+        top = Path(fn.path).stem or fn.path
+    return USER_PREFIX + top
+
+
+def is_user_category(category: str) -> bool:
+    """True for the built-in categories of the user's own code (``user:...``)."""
+    return category.startswith(USER_PREFIX) or category == "user"
 
 
 def _first_part(relative: str) -> str:
@@ -368,3 +405,67 @@ def site_of(key: tuple[str, int, str], modules: ModuleIndex, cache: dict[str, st
             module = modules.lookup(path) or ""
         cache[path] = module
     return FunctionSite(path, line, name, module, False, module.split(".", 1)[0])
+
+
+def unmatched_rules(
+    rules: Iterable[Rule], sites: Iterable[FunctionSite], used: set[str]
+) -> list[str]:
+    """A sentence for each rule that gave no function its category, with the paths,
+    modules or names it might have meant. `used` holds the rules (as described) that did.
+    Rules from pyproject.toml are project-wide, so one that matches nothing in this run is
+    not named."""
+    unused = [r for r in rules if r.describe() not in used and r.source != "pyproject.toml"]
+    if not unused:
+        return []
+    every = [s for s in sites if not s.native]
+    out = []
+    for rule in unused:
+        shadowed = any(rule.matches(s) for s in every)
+        if shadowed:
+            out.append(
+                f"Rule {rule.describe()} matched functions that an earlier rule claimed "
+                "first (the first rule that matches wins): put it earlier or narrow the other."
+            )
+            continue
+        hints = _closest(rule, every)
+        meant = f" Did you mean {', '.join(hints)}?" if hints else ""
+        out.append(f"Rule {rule.describe()} matched no function.{_how(rule)}{meant}")
+    return out
+
+
+def _how(rule: Rule) -> str:
+    if rule.kind == "path" and not rule.pattern.startswith(("*", "/")):
+        return " A path pattern is matched against the whole file path (start it with */)."
+    return ""
+
+
+def _closest(rule: Rule, sites: list[FunctionSite], limit: int = 3) -> list[str]:
+    """The nearest paths (as globs), modules or function names to what the rule asked for."""
+    import difflib
+
+    if rule.kind == "path":
+        names: dict[str, str] = {}
+        for site in sites:
+            if not site.path.startswith("<"):
+                names.setdefault(os.path.basename(site.path).lower(), site.path)
+        wanted = os.path.basename(rule.pattern.replace("\\", "/")).lower()
+        found = [wanted] if wanted in names else []
+        found = found or difflib.get_close_matches(wanted, list(names), n=limit, cutoff=0.6)
+        return [f"'*/{os.path.basename(names[n])}' ({names[n]})" for n in found]
+    if rule.kind == "module":
+        modules: dict[str, str] = {}
+        for site in sites:
+            parts = site.module.split(".") if site.module else []
+            for end in range(1, len(parts) + 1):
+                dotted = ".".join(parts[:end])
+                modules.setdefault(dotted.lower(), dotted)
+        found = difflib.get_close_matches(
+            rule.pattern.rstrip(".").lower(), list(modules), n=limit, cutoff=0.6
+        )
+        return [f"module:{modules[n]}" for n in found]
+    functions: dict[str, str] = {}
+    for site in sites:
+        functions.setdefault(site.name.lower(), site.name)
+    plain = re.sub(r"[\^$\\.*+?()\[\]{}|]", "", rule.pattern).lower()
+    found = difflib.get_close_matches(plain, list(functions), n=limit, cutoff=0.6)
+    return [f"func:^{re.escape(functions[n])}$" for n in found]

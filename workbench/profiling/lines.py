@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.errors import ProfileError
-from workbench.profiling.capture import Step, describe_error, run_steps
+from workbench.profiling.capture import Step, describe_error
 from workbench.profiling.categories import ModuleIndex, is_cell_file
 
 LINE_COLUMNS = ["function", "file", "line", "hits", "time_s", "pct_of_function", "source"]
@@ -38,6 +38,7 @@ class LinePass:
     seconds: float
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    result: object = field(default=None, repr=False)
 
     def hottest(self, n: int = 10) -> pd.DataFrame:
         """The `n` lines with the most time, over all profiled functions."""
@@ -51,8 +52,12 @@ def _code_key(code: types.CodeType) -> CodeKey:
 def _underlying(obj: object) -> types.FunctionType | None:
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
-    while hasattr(obj, "__wrapped__") and not isinstance(obj, types.FunctionType):
-        obj = obj.__wrapped__
+    # getattr_static: never run an object's own __getattr__ (six's lazy modules import)
+    while not isinstance(obj, types.FunctionType):
+        inner = inspect.getattr_static(obj, "__wrapped__", None)
+        if inner is None or inner is obj:
+            break
+        obj = inner
     return obj if isinstance(obj, types.FunctionType) else None
 
 
@@ -197,8 +202,13 @@ def run_lines(
     steps = [_redirect(step, swapped) for step in steps]
     start = clock()
     profiler.enable_by_count()
+    result: object = None
+    error: BaseException | None = None
     try:
-        error = run_steps(steps)
+        for step in steps:
+            result = step()
+    except BaseException as exc:  # handed back to the caller unchanged
+        error = exc
     finally:
         profiler.disable_by_count()
     seconds = clock() - start
@@ -224,4 +234,4 @@ def run_lines(
     lines = pd.DataFrame.from_records(rows, columns=LINE_COLUMNS)
     described = describe_error(error)
     functions = [f.__qualname__ for f in targets]
-    return LinePass(lines, functions, seconds, list(skipped), described), error
+    return LinePass(lines, functions, seconds, list(skipped), described, result), error

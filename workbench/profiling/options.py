@@ -4,7 +4,8 @@ The depths are the analogue of the seeds' Fast / Balanced / Aggressive build pro
 
 * ``fast``: the stack sampler only (`--mode sample`), the cheapest picture;
 * ``balanced`` (default): cProfile and categories;
-* ``aggressive``: adds line hot spots for the top functions, GPU timing and the call tree.
+* ``aggressive``: adds line hot spots for the top functions, GPU timing, the call tree and
+  the what-if pass (predicted wins of specific changes to the top functions).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MODES: tuple[Mode, ...] = ("cprofile", "sample", "pyinstrument")
 DEPTHS: dict[str, dict[str, Any]] = {
     "fast": {"mode": "sample"},
     "balanced": {},
-    "aggressive": {"lines": 5, "gpu": True, "tree": True},
+    "aggressive": {"lines": 5, "gpu": True, "tree": True, "whatif": True},
 }
 DEFAULTS: dict[str, Any] = {
     "depth": "balanced",
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "functions": [],
     "gpu": False,
     "tree": False,
+    "whatif": False,
     "interval": 0.001,
     "save": None,
     "snakeviz": False,
@@ -142,6 +144,7 @@ class Options:
     functions: tuple[str, ...] = ()
     gpu: bool = False
     tree: bool = False
+    whatif: bool = False
     interval: float = 0.001
     save: str | Path | None = None
     snakeviz: bool = False
@@ -165,7 +168,7 @@ class Options:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if not isinstance(self.interval, (int, float)) or not 0 < self.interval <= 1:
             raise ConfigError(f"interval must be seconds in (0, 1], got {self.interval!r}")
-        for name in ("overhead", "gpu", "tree", "snakeviz"):
+        for name in ("overhead", "gpu", "tree", "whatif", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.save is not None and not isinstance(self.save, (str, os.PathLike)):

@@ -22,14 +22,15 @@ from workbench.profiling.capture import FuncKey, FuncStats
 from workbench.profiling.overhead import Overhead
 from workbench.report import format as fmt
 from workbench.report import sections
-from workbench.report.figures import category_figure, icicle_figure
+from workbench.report.figures import category_figure
 from workbench.report.html import ChartMode
-from workbench.report.tables import Block, Chart, Document, Listing, Paragraph, Preformatted
+from workbench.report.tables import Document
 
 if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.profiling.whatif import WhatIfPass
 
 INCLUSIVE_NOTE = (
     "Self time partitions the profiled time: the self column adds up to the total. "
@@ -68,6 +69,15 @@ class Report:
     stacks: list[tuple[tuple[FuncKey, ...], float]] | None = field(default=None, repr=False)
     tree: list[TreeNode] | None = field(default=None, repr=False)
     recommendations: pd.DataFrame | None = field(default=None, repr=False)
+    whatif_pass: WhatIfPass | None = field(default=None, repr=False)
+
+    @property
+    def whatif(self) -> pd.DataFrame | None:
+        """The what-if pass's predictions (``--whatif``), best first: `function`, `change`,
+        `predicted_low` / `predicted` / `predicted_high` (whole-run speedups), `saving_s`,
+        `recommended`, `evidence`, `calls`, `try` (the ``--try`` that measures it, where the
+        change can be applied mechanically); None when the pass did not run."""
+        return None if self.whatif_pass is None else self.whatif_pass.changes
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -117,12 +127,18 @@ class Report:
     def top_shown(self, min_pct: float = sections.TOP_MIN_PCT) -> tuple[pd.DataFrame, int]:
         """Top functions of the categories holding at least `min_pct` of self time (always
         the biggest), and how many smaller categories were left out of the display."""
-        big = self.categories[self.categories["pct"] >= min_pct]["category"]
+        shares = self.categories[_share_column(self.categories)]
+        big = self.categories[(shares >= min_pct) | (self.categories["pct"] >= min_pct)]["category"]
         keep = set(big) | set(self.categories["category"].head(1))
         return self.top[self.top["category"].isin(keep)], len(self.categories) - len(keep)
 
     def headline(self) -> str:
         """The one-sentence summary at the top of every rendering."""
+        if self.empty and self.lines is not None and not self.lines.lines.empty:
+            return (
+                f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
+                f"line_profiler on {', '.join(self.lines.functions)}."
+            )
         if self.empty:
             return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."
         text = (
@@ -133,8 +149,14 @@ class Report:
         biggest = self.wins.iloc[0]
         return (
             text + f" Biggest category: {biggest['category']} with {fmt.pct(biggest['pct'])} "
-            f"of self time; halving it would make the whole run {fmt.factor(biggest['cut_50'])} faster."
+            f"of the time ({self._corrected_words()}); halving it would make the whole run "
+            f"{fmt.factor(biggest['cut_50'])} faster."
         )
+
+    def _corrected_words(self) -> str:
+        if self.counts_are_samples:
+            return "sampled, the C time it calls included"
+        return "corrected: the profiler's cost out, the C time it calls included"
 
     def notes(self) -> list[str]:
         """Caveats, in the order a reader needs them."""
@@ -155,66 +177,16 @@ class Report:
 
     @cached_property
     def document(self) -> Document:
-        """Everything the report shows, built once; every rendering lays this out."""
-        blocks: list[Block] = [Paragraph(self.headline())]
-        blocks += [
-            Paragraph(n, "warn" if n.startswith(("Warning", "INCOMPLETE")) else "note")
-            for n in self.notes()
-        ]
-        if not self.empty:
-            shown, hidden = self.top_shown()
-            blocks += [
-                sections.categories(
-                    self.categories,
-                    profiled_s=self.profiled_s,
-                    calls=self.calls,
-                    functions=len(self.functions),
-                ),
-                Chart(category_figure(self.categories, f"Where the time goes: {self.label}")),
-                sections.top_functions(
-                    shown,
-                    title=f"Top {self.top_n} functions by self time, per category",
-                    hidden=hidden,
-                ),
-                sections.wins(self.wins),
-            ]
-            blocks += self._deeper_blocks()
-        blocks.append(Listing("Category rules, in the order tried", self.rules, collapsed=True))
-        return Document(f"Where the time goes: {self.label}", tuple(blocks))
+        """Everything the report shows, built once; every rendering lays this out
+        (:func:`workbench.report.profile_doc.profile_document`)."""
+        from workbench.report.profile_doc import profile_document
 
-    def _deeper_blocks(self) -> list[Block]:
-        """The call tree, native time, hot lines, recommendations and GPU time, when present."""
-        blocks: list[Block] = []
+        tree_text = None
         if self.tree is not None:
             from workbench.profiling.tree import text_tree
 
-            kind = (
-                "exact, from sampled stacks"
-                if self.stacks is not None
-                else (
-                    "approximate: cProfile keeps only caller edges, so a function's time is "
-                    "split among its callers in proportion"
-                )
-            )
-            order = list(self.categories["category"])
-            blocks += [
-                Chart(icicle_figure(self.tree, f"Call tree: {self.label}", order=order)),
-                Preformatted(f"Call tree ({kind})", text_tree(self.tree)),
-            ]
-        if not self.native.empty:
-            blocks.append(sections.native(self.native))
-        if self.lines is not None and not self.lines.lines.empty:
-            blocks.append(sections.hottest_lines(self.lines.hottest(12), self.lines.functions))
-        if self.recommendations is not None and not self.recommendations.empty:
-            blocks.append(sections.recommendations(self.recommendations))
-        if self.gpu is not None:
-            if self.gpu.measured:
-                blocks += [
-                    sections.gpu_devices(self.gpu.devices),
-                    sections.gpu_lines(self.gpu.lines),
-                ]
-            blocks.append(Paragraph(f"GPU: {self.gpu.status}.", "note"))
-        return blocks
+            tree_text = text_tree(self.tree)
+        return profile_document(self, tree_text)
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
@@ -259,7 +231,9 @@ class Report:
         """The category chart as a plotly Figure."""
         import plotly.graph_objects as go
 
-        return go.Figure(category_figure(self.categories, f"Where the time goes: {self.label}"))
+        from workbench.report.profile_doc import chart_frame, title_of
+
+        return go.Figure(category_figure(chart_frame(self), title_of(self)))
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "incomplete"
@@ -311,6 +285,8 @@ class Report:
         if self.lines is not None:
             files["lines.csv"] = self.lines.lines.to_csv(index=False).encode()
         files["profile.prof"] = prof_bytes(self.stats)
+        if self.whatif is not None:
+            files["whatif.csv"] = self.whatif.to_csv(index=False).encode()
         if self.stacks is not None:
             files["profile.speedscope.json"] = speedscope_bytes(stacks=self.stacks, name=self.label)
         else:
@@ -328,7 +304,12 @@ SAVED_AS = {
     "wins.csv": "wins",
     "native.csv": "native",
     "lines.csv": "lines",
+    "whatif.csv": "whatif",
     "profile.prof": "pstats",
     "profile.speedscope.json": "speedscope",
 }
 REPORT_FILES = tuple(SAVED_AS)
+
+
+def _share_column(frame: pd.DataFrame) -> str:
+    return "corrected_pct" if "corrected_pct" in frame.columns else "pct"

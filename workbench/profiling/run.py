@@ -9,6 +9,7 @@ built once from those values (:func:`build_report`) and does not change afterwar
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import linecache
 import sys
@@ -16,6 +17,7 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,13 +26,21 @@ from workbench.errors import ConfigError, SaveError
 from workbench.profiling.breakdown import Tables, build_tables
 from workbench.profiling.capture import (
     Clock,
+    FuncKey,
+    FuncStats,
     RawProfile,
     Step,
-    measure_call_cost,
     run_plain,
     run_profiled,
 )
-from workbench.profiling.categories import ModuleIndex
+from workbench.profiling.categories import FunctionSite, ModuleIndex, unmatched_rules
+from workbench.profiling.cost_model import (
+    CostModel,
+    code_index,
+    estimate_added,
+    measure_cost_model,
+    module_pools,
+)
 from workbench.profiling.options import Options
 from workbench.profiling.overhead import Overhead
 from workbench.profiling.report import Report
@@ -42,7 +52,18 @@ if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
     from workbench.profiling.tree import TreeNode
+    from workbench.profiling.whatif import WhatIfPass
+    from workbench.profiling.whatif_costs import Costs
     from workbench.route.router import Router
+
+# A progress hook for the passes that re-run the code: `stage(label)` is a context the
+# pass runs in (workbench.progress.stage draws a bar; the magic passes it).
+Stage = Callable[[str], AbstractContextManager[object]]
+
+
+def _stage(stage: Stage | None, label: str) -> AbstractContextManager[object]:
+    return stage(label) if stage is not None else contextlib.nullcontext()
+
 
 NATIVE_FOLDED_NOTE = (
     "Stack sampling sees Python frames only: time in C functions (NumPy's, builtins) "
@@ -100,6 +121,10 @@ class Analysis:
     tables: Tables
     overhead: Overhead
     tree: list[TreeNode] | None
+    predicted_s: float | None = None  # what the cost model, unscaled, said profiling added
+
+
+UNMEASURED = "unmeasured"  # analyse(): measure the cost model here when needed
 
 
 def analyse(
@@ -107,31 +132,45 @@ def analyse(
     options: Options,
     *,
     plain_s: float | None,
-    call_cost_s: float | None,
+    call_cost_s: float | None = None,
+    cost_model: CostModel | str | None = UNMEASURED,
     modules: ModuleIndex | None = None,
+    namespace: Mapping[str, object] | None = None,
 ) -> Analysis:
-    """Tables, overhead and tree of one capture. `call_cost_s` is the per-call cost for
-    an estimate; measured here when neither it nor the options give one. `modules` is an
-    index of the loaded modules to reuse."""
+    """Tables, overhead and tree of one capture.
+
+    The cost model (what cProfile costs per event here) is `cost_model`, else one flat
+    per-call cost (`call_cost_s`, else the options'), else measured here; None means it
+    could not be measured (the overhead is then unknown). With `plain_s` (a plain run) the
+    overhead is measured and the model only says where it landed. `modules` is an index of
+    the loaded modules to reuse; `namespace` is where the code's own functions are."""
     sampled = bool(getattr(raw, "counts_are_samples", False))
     stacks = getattr(raw, "stacks", None)
     calls = 0 if sampled else sum(value[1] for value in raw.stats.values())
-    if plain_s is not None:
-        overhead = Overhead.measured(raw.wall_s, plain_s, calls)
-    elif sampled:
-        overhead = Overhead.sampled(raw.wall_s)
+    costs: dict[FuncKey, float] | None = None
+    predicted = None
+    if sampled:
+        overhead = _sampled_overhead(raw, plain_s)
     else:
-        per_call = call_cost_s if call_cost_s is not None else options.call_cost_s
-        if per_call is None:
-            per_call = measure_call_cost()
-        overhead = Overhead.estimated(raw.wall_s, calls, per_call)
-    tables = build_tables(
-        raw.stats,
-        options.ruleset,
-        top=options.top,
-        per_call_s=overhead.per_call_s,
-        modules=modules,
-    )
+        model = _model(cost_model, call_cost_s, options)
+        index = modules.refresh() if modules is not None else ModuleIndex()
+        if model is not None:
+            costs, estimate = _costs(raw.stats, model, index, namespace, plain_s)
+            predicted = estimate.point_s / model.scale
+        if plain_s is not None:
+            overhead = Overhead.measured(raw.wall_s, plain_s, calls)
+        elif model is None:
+            overhead = Overhead.unknown(raw.wall_s, calls)
+        else:
+            overhead = Overhead.estimated(
+                raw.wall_s,
+                calls,
+                estimate.point_s,
+                low_s=estimate.low_s,
+                high_s=estimate.high_s,
+                basis=_basis(estimate.events, model),
+            )
+    tables = build_tables(raw.stats, options.ruleset, top=options.top, costs=costs, modules=modules)
     tree = None
     if options.tree:
         from workbench.profiling.tree import tree_from_stacks, tree_from_stats
@@ -140,7 +179,72 @@ def analyse(
             tree = tree_from_stacks(stacks, tables.category_of)
         else:
             tree = tree_from_stats(raw.stats, tables.category_of)
-    return Analysis(tables, overhead, tree)
+    return Analysis(tables, overhead, tree, predicted)
+
+
+def _model(
+    cost_model: CostModel | str | None, call_cost_s: float | None, options: Options
+) -> CostModel | None:
+    if not isinstance(cost_model, str):
+        return cost_model
+    flat = call_cost_s if call_cost_s is not None else options.call_cost_s
+    if flat is not None:
+        return CostModel.flat(flat)
+    return measure_cost_model()
+
+
+def _costs(
+    stats: Mapping[FuncKey, FuncStats],
+    model: CostModel,
+    modules: ModuleIndex,
+    namespace: Mapping[str, object] | None,
+    plain_s: float | None,
+) -> tuple[dict[FuncKey, float], Any]:
+    """cProfile's own seconds in each function's self time, and the estimate in all
+    (scaled to what a plain run measured, when there is one)."""
+    from workbench.profiling.correction import function_costs
+
+    pools = [namespace or {}, *module_pools(stats, modules.lookup)]
+    codes = code_index(stats, pools)
+    estimate = estimate_added(stats, model, codes)
+    wall = sum(value[2] for value in stats.values())
+    added = None if plain_s is None else max(wall - plain_s, 0.0)
+    return function_costs(stats, model, codes, added_s=added), estimate
+
+
+def _basis(events: Any, model: CostModel) -> str:
+    if model == CostModel.flat(model.python_call_s):
+        return f"{events.python_calls + events.resumes + events.c_calls:,} calls x {model.python_call_s * 1e9:.0f} ns given per call"
+    instructions = events.instructions
+    parts = [f"{events.python_calls:,} Python calls"]
+    if events.resumes:
+        parts.append(f"{events.resumes:,} generator resumes")
+    parts.append(f"{events.c_calls:,} C calls")
+    text = ", ".join(parts)
+    if instructions >= 1 and model.penalties:
+        text += f" and about {_count(instructions)} bytecode instructions"
+    return f"{text} at the costs measured on this interpreter ({model.describe()})"
+
+
+def _count(value: float) -> str:
+    if value >= 1e9:
+        return f"{value / 1e9:.1f}G"
+    if value >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if value >= 1e3:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.0f}"
+
+
+def _sampled_overhead(raw: RawProfile, plain_s: float | None) -> Overhead:
+    samples = int(getattr(raw, "samples", 0))
+    sample_s = float(getattr(raw, "sample_s", 0.0))
+    if plain_s is not None:
+        return Overhead.measured(raw.wall_s, plain_s, 0, samples=samples, sample_s=sample_s)
+    interval = float(getattr(raw, "interval_s", 0.0))
+    if samples:
+        interval = raw.wall_s / samples
+    return Overhead.sampled(raw.wall_s, samples=samples, sample_s=sample_s, interval_s=interval)
 
 
 @dataclass(frozen=True)
@@ -157,6 +261,7 @@ class Passes:
     gpu: GpuPass | None
     recommendations: pd.DataFrame | None
     error: BaseException | None
+    whatif: WhatIfPass | None = None
 
     @property
     def tables(self) -> Tables:
@@ -189,29 +294,55 @@ def run_passes(
     call_cost_s: float | None = None,
     router: Router | None = None,
     modules: ModuleIndex | None = None,
+    cost_model: CostModel | str | None = UNMEASURED,
+    previous: Tables | None = None,
+    stage: Stage | None = None,
+    whatif_costs: Costs | None = None,
+    whatif_focus: Sequence[object] = (),
 ) -> Passes:
     """Run every pass the options ask for; each pass is its own run of the code.
 
     The code runs once under the profiler. Only when the options ask for them, and only
     if that run completed, it runs again: plainly to measure the overhead, with
-    line_profiler on chosen functions, and with GPU calls bracketed by CUDA events.
-    No two profilers are ever active together. `router` makes the backend recommendations
-    (a fresh ``Router()`` when not given); `modules` is an index of the loaded modules to
-    reuse (a session keeps one).
+    line_profiler on chosen functions, with GPU calls bracketed by CUDA events, and with
+    the top functions probed for the what-if pass. No two profilers are ever active
+    together. `router` makes the backend recommendations (a fresh ``Router()`` when not
+    given); `modules` is an index of the loaded modules to reuse and `cost_model` what
+    cProfile costs here (a session keeps both); `stage(label)` is the context each re-run
+    happens in (a progress bar); `whatif_costs` are this interpreter's costs for the
+    what-if pass (measured when not given); `whatif_focus` are functions it probes besides
+    the top ones.
+
+    A line pass alone (`-f` names only, or ``--lines N`` with `previous`, the tables of a
+    profile of the same code already taken to pick the functions from) runs the code once,
+    under line_profiler only: no profile by category is taken first.
     """
+    if _lines_only(options, previous):
+        with _stage(stage, "line pass (line_profiler)"):
+            return lines_only(steps, options, namespace or {}, previous)
     raw, error = _capture(steps, options, clock)
     notes: list[str] = []
     plain_s = None
     if options.overhead and error is None:
         try:
-            plain_s = run_plain(steps, clock=clock)
+            with _stage(stage, "--overhead: the plain run"):
+                plain_s = run_plain(steps, clock=clock)
         except BaseException as exc:  # handed back to the caller unchanged
             error = exc
             notes.append(
                 f"The plain run for --overhead raised {type(exc).__name__}: {exc}; "
                 "the profiled run had completed, so the overhead is estimated."
             )
-    analysis = analyse(raw, options, plain_s=plain_s, call_cost_s=call_cost_s, modules=modules)
+    analysis = analyse(
+        raw,
+        options,
+        plain_s=plain_s,
+        call_cost_s=call_cost_s,
+        cost_model=cost_model,
+        modules=modules,
+        namespace=namespace,
+    )
+    notes += rule_notes(options, analysis.tables)
     if raw.truncated_by is not None:
         notes.append(f"INCOMPLETE: {raw.truncated_by}")
     if getattr(raw, "native_folded", False):
@@ -223,14 +354,137 @@ def run_passes(
         recommendations = recommend(
             source, filename, namespace or {}, analysis.tables.functions, router
         )
-    lines = gpu = None
+        from workbench.profiling.whatif_confirm import confirmed
+
+        recommendations, dropped = confirmed(
+            recommendations, filename, raw.stats, analysis.tables.profiled_s
+        )
+        if dropped:
+            notes.append(dropped)
+    lines = gpu = whatif = None
     if error is None and options.wants_lines:
-        lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
+        with _stage(stage, "line pass (line_profiler)"):
+            lines, line_notes, error = line_pass(analysis.tables, steps, options, namespace or {})
         notes += line_notes
     if error is None and options.gpu:
-        gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
+        with _stage(stage, "GPU pass (CUDA events)"):
+            gpu, gpu_notes, error = gpu_pass(raw, analysis.tables, steps, namespace or {})
         notes += gpu_notes
-    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error)
+    if error is None and options.whatif:
+        with _stage(stage, "what-if pass (probes)"):
+            whatif, whatif_notes, error = whatif_pass(
+                analysis, raw, steps, namespace, router, whatif_costs, clock, whatif_focus
+            )
+        notes += whatif_notes
+    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif)
+
+
+def whatif_pass(
+    analysis: Analysis,
+    raw: RawProfile,
+    steps: Sequence[Step],
+    namespace: Mapping[str, object] | None,
+    router: Router | None,
+    costs: Costs | None,
+    clock: Clock,
+    focus: Sequence[object] = (),
+) -> tuple[WhatIfPass, list[str], BaseException | None]:
+    """The what-if pass over the capture's top functions: what it predicted, its notes
+    (its own cost among them), and the exception the code raised."""
+    from workbench.profiling.whatif import run_whatif
+
+    if router is None:
+        from workbench.route.router import Router
+
+        router = Router()
+    ns: Any = namespace if namespace is not None else {}
+    passed, error = run_whatif(
+        steps,
+        analysis.tables.functions,
+        raw.stats,
+        ns,
+        plain_s=analysis.overhead.plain_s,
+        per_call_cost_s=analysis.overhead.per_call_s,
+        costs=costs,
+        router=router,
+        clock=clock,
+        focus=focus,
+        capture=(raw.wall_s, analysis.overhead.calls, analysis.overhead.per_call_s),
+        exact_counts=not getattr(raw, "counts_are_samples", False),
+    )
+    notes = [*passed.notes]
+    if passed.functions:
+        notes.append(
+            f"What-if pass: the code was re-run with {len(passed.functions)} function(s) "
+            f"probed; that run took {passed.seconds:.3f} s, {passed.seconds / passed.plain_s:.2f}x "
+            f"the plain run it estimates ({passed.plain_s:.3f} s): its own cost, not part of "
+            "the tables above."
+        )
+    return passed, notes, error
+
+
+def _lines_only(options: Options, previous: Tables | None) -> bool:
+    if not options.wants_lines or options.gpu or options.overhead or options.tree:
+        return False
+    return options.lines == 0 or previous is not None
+
+
+LINES_ONLY_NOTE = (
+    "Line pass only: the code ran once, under line_profiler alone on {what}; there is no "
+    "profile by category in this run (run without -f / --lines for one)."
+)
+
+
+def lines_only(
+    steps: Sequence[Step],
+    options: Options,
+    namespace: Mapping[str, object],
+    previous: Tables | None,
+) -> Passes:
+    """The code run once under line_profiler only; the functions from ``-f`` and, with
+    ``--lines N``, the top N of `previous` (a profile of the same code already taken)."""
+    tables = build_tables({}, options.ruleset, top=options.top)
+    lines, notes, error = line_pass(previous or tables, steps, options, namespace)
+    if lines is None:  # nothing to profile by line: the code still runs, once, plainly
+        from workbench.profiling.capture import run_steps
+
+        start = time.perf_counter()
+        error = run_steps(steps)
+        notes.append(f"The code ran plainly in {time.perf_counter() - start:.3f} s.")
+    what = (
+        f"{len(lines.functions)} function(s)"
+        if lines is not None
+        else "no function (none could be profiled)"
+    )
+    if options.lines and previous is not None:
+        what += ", picked from the profile of this code taken before"
+    notes.insert(0, LINES_ONLY_NOTE.format(what=what))
+    seconds = lines.seconds if lines is not None else 0.0
+    result = lines.result if lines is not None else None
+    raw = RawProfile({}, seconds, error is None, result, None if lines is None else lines.error)
+    analysis = Analysis(tables, Overhead.unknown(seconds, 0), None)
+    return Passes(raw, analysis, tuple(notes), lines, None, None, error)
+
+
+def rule_notes(options: Options, tables: Tables) -> list[str]:
+    """The user rules that gave no function its category, with what they might have meant."""
+    functions = tables.functions
+    used = set(functions["rule"])
+    if all(rule.describe() in used for rule in options.ruleset.rules):
+        return []
+    sites = [
+        FunctionSite(str(path), int(line), str(name), str(module), bool(native), str(owner))
+        for path, line, name, module, native, owner in zip(
+            functions["file"],
+            functions["line"],
+            functions["name"],
+            functions["module"],
+            functions["native"],
+            functions["owner"],
+            strict=True,
+        )
+    ]
+    return unmatched_rules(options.ruleset.rules, sites, used)
 
 
 def line_pass(
@@ -241,7 +495,7 @@ def line_pass(
     from workbench.profiling.lines import choose_functions, resolve_names, run_lines
 
     targets, problems = resolve_names(list(options.functions), namespace)
-    if options.lines:
+    if options.lines and not tables.functions.empty:
         chosen = choose_functions(tables.functions, namespace, options.lines)
         targets += [f for f in chosen if f not in targets]
     if not targets:
@@ -308,6 +562,7 @@ def build_report(
         stacks=getattr(raw, "stacks", None),
         tree=analysis.tree,
         recommendations=passes.recommendations,
+        whatif_pass=passes.whatif,
     )
 
 
@@ -343,6 +598,7 @@ def profile(
     functions: Sequence[str] | None = None,
     gpu: bool | None = None,
     tree: bool | None = None,
+    whatif: bool | None = None,
     chart: ChartMode | None = None,
     save: str | Path | None = None,
     label: str | None = None,
@@ -360,7 +616,8 @@ def profile(
     else from the `depth` ("fast", "balanced" (default) or "aggressive").
 
     The code runs once; `overhead` (a plain run), `lines` / `functions` (a line_profiler
-    pass) and `gpu` (a pass timing CuPy calls with CUDA events) each run it once more.
+    pass), `gpu` (a pass timing CuPy calls with CUDA events) and `whatif` (a pass probing
+    the top functions, predicting what specific changes would win) each run it once more.
     If the code raises, the exception is re-raised unchanged (``on_error="raise"``) or
     kept on an incomplete report (``on_error="return"``, see ``Report.error``);
     KeyboardInterrupt and SystemExit are always re-raised, with the report of what ran as
@@ -397,6 +654,7 @@ def profile(
         "functions": functions,
         "gpu": gpu,
         "tree": tree,
+        "whatif": whatif,
         "chart": chart,
         "save": save,
         "rules": rules,
@@ -465,7 +723,7 @@ def load(
     )
     wall = float(sum(value[2] for value in stats.values()))
     raw = RawProfile(stats, wall, True)
-    analysis = analyse(raw, options, plain_s=None, call_cost_s=None)
+    analysis = analyse(raw, options, plain_s=None)
     loaded = Passes(raw, analysis, (), None, None, None, None)
     note = f"Loaded from {path}; the overhead is estimated for this Python."
     return build_report(loaded, options, source=None, notes=[note])

@@ -58,6 +58,8 @@ class SampledProfile(RawProfile):
     interval_s: float = 0.001
     samples: int = 0
     own_s: float = 0.0
+    sample_s: float = 0.0  # the sampler's own time per sample (0: not measured)
+    handover_s: float = 0.0  # the GIL's hand-over per sample, beyond the switch interval
     counts_are_samples: bool = True
     native_folded: bool = False
 

@@ -44,6 +44,12 @@ CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken
 # there before the function has run anything. Python 3.10 has none.
 RESUME: int | None = dis.opmap.get("RESUME")
+# A GIL that came this much later than the switch interval means a long stretch without a
+# point to hand it over (a C operation) ended at the sampled instruction.
+LATE_S = 0.002
+# The most of the run's time the sampler's own work may take: past it, samples are spaced
+# further apart than the interval (deep stacks).
+OWN_SHARE = 0.1
 
 
 def just_entered(frame: types.FrameType) -> bool:
@@ -53,6 +59,12 @@ def just_entered(frame: types.FrameType) -> bool:
     code = frame.f_code.co_code
     lasti = frame.f_lasti
     return 0 <= lasti < len(code) and code[lasti] == RESUME
+
+
+def function_start(frame: types.FrameType) -> bool:
+    """True when `frame` stands at the RESUME that starts a function (not a generator's
+    resume after a yield, whose own work is what comes next)."""
+    return just_entered(frame) and frame.f_code.co_code[frame.f_lasti + 1] == 0
 
 
 class _Found:
@@ -74,13 +86,25 @@ class _Sampler:
     identity cannot be reused by another code object while it is stored.
     """
 
-    def __init__(self, target: int, interval: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        target: int,
+        interval: float,
+        clock: Clock,
+        switch: float = 0.0,
+        work_clock: Clock = time.perf_counter,
+    ) -> None:
         self.target = target
+        self.work_clock = work_clock
         self.anchor: types.FrameType | None = None
         self.interval = interval
         self.clock = clock
         self.found: dict[tuple[int, ...], _Found] = {}
         self.own_s = 0.0
+        self.work_s = 0.0  # time the sampler thread spent sampling (holding the GIL)
+        self.handover_s = 0.0  # time the GIL took to come, beyond the switch interval
+        self.count = 0
+        self.switch = switch
         self.failure: BaseException | None = None
         self.last = 0.0  # the clock at the previous sample
         self.since = 0.0  # the clock when the steps started; no earlier time is theirs
@@ -133,16 +157,40 @@ class _Sampler:
         lag = 0.0
         due = time.perf_counter() + self.interval
         try:
-            while not self._stop.wait(max(due - lag - time.perf_counter(), 0.0)):
+            while True:
+                now = time.perf_counter()
+                wake = max(due - lag, now)
+                if self._stop.wait(wake - now):
+                    break
                 sampled = time.perf_counter()
-                self.sample()
+                # Past the wait's end, the thread waited for the GIL: the switch interval
+                # if the code kept running, longer when it ran long without a point to
+                # hand the GIL over.
+                # Beyond the switch interval, the wait is mostly the hand-over: the code's
+                # thread gives the GIL up and waits until this one is scheduled to take it
+                # (long on a loaded machine), or a long stretch without a point to give it.
+                handover = max(sampled - wake - self.switch, 0.0)
+                started = self.work_clock()
+                self.sample(late=handover > LATE_S)
+                self.work_s += self.work_clock() - started
+                self.handover_s += handover
+                self.count += 1
+                done = time.perf_counter()
                 lag = min(max(lag + 0.5 * (sampled - due), 0.0), 0.5 * self.interval)
-                due = sampled + self.interval
+                # A dear sample (a deep stack to walk): space the next one out, so that the
+                # sampler's own work stays under OWN_SHARE of the run.
+                due = sampled + max(self.interval, (done - sampled) / OWN_SHARE)
         except BaseException as exc:  # handed to the caller after join, never dropped
             self.failure = exc
 
-    def sample(self) -> None:
-        """Charge the time since the last sample to the target thread's current stack."""
+    def sample(self, late: bool = False) -> None:
+        """Charge the time since the last sample to the target thread's current stack.
+
+        A function that has just been entered and has run nothing yet: when the GIL came
+        `late` (a long stretch without a point to hand it over ended with this call), the
+        time is its caller's (a long C operation before the call); otherwise the callee
+        keeps it (the stretch was short: mostly the return from the previous call, which
+        is usually of the same code as this one). A generator just resumed keeps it."""
         now = self.clock()
         anchor = self.anchor  # read before `since`: `run` sets `since` first
         since = max(self.last, self.since)
@@ -150,7 +198,7 @@ class _Sampler:
         self.own_s += since - self.last
         self.last = now
         frame = sys._current_frames().get(self.target)
-        if frame is not None and frame is not anchor and just_entered(frame):
+        if late and frame is not None and frame is not anchor and function_start(frame):
             frame = frame.f_back
         codes: list[types.CodeType] = []
         while frame is not None and frame is not anchor:
@@ -197,6 +245,7 @@ def run_stack_sampled(
     interval: float = 0.001,
     clock: Clock = time.perf_counter,
     switch_interval: float | None = None,
+    work_clock: Clock = time.perf_counter,
 ) -> tuple[SampledProfile, BaseException | None]:
     """Run `steps` once in this thread while a daemon thread samples its stack.
 
@@ -210,15 +259,22 @@ def run_stack_sampled(
     For the run the switch interval is set to `switch_interval` (default: a quarter of
     `interval`, if that is shorter) and restored afterwards; pass
     ``sys.getswitchinterval()`` to leave it alone.
+
+    The sampler's own cost is measured as it goes: `work_clock` times each sample (the
+    time it holds the interpreter; the profile's `sample_s` is their mean), and the GIL's
+    hand-over, which the code's thread waits out, is the time it took to come beyond the
+    switch interval (`handover_s`, a mean; it also holds stretches with no point to hand
+    over, which are the code's own time, so it is kept apart). When a sample's work costs
+    more than `OWN_SHARE` of the interval (a deep stack to walk), the next one comes later.
     """
     if not interval > 0:
         raise ProfileError(f"the sampling interval must be > 0 seconds, got {interval!r}")
     if switch_interval is not None and not switch_interval > 0:
         raise ProfileError(f"the switch interval must be > 0 seconds, got {switch_interval!r}")
     check_no_profiler()
-    sampler = _Sampler(threading.get_ident(), interval, clock)
     old_switch = sys.getswitchinterval()
     switch = min(interval / 4, old_switch) if switch_interval is None else switch_interval
+    sampler = _Sampler(threading.get_ident(), interval, clock, switch, work_clock)
     try:
         sys.setswitchinterval(switch)
         result, error, wall = sampler.run(steps)
@@ -243,4 +299,7 @@ def run_stack_sampled(
         own_s=sampler.own_s,
         native_folded=True,
     )
+    if sampler.count:
+        profile.sample_s = sampler.work_s / sampler.count
+        profile.handover_s = sampler.handover_s / sampler.count
     return profile, error

@@ -35,33 +35,68 @@ _BUILTIN_COLORS = {
     "GPU": "#54A24B",
     "native": "#9D755D",
     "stdlib": "#BAB0AC",
+    "tooling": "#D9D9D9",
+    "other": "#CFCFCF",
 }
 _LIBRARY_COLOR = "#F58518"
+# The user's own modules (user:dsl, user:solvers, ...): blues and teals, in order.
+_USER_COLORS = ("#4C78A8", "#2F9E9E", "#7A9CC6", "#1F5F8B", "#6BAED6", "#3B8686")
 _RULE_COLORS = ("#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#EECA3B", "#439894", "#D67195")
+# The inclusive bars: outlined, unfilled, so their legend swatch differs from self's.
+INCLUSIVE_STYLE = {"color": "rgba(255,255,255,0)", "line": {"color": "#4A4A4A", "width": 1.2}}
+TITLE_CHARS = 60
 
 
 def category_colors(categories: list[str]) -> dict[str, str]:
-    """A stable colour per category: fixed for built-ins, a palette for user rules."""
+    """A stable colour per category: fixed for built-ins, a palette each for the user's
+    own modules and for user rules."""
     colors: dict[str, str] = {}
-    user_rule = 0
+    user_rule = user_module = 0
     for name in categories:
         if name in _BUILTIN_COLORS:
             colors[name] = _BUILTIN_COLORS[name]
         elif name.startswith("library:"):
             colors[name] = _LIBRARY_COLOR
+        elif name.startswith("user:"):
+            colors[name] = _USER_COLORS[user_module % len(_USER_COLORS)]
+            user_module += 1
         else:
             colors[name] = _RULE_COLORS[user_rule % len(_RULE_COLORS)]
             user_rule += 1
     return colors
 
 
+def first_line(source: str | None) -> str:
+    """The first line of a cell that is code (not a magic, a comment or blank), shortened."""
+    for line in (source or "").splitlines():
+        text = line.strip()
+        if text and not text.startswith(("%", "#", "!")):
+            return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
+    return ""
+
+
+def shown_label(label: str, source: str | None = None) -> str:
+    """The label, or the cell's first line of code when the label is the default
+    ("cell", "code")."""
+    if label in ("cell", "code"):
+        return first_line(source) or label
+    return label
+
+
+def chart_title(label: str, source: str | None = None) -> str:
+    """ "Where the time goes: " and the label, or the cell's first line when the label is
+    the default ("cell")."""
+    return f"Where the time goes: {shown_label(label, source)}"
+
+
 def category_figure(table: pd.DataFrame, title: str) -> dict[str, Any]:
-    """Horizontal bars: self and inclusive seconds per category, biggest on top."""
-    names = list(table["category"])[::-1]
-    colors = category_colors(list(table["category"]))
-    self_s = [float(v) for v in table["self_s"]][::-1]
-    inclusive = [float(v) for v in table["inclusive_s"]][::-1]
-    shares = [float(v) for v in table["pct"]][::-1]
+    """Horizontal bars: self and inclusive seconds per category, biggest on top (the y
+    axis runs top-down, so the legend's swatch for self is the biggest category's colour)."""
+    names = list(table["category"])
+    colors = category_colors(names)
+    self_s = [float(v) for v in table["self_s"]]
+    inclusive = [float(v) for v in table["inclusive_s"]]
+    shares = [float(v) for v in table["pct"]]
     data = [
         {
             "type": "bar",
@@ -80,7 +115,7 @@ def category_figure(table: pd.DataFrame, title: str) -> dict[str, Any]:
             "name": "inclusive",
             "y": names,
             "x": inclusive,
-            "marker": {"color": [colors[n] for n in names], "opacity": 0.35},
+            "marker": INCLUSIVE_STYLE,
             "hovertemplate": "%{y}: %{x:.4f} s inclusive<extra></extra>",
         },
     ]
@@ -88,10 +123,10 @@ def category_figure(table: pd.DataFrame, title: str) -> dict[str, Any]:
         "title": {"text": title},
         "barmode": "group",
         "xaxis": {"title": {"text": "seconds"}, "rangemode": "tozero"},
-        "yaxis": {"automargin": True},
+        "yaxis": {"automargin": True, "autorange": "reversed"},
         "height": 140 + 46 * max(len(names), 1),
-        "margin": {"l": 10, "r": 20, "t": 50, "b": 40},
-        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 10, "r": 20, "t": 70, "b": 40},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "plot_bgcolor": "white",
     }
     return {"data": data, "layout": layout}

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import re
 
-from workbench.report.tables import Chart, Document, Listing, Paragraph, Preformatted, Table
+from workbench.report.tables import (
+    Block,
+    Chart,
+    Document,
+    Fold,
+    Listing,
+    Paragraph,
+    Preformatted,
+    Table,
+)
 
 # Characters that start inline markdown or raw HTML anywhere in a line; '_' only where it
 # could open or close emphasis (not inside a word, as in x86_64).
@@ -85,9 +94,12 @@ def table(t: Table) -> str:
 
 def blocks(doc: Document) -> list[str]:
     """The document's blocks as markdown paragraphs, without its title."""
-    heading = "#" * (doc.level + 1)
+    return _blocks(doc.blocks, "#" * (doc.level + 1))
+
+
+def _blocks(items: tuple[Block, ...], heading: str) -> list[str]:
     parts: list[str] = []
-    for block in doc.blocks:
+    for block in items:
         if isinstance(block, Paragraph):
             line = text(block.text)
             parts.append(line if block.tone == "plain" else f"> {line}")
@@ -99,12 +111,17 @@ def blocks(doc: Document) -> list[str]:
             parts.append(table(block))
             parts += [f"_{text(note)}_" for note in block.notes]
         elif isinstance(block, Preformatted):
-            parts += [f"{heading} {text(block.title)}", fence(block.text)]
+            if block.title:
+                parts.append(f"{heading} {text(block.title)}")
+            parts.append(fence(block.text))
+        elif isinstance(block, Fold):
+            parts.append(f"{heading} {text(block.summary)}")
+            parts += _blocks(block.blocks, heading + "#")
         elif isinstance(block, Listing):
-            items = [code_span(i) if block.code else text(i) for i in block.items]
+            entries = [code_span(i) if block.code else text(i) for i in block.items]
             parts += [
                 f"{heading} {text(block.title)}",
-                "\n".join(f"{n}. {i}" for n, i in enumerate(items, 1)),
+                "\n".join(f"{n}. {i}" for n, i in enumerate(entries, 1)),
             ]
         elif isinstance(block, Chart):
             continue

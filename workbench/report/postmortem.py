@@ -3,6 +3,12 @@
 What only the user knows (what happened, what was built, the root cause, the lessons) is
 passed in, or left as a marked placeholder; it is never invented. The text is git-diffable:
 stable ordering, fixed number formats, and no timestamps outside the header.
+
+Writing it is never refused: a failed or blocked phase (a reverted or broken candidate) is
+what a postmortem reports, in one status line under the title. Status marks are words
+(``[OK]``, ``[FAILED]``), which read the same without an emoji font. With `origin`, only
+the runs of that notebook or script, their experiments and the phase changes they caused
+are cited.
 """
 
 from __future__ import annotations
@@ -15,10 +21,18 @@ from pathlib import Path
 
 from workbench.atomic import write_atomic
 from workbench.errors import ConfigError, SaveError
-from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
+from workbench.experiment.workflow import (
+    DEFAULT_WORKFLOW,
+    Workflow,
+    WorkflowStatus,
+    current,
+)
 from workbench.report import postmortem_parts as parts
 from workbench.report.markdown import fence, inline, table, text
-from workbench.store.db import ExperimentRow, RunStore, StoredRun
+from workbench.store.db import ExperimentRow, PhaseEvent, RunStore, StoredRun
+
+OK = "**[OK]**"
+FAILED = "**[FAILED]**"
 
 
 @dataclass
@@ -41,22 +55,38 @@ class Facts:
     where: StoredRun | None
     workflow: Workflow
     writing: str | None = None
+    events: list[PhaseEvent] | None = None  # the phase changes cited (None: all of them)
+    origin: str | None = None
 
     def phases(self) -> WorkflowStatus:
         """The workflow, with Report shown Completed when this document is being written."""
-        status = self.workflow.status()
+        if self.events is None:
+            status = self.workflow.status()
+        else:
+            status = WorkflowStatus(self.workflow.name, current(self.events))
         if self.writing is not None:
-            return status.reporting(f"postmortem written to {self.writing}")
+            return status.reporting(f"this postmortem ({self.writing})")
         return status
 
 
-def load_facts(store: RunStore, workflow: str, run: int | str | None) -> Facts:
-    """The experiments, the runs they cite, and the run whose profile is shown."""
+def load_facts(
+    store: RunStore, workflow: str, run: int | str | None, origin: str | None = None
+) -> Facts:
+    """The experiments, the runs they cite, and the run whose profile is shown; with
+    `origin`, those of that notebook or script only."""
     experiments = store.experiments()
+    listing = store.runs(origin)
+    events = None
+    if origin is not None:
+        mine = set(int(i) for i in listing["id"])
+        experiments = [r for r in experiments if r.candidate_run in mine]
+        chosen = {r.id for r in experiments}
+        events = [
+            e for e in store.phase_events(workflow) if e.run_id in mine or e.experiment_id in chosen
+        ]
     ids = {i for row in experiments for i in (row.baseline_run, row.candidate_run) if i is not None}
-    listing = store.runs()
     if run is not None:
-        where_id: int | None = store.resolve_run(run)
+        where_id: int | None = store.resolve_run(run, origin)
     else:
         rejected = {r.candidate_run for r in experiments if r.verdict != "keep"}
         usable = listing[listing["complete"] & ~listing["id"].isin(rejected)]
@@ -65,12 +95,38 @@ def load_facts(store: RunStore, workflow: str, run: int | str | None) -> Facts:
         ids.add(where_id)
     runs = {i: store.get_run(i) for i in sorted(ids)}
     where = runs.get(where_id) if where_id is not None else None
-    return Facts(runs, experiments, where, Workflow(store, workflow))
+    return Facts(runs, experiments, where, Workflow(store, workflow), events=events, origin=origin)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def status_line(status: WorkflowStatus) -> str:
+    """Where the work stands, in one line: the phases by state, each failure with its
+    reason, then Report. A failure never stops the postmortem: it is what it records."""
+    by_state: dict[str, list[str]] = {}
+    failures = []
+    report = next(p for p in status.phases if p.phase == "Report")
+    for phase in status.phases:
+        if phase.phase == "Report":
+            continue
+        if phase.failed:
+            failures.append(f"{phase.phase} failed ({phase.reason})")
+        else:
+            by_state.setdefault(phase.state, []).append(phase.phase)
+    words = {"Completed": "completed", "InProgress": "in progress", "NotStarted": "not started"}
+    parts_ = [f"{_and(names)} {words.get(state, state)}" for state, names in by_state.items()]
+    parts_ += failures
+    if report.state == "Completed" and report.reason.startswith("this postmortem"):
+        closing = f"Report: {report.reason}" + (", which records the failure" if failures else "")
+    else:
+        closing = f"Report {words.get(report.state, report.state)}"
+    return "; ".join([*parts_, closing]) + "."
 
 
 def _header(title: str, facts: Facts, date: str) -> list[str]:
-    status = facts.phases()
-    states = ", ".join(f"{p.phase} {p.state}" for p in status.phases)
+    states = status_line(facts.phases())
     commits: dict[str, list[int]] = {}
     for run in facts.runs.values():
         commits.setdefault((run.git_commit or "no git")[:10], []).append(run.id)
@@ -78,9 +134,10 @@ def _header(title: str, facts: Facts, date: str) -> list[str]:
         f"{c} (runs {', '.join(f'#{i}' for i in sorted(ids))})"
         for c, ids in sorted(commits.items())
     )
+    scope = f"  \n**Runs of**: {facts.origin}" if facts.origin else ""
     return [
         f"# {text(title)}",
-        f"**Date**: {date}  \n**Status**: {states}  \n**Commits**: {listed or 'none'}",
+        f"**Date**: {date}  \n**Status**: {states}  \n**Commits**: {listed or 'none'}{scope}",
         "---",
     ]
 
@@ -108,7 +165,7 @@ def _happened(story: Story, facts: Facts, redact: bool) -> list[str]:
 def _achieved(facts: Facts) -> list[str]:
     kept = [r for r in facts.experiments if r.verdict == "keep"]
     lines = [
-        f"✅ '{inline(r.name)}': {r.speedup:.3f}x faster than '{inline(r.baseline)}' ({r.confidence:.0%} CI {r.ci_low:.3f}x to {r.ci_high:.3f}x), outputs {r.correctness}"
+        f"{OK} '{inline(r.name)}': {r.speedup:.3f}x faster than '{inline(r.baseline)}' ({r.confidence:.0%} CI {r.ci_low:.3f}x to {r.ci_high:.3f}x), outputs {r.correctness}"
         for r in kept
         if r.speedup is not None and r.ci_low is not None and r.ci_high is not None
     ]
@@ -116,9 +173,9 @@ def _achieved(facts: Facts) -> list[str]:
     equal = [r for r in checked if r.correctness == "equal"]
     if checked:
         lines.append(
-            f"✅ Correctness maintained in {len(equal)} of {len(checked)} checked experiments"
+            f"{OK} Correctness maintained in {len(equal)} of {len(checked)} checked experiments"
             if len(equal) == len(checked)
-            else f"❌ Correctness broken in {len(checked) - len(equal)} of {len(checked)} checked experiments"
+            else f"{FAILED} Correctness broken in {len(checked) - len(equal)} of {len(checked)} checked experiments"
         )
     return ["### What was achieved", "  \n".join(lines) if lines else "_Nothing validated yet._"]
 
@@ -127,9 +184,9 @@ def _went_wrong(facts: Facts) -> list[str]:
     lines = []
     for row in facts.experiments:
         if row.verdict != "keep":
-            lines.append(f"❌ '{inline(row.name)}' ({row.verdict}): {inline(row.reason)}")
+            lines.append(f"{FAILED} '{inline(row.name)}' ({row.verdict}): {inline(row.reason)}")
         lines += [
-            f"❌ {inline(f['title'])} (experiment {row.id}): {inline(f['detail'])}"
+            f"{FAILED} {inline(f['title'])} (experiment {row.id}): {inline(f['detail'])}"
             for f in row.detail.get("findings", [])
             if f["kind"] != "gpu-never-ran"
         ]
@@ -138,9 +195,11 @@ def _went_wrong(facts: Facts) -> list[str]:
         for f in run.findings:
             if f["kind"] not in seen:
                 seen.add(f["kind"])
-                lines.append(f"❌ {inline(f['title'])} (run #{run.id}): {inline(f['detail'])}")
+                lines.append(
+                    f"{FAILED} {inline(f['title'])} (run #{run.id}): {inline(f['detail'])}"
+                )
     for phase in facts.phases().failed():
-        lines.append(f"❌ Phase {phase.phase} failed: {inline(phase.reason or '')}")
+        lines.append(f"{FAILED} Phase {phase.phase} failed: {inline(phase.reason or '')}")
     return [
         "### What went wrong",
         "  \n".join(lines) if lines else "_Nothing recorded as going wrong._",
@@ -150,9 +209,11 @@ def _went_wrong(facts: Facts) -> list[str]:
 def _status(facts: Facts) -> list[str]:
     status = facts.phases()
     out = ["## Current optimization status", table(status.table(detail=False))]
-    blocked = status.blocked_line()
-    if blocked:
-        out.append(text(blocked))
+    waiting = [
+        f"{phase} (by {failed.phase})" for phase, failed in status.blocked() if phase != "Report"
+    ]
+    if waiting:
+        out.append(text(f"Waiting on a failed phase: {'; '.join(waiting)}."))
     out += ["Validated improvements:", parts.validated_table(facts.experiments)]
     return out
 
@@ -241,6 +302,9 @@ def render(
     day = date or datetime.now(timezone.utc).date().isoformat()
     body = _header(title, facts, day)
     body += _happened(story, facts, redact) + _achieved(facts) + _went_wrong(facts)
+    predicted = parts.predictions_table(facts.experiments)
+    if predicted is not None:
+        body += ["### Predicted against measured (what-if pass, --try)", predicted]
     body += ["### Root cause", parts.user_text(story.root_cause, "root cause")]
     body += ["## Lessons learned", parts.user_text(story.lessons, "lessons learned")]
     body += _status(facts)
@@ -272,14 +336,18 @@ def postmortem(
     redact: bool = False,
     date: str | None = None,
     force: bool = False,
+    origin: str | None = None,
 ) -> str:
     """Write the postmortem of the stored runs and experiments; returns the markdown.
 
     With `path` the file is written atomically (temporary file, then rename), and the
-    workflow's Report phase is marked Completed. A failed earlier phase blocks it
-    (WorkflowBlockedError) unless `force`. `run` picks the profile shown (default: the
-    latest complete run); `target_pct=60` means a goal of -60% from the baseline.
+    workflow's Report phase is marked Completed. It is never refused: a failed or blocked
+    phase is reported in its status line (`force` is accepted and changes nothing). `run`
+    picks the profile shown (default: the latest complete run); `target_pct=60` means a
+    goal of -60% from the baseline; `origin` limits it to the runs of one notebook or
+    script (as the magic records them).
     """
+    del force  # kept for callers of the version that refused after a failed phase
     if target_pct is not None and not 0 < target_pct < 100:
         raise ConfigError(
             f"target_pct must be between 0 and 100 (a cut of the time), got {target_pct}"
@@ -292,10 +360,8 @@ def postmortem(
         )
     with RunStore(store) as opened:
         flow = Workflow(opened, workflow)
-        if not force:
-            flow.may_report()
         facts = replace(
-            load_facts(opened, workflow, run), writing=Path(path).name if path else None
+            load_facts(opened, workflow, run, origin), writing=Path(path).name if path else None
         )
         story = Story(what_happened, what_was_built, root_cause, lessons, list(criteria))
         text = render(facts, story, title=title, target_pct=target_pct, redact=redact, date=date)

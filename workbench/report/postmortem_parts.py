@@ -110,6 +110,41 @@ def experiment_line(row: ExperimentRow) -> str:
     )
 
 
+PREDICTION_COLUMNS = (
+    Column("Experiment", "count"),
+    Column("Change", "code"),
+    Column("Predicted"),
+    Column("Measured"),
+    Column("Verdict"),
+    Column("Inside"),
+)
+
+
+def predictions_table(rows: Sequence[ExperimentRow]) -> str | None:
+    """What the what-if pass predicted for each tried change, against what was measured
+    (None when no experiment carries a prediction)."""
+    body = []
+    for r in rows:
+        predicted = r.detail.get("prediction")
+        if not isinstance(predicted, dict):
+            continue
+        low, high = predicted.get("low"), predicted.get("high")
+        if isinstance(low, float) and isinstance(high, float):
+            span = f"{low:.3f}x to {high:.3f}x"
+            inside = "yes" if r.speedup is not None and low <= r.speedup <= high else "no"
+        else:
+            span, inside = f"none ({predicted.get('note', 'not predicted')})", "-"
+        measured = (
+            f"{r.speedup:.3f}x ({r.ci_low:.3f}x to {r.ci_high:.3f}x)"
+            if r.speedup is not None and r.ci_low is not None and r.ci_high is not None
+            else "n/a"
+        )
+        body.append((r.id, r.name, span, measured, r.verdict.upper(), inside))
+    if not body:
+        return None
+    return table(Table("", PREDICTION_COLUMNS, tuple(body)))
+
+
 VALIDATED_COLUMNS = (
     Column("Experiment", "count"),
     Column("Candidate", "name"),

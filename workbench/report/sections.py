@@ -19,6 +19,83 @@ from workbench.report.tables import Column, Table
 
 # Top functions and wins are listed for categories at or above this share of self time.
 TOP_MIN_PCT = 1.0
+# Categories under this share of self time are shown as one "other" row (r.categories
+# keeps them all).
+OTHER_MIN_PCT = 0.5
+OTHER = "other"
+
+
+def fold_small(frame: pd.DataFrame, min_pct: float = OTHER_MIN_PCT) -> pd.DataFrame:
+    """The category table with the categories under `min_pct` of self time as one "other"
+    row (its rule names them), when there are two or more; the biggest always stays."""
+    if frame.empty or "pct" not in frame:
+        return frame
+    small = (frame["pct"] < min_pct) & (frame.index != frame.index[0])
+    if int(small.sum()) < 2:
+        return frame
+    folded = frame[small]
+    names = list(folded["category"])
+    row: dict[str, Any] = {column: None for column in frame.columns}
+    row.update(
+        category=OTHER,
+        self_s=float(folded["self_s"].sum()),
+        inclusive_s=min(float(folded["inclusive_s"].sum()), float(frame["self_s"].sum())),
+        pct=float(folded["pct"].sum()),
+        rule=f"{len(names)} categories under {min_pct:g}%: {', '.join(names)}",
+    )
+    for column in ("calls", "functions"):
+        if column in frame:
+            row[column] = int(folded[column].sum())
+    for column in ("est_overhead_s", "corrected_pct", "corrected_native_pct"):
+        if column in frame:
+            row[column] = float(folded[column].sum())
+    other = pd.DataFrame([row], columns=frame.columns)
+    joined: pd.DataFrame = pd.concat([frame[~small], other], ignore_index=True)
+    return joined
+
+
+def short_rule(rules: str) -> str:
+    """One short rule for the Rule column: the first of a category's rules without its
+    label (``path '*/dsl.py' (-c)``, ``built-in``), and how many more there are."""
+    if not isinstance(rules, str) or not rules:
+        return ""
+    if rules.split(" ", 1)[0].isdigit():  # the "other" row: which categories it holds
+        return rules if len(rules) <= 60 else rules[:59] + "…"
+    every = [r for r in rules.split("; ") if r]
+    first = every[0].split(" = ", 1)[-1]
+    if first.startswith("built-in"):
+        first = "built-in"
+    more = len(every) - 1
+    return first + (f" (+{more} more)" if more else "")
+
+
+def category_rules(frame: pd.DataFrame) -> Table:
+    """Every rule that gave each category its functions (the Rule column shows the first)."""
+    rows = tuple(
+        (r["category"], rule)
+        for r in records(frame)
+        for rule in str(r["rule"] or "").split("; ")
+        if rule
+    )
+    return Table(
+        "",
+        (Column("Category", "name"), Column("Rule", "code")),
+        rows,
+        grouped=True,
+    )
+
+
+CORRECTED_NOTE = (
+    "% corrected: each category's share of the time with the profiler's own cost taken out "
+    "(the cost cProfile adds per call, per generator resume, per C call and per bytecode "
+    "instruction, measured on this interpreter and charged where cProfile charged it) and "
+    "the C functions it called folded in ('of it C'); what a plain run spends there. "
+    "% as profiled: the share of recorded self time, the native category apart."
+)
+SAMPLED_NOTE = (
+    "% corrected: each category's share with the C functions it called folded in (the "
+    "sampler already sees them that way); % as profiled: the share of sampled self time."
+)
 
 
 def categories(
@@ -29,51 +106,87 @@ def categories(
     functions: int,
     title: str = "By category",
     detail: bool = True,
+    samples: bool = False,
 ) -> Table:
-    """One row per category, seed 004's shape plus self time, and a closing total.
+    """One row per category, led by the corrected share (:data:`CORRECTED_NOTE`), then seed
+    004's shape: self and inclusive time as profiled, calls (`samples`: sample counts),
+    functions, and a closing total.
 
-    With `detail`: an in-table bar, the estimated profiler overhead and the rule.
+    With `detail`: an in-table bar, the estimated profiler overhead and the rule (one short
+    rule: :func:`category_rules` lists them all). Categories under 0.5% of self time are
+    one "other" row. A stored run from before corrected shares shows its shares as
+    profiled in their place.
     """
+    frame = fold_small(frame)
     colors = category_colors(list(frame["category"]))
+    corrected = "corrected_pct" in frame.columns
     columns = [
         Column("Category", "name"),
-        Column("Self (s)", "seconds"),
-        Column("% self", "pct"),
+        Column("% corrected", "pct"),
         Column("", "bar"),
+        Column("of it C", "pct"),
+        Column("% as profiled", "pct"),
+        Column("Self (s)", "seconds"),
         Column("Inclusive (s)", "seconds"),
-        Column("Calls", "count"),
+        Column("Samples" if samples else "Calls", "count"),
         Column("Functions", "count"),
         Column("Est. overhead (s)", "seconds", wide=True),
         Column("Rule", "code", wide=True),
     ]
-    rows = [
-        (
-            r["category"],
-            r["self_s"],
-            r["pct"],
-            (r["pct"], colors[r["category"]]),
-            r["inclusive_s"],
-            r["calls"],
-            r["functions"],
-            r["est_overhead_s"],
-            r["rule"],
+    rows: list[tuple[Any, ...]] = []
+    for r in records(frame):
+        share = r["corrected_pct"] if corrected else r["pct"]
+        rows.append(
+            (
+                r["category"],
+                share,
+                (share, colors[r["category"]]),
+                r["corrected_native_pct"] if corrected else None,
+                r["pct"],
+                r["self_s"],
+                r["inclusive_s"],
+                r["calls"],
+                r["functions"],
+                r["est_overhead_s"],
+                short_rule(r["rule"]),
+            )
         )
-        for r in records(frame)
-    ]
-    total: tuple[Any, ...] = ("total", profiled_s, 100.0, None, None, calls, functions, None, None)
+    native = float(frame["corrected_native_pct"].sum()) if corrected else None
+    total: tuple[Any, ...] = (
+        "total",
+        100.0,
+        None,
+        native,
+        100.0,
+        profiled_s,
+        None,
+        calls,
+        functions,
+        float(frame["est_overhead_s"].sum()) if len(frame) else None,
+        None,
+    )
+    notes = (SAMPLED_NOTE if samples else CORRECTED_NOTE,) if corrected else ()
     if not detail:
-        columns, rows, total = columns[:3] + columns[4:7], [_cut(r) for r in rows], _cut(total)
-    return Table(title, tuple(columns), tuple(rows), total=total)
+        columns = [columns[0], columns[1], *columns[3:9]]
+        rows, total = [_cut(r) for r in rows], _cut(total)
+    return Table(title, tuple(columns), tuple(rows), total=total, notes=notes)
 
 
 def _cut(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return row[:3] + row[4:7]
+    """A categories row without the bar and the wide columns."""
+    return (row[0], row[1], *row[3:9])
 
 
 def top_functions(
-    frame: pd.DataFrame, *, title: str, per_category: int | None = None, hidden: int = 0
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    per_category: int | None = None,
+    hidden: int = 0,
+    samples: bool = False,
 ) -> Table:
-    """The top functions by self time, grouped by category (the category on its first row)."""
+    """The top functions by self time, grouped by category (the category on its first row);
+    `samples`: the counts are sample counts."""
     if per_category is not None:
         frame = frame[frame["rank"] <= per_category]
     rows = tuple(
@@ -100,7 +213,7 @@ def top_functions(
         Column("#", "count"),
         Column("Function", "code"),
         Column("Where"),
-        Column("Calls", "count"),
+        Column("Samples" if samples else "Calls", "count"),
         Column("Self (s)", "seconds"),
         Column("Cum (s)", "seconds"),
         Column("% self", "pct"),
@@ -109,13 +222,13 @@ def top_functions(
 
 
 WINS_INTRO = (
-    "Whole-run speedup if a category's self time were cut by 25, 50, 75 or 100% "
-    "(Amdahl's law: 1 / (1 - share x cut))."
+    "Whole-run speedup if a category's time were cut by 25, 50, 75 or 100% "
+    "(Amdahl's law: 1 / (1 - share x cut), with the corrected share)."
 )
 
 
-def wins(frame: pd.DataFrame, *, min_pct: float = 0.0) -> Table:
-    """Amdahl's potential wins per category."""
+def wins(frame: pd.DataFrame, *, min_pct: float = 0.0, intro: bool = True) -> Table:
+    """Amdahl's potential wins per category (`intro`: say how they are computed)."""
     rows = tuple(
         (r["category"], r["pct"], r["cut_25"], r["cut_50"], r["cut_75"], r["cut_100"])
         for r in records(frame)
@@ -123,13 +236,18 @@ def wins(frame: pd.DataFrame, *, min_pct: float = 0.0) -> Table:
     )
     columns = (
         Column("Category", "name"),
-        Column("% self", "pct"),
+        Column("% corrected", "pct"),
         *(Column(f"cut {c}%", "factor") for c in (25, 50, 75, 100)),
     )
-    intro = WINS_INTRO
-    if min_pct > 0:
-        intro += f" Categories under {min_pct:g}% are left out."
-    return Table("Potential wins (Amdahl)", columns, rows, intro=intro)
+    text = WINS_INTRO if intro else ""
+    notes: tuple[str, ...] = ()
+    left_out = sum(1 for r in records(frame) if r["pct"] < min_pct)
+    if min_pct > 0 and left_out:
+        if intro:
+            text += f" Categories under {min_pct:g}% are left out."
+        else:
+            notes = (f"{left_out} categories under {min_pct:g}% are left out.",)
+    return Table("Potential wins (Amdahl)", columns, rows, intro=text, notes=notes)
 
 
 def native(frame: pd.DataFrame) -> Table:
@@ -273,9 +391,62 @@ def recommendations(frame: pd.DataFrame, limit: int = 15) -> Table:
     return Table("Backend recommendations (router)", columns, rows)
 
 
+WHATIF_INTRO = (
+    "Predicted whole-run speedup of one change to one function, from what the what-if pass "
+    "measured in this run (the range's ends and the evidence it rests on). Measure one with "
+    "%optimize --try CHANGE:FUNCTION."
+)
+
+
+def whatif(frame: pd.DataFrame, limit: int = 5) -> Table:
+    """The what-if pass's best recommended changes (`limit` of them)."""
+    shown = frame[frame["recommended"]].head(limit)
+    rows = tuple(
+        (
+            str(r["function"]),
+            str(r["change"]),
+            r["predicted_low"],
+            r["predicted"],
+            r["predicted_high"],
+            r["saving_s"],
+            str(r["try"]) or "by hand",
+            str(r["evidence"]),
+        )
+        for r in records(shown)
+    )
+    notes: tuple[str, ...] = ()
+    if shown.empty:
+        notes = (
+            "No change predicted to win at least 1% by its low end; all predictions are in report.whatif.",
+        )
+    elif len(frame) > len(shown):
+        notes = (
+            f"{len(frame) - len(shown)} more predictions (not recommended, or smaller) are in report.whatif.",
+        )
+    columns = (
+        Column("Function", "code"),
+        Column("Change"),
+        Column("Low", "factor"),
+        Column("Predicted", "factor"),
+        Column("High", "factor"),
+        Column("Saves (s)", "seconds"),
+        Column("Try", "code"),
+        Column("Evidence", wide=True),
+    )
+    return Table(
+        "What if: predicted wins of specific changes",
+        columns,
+        rows,
+        intro=WHATIF_INTRO,
+        notes=notes,
+    )
+
+
 def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
-    """A comparison of two runs by category: A and B, the change, its status."""
+    """A comparison of two runs by category: A and B, the change, its status; with an
+    experiment's sampled rounds, the change per run and its interval."""
     head = frame if limit is None else frame.head(limit)
+    rounds = "round_change_s" in head.columns
     rows = tuple(
         (
             r["category"],
@@ -283,6 +454,7 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
             r["self_b"],
             r["self_delta_s"],
             r["self_change_pct"],
+            *((_per_run(r),) if rounds else ()),
             r["inclusive_a"],
             r["inclusive_b"],
             r["status"],
@@ -295,11 +467,19 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
         Column("Self B (s)", "seconds"),
         Column("Δ self (s)", "signed"),
         Column("Change", "change"),
+        *((Column("Per run, rounds (interval)"),) if rounds else ()),
         Column("Incl. A (s)", "seconds"),
         Column("Incl. B (s)", "seconds"),
         Column("Status"),
     )
     return Table("By category", columns, rows)
+
+
+def _per_run(row: dict[str, Any]) -> str:
+    change, low, high = row["round_change_s"], row["round_low_s"], row["round_high_s"]
+    if not _known(change):
+        return ""
+    return f"{change * 1e3:+.2f} ms ({low * 1e3:+.2f} to {high * 1e3:+.2f})"
 
 
 def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
@@ -334,3 +514,43 @@ def compared_functions(frame: pd.DataFrame, limit: int) -> Table:
         Column("Status"),
     )
     return Table(f"Functions that changed most (top {limit} by |Δ self|)", columns, rows)
+
+
+def compared_shares(frame: pd.DataFrame) -> Table:
+    """Two differently profiled runs by category: each one's share, the difference."""
+    rows = tuple(
+        (r["category"], r["share_a"], r["share_b"], r["share_delta"], r["status"])
+        for r in records(frame)
+    )
+    columns = (
+        Column("Category", "name"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table("By category: shares only (the runs were profiled differently)", columns, rows)
+
+
+def compared_function_shares(frame: pd.DataFrame, limit: int) -> Table:
+    """Two differently profiled runs by function: shares of self time, biggest change first."""
+    rows = tuple(
+        (
+            str(r["name"]),
+            str(r["category"]),
+            r["share_a"],
+            r["share_b"],
+            r["share_delta"],
+            str(r["status"]),
+        )
+        for r in records(frame.head(limit))
+    )
+    columns = (
+        Column("Function", "code"),
+        Column("Category"),
+        Column("% of run A", "pct"),
+        Column("% of run B", "pct"),
+        Column("Δ points", "signed", digits=1),
+        Column("Status"),
+    )
+    return Table(f"Functions whose share changed most (top {limit})", columns, rows)

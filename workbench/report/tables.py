@@ -3,7 +3,8 @@
 A :class:`Table` is a title, columns (each with a header and a kind that says how its
 values read: seconds, a share, a count, code, ...), rows of raw values, an optional
 closing row and notes. A :class:`Document` is a title and blocks: paragraphs, tables,
-charts (plotly figures as plain dicts), preformatted text, lists. Every section is built
+charts (plotly figures as plain dicts), preformatted text, lists, and folds (blocks a
+layout may collapse under a summary). Every section is built
 once as these objects (:mod:`workbench.report.sections` for profiles and stored runs, the
 result objects for experiments, comparisons and the workflow); :mod:`~workbench.report.html`,
 :mod:`~workbench.report.markdown` and :mod:`~workbench.report.text` only lay them out.
@@ -152,7 +153,21 @@ class Listing:
     code: bool = True
 
 
-Block = Paragraph | Table | Preformatted | Chart | Listing
+@dataclass(frozen=True)
+class Fold:
+    """Blocks a layout may fold away under a one-line summary (HTML: ``<details>``).
+
+    `once` names an explanation: a notebook session shows it open the first time a fold
+    with that name is displayed, folded afterwards (see ``bundle.outputs(shown=...)``).
+    Markdown and text always lay the blocks out in full. Charts do not go in folds.
+    """
+
+    summary: str
+    blocks: tuple[Paragraph | Table | Preformatted | Listing, ...]
+    once: str = ""
+
+
+Block = Paragraph | Table | Preformatted | Chart | Listing | Fold
 
 
 @dataclass(frozen=True)

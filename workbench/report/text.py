@@ -6,7 +6,16 @@ that gave each category), to keep lines readable in a terminal.
 
 from __future__ import annotations
 
-from workbench.report.tables import Chart, Document, Listing, Paragraph, Preformatted, Table
+from workbench.report.tables import (
+    Block,
+    Chart,
+    Document,
+    Fold,
+    Listing,
+    Paragraph,
+    Preformatted,
+    Table,
+)
 
 
 def table(t: Table) -> str:
@@ -34,7 +43,13 @@ def table(t: Table) -> str:
 def render(doc: Document) -> str:
     """The whole document."""
     lines = [doc.title] if doc.title else []
-    for block in doc.blocks:
+    lines += _lines(doc.blocks)
+    return "\n".join(lines).lstrip("\n")
+
+
+def _lines(items: tuple[Block, ...]) -> list[str]:
+    lines: list[str] = []
+    for block in items:
         if isinstance(block, Paragraph):
             lines.append(block.text if block.tone == "plain" else f"  * {block.text}")
         elif isinstance(block, Table):
@@ -44,10 +59,12 @@ def render(doc: Document) -> str:
             lines.append(table(block))
             lines += [f"  ({note})" for note in block.notes]
         elif isinstance(block, Preformatted):
-            lines += ["", f"{block.title}:", block.text]
+            lines += ["", f"{block.title}:" if block.title else "", block.text]
+        elif isinstance(block, Fold):
+            lines += ["", f"{block.summary}:", *_lines(block.blocks)]
         elif isinstance(block, Listing):
             lines += ["", f"{block.title}:"]
             lines += [f"  {n}. {item}" for n, item in enumerate(block.items, 1)]
         elif isinstance(block, Chart):
             continue
-    return "\n".join(lines).lstrip("\n")
+    return lines

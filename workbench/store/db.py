@@ -195,10 +195,26 @@ class RunStore:
         with self.write() as writer:
             return writer.add_run(report, **kwargs)
 
-    def runs(self) -> pd.DataFrame:
-        """Every run, oldest first, without its tables."""
-        columns = ", ".join(RUN_LIST_COLUMNS)
-        rows = self._query(f"SELECT {columns} FROM runs ORDER BY id")
+    def has_origins(self) -> bool:
+        """True when the file keeps each run's origin (a schema-1 store opened read-only
+        does not)."""
+        return any(row["name"] == "origin" for row in self._query("PRAGMA table_info(runs)"))
+
+    def _origin_filter(self, origin: str | None) -> tuple[str, tuple[object, ...]]:
+        if origin is None or not self.has_origins():
+            return "", ()
+        return "origin = ?", (origin,)
+
+    def runs(self, origin: str | None = None) -> pd.DataFrame:
+        """Every run (from `origin` only, when given), oldest first, without its tables."""
+        has = self.has_origins()
+        columns = ", ".join(
+            c if has or c != "origin" else "NULL AS origin" for c in RUN_LIST_COLUMNS
+        )
+        where, params = self._origin_filter(origin)
+        rows = self._query(
+            f"SELECT {columns} FROM runs {'WHERE ' + where if where else ''} ORDER BY id", params
+        )
         frame = pd.DataFrame([tuple(row) for row in rows], columns=list(RUN_LIST_COLUMNS))
         frame["complete"] = frame["complete"].astype(bool)
         return frame
@@ -210,30 +226,39 @@ class RunStore:
         )
         return [float(row["profiled_s"]) for row in rows]
 
-    def resolve_run(self, ref: int | str) -> int:
+    def resolve_run(self, ref: int | str, origin: str | None = None) -> int:
         """A run id from an id (``12``), a position from the end (``-1`` is the latest),
-        or a name or label (the latest run carrying it)."""
+        or a name or label (the latest run carrying it). With `origin`, positions, names
+        and labels count only the runs of that notebook or script (ids are ids)."""
         text = str(ref).strip()
+        where, params = self._origin_filter(origin)
+        scope = f" AND {where}" if where else ""
         if text.lstrip("-").isdigit():
             number = int(text)
             if number < 0:
                 rows = self._query(
-                    "SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (-number - 1,)
+                    f"SELECT id FROM runs WHERE 1{scope} ORDER BY id DESC LIMIT 1 OFFSET ?",
+                    (*params, -number - 1),
                 )
             else:
                 rows = self._query("SELECT id FROM runs WHERE id = ?", (number,))
         else:
             rows = self._query(
-                "SELECT id FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1", (text,)
+                f"SELECT id FROM runs WHERE name = ?{scope} ORDER BY id DESC LIMIT 1",
+                (text, *params),
             ) or self._query(
-                "SELECT id FROM runs WHERE label = ? ORDER BY id DESC LIMIT 1", (text,)
+                f"SELECT id FROM runs WHERE label = ?{scope} ORDER BY id DESC LIMIT 1",
+                (text, *params),
             )
         if not rows:
-            recent = self._query("SELECT id, name, label FROM runs ORDER BY id DESC LIMIT 5")
+            recent = self._query(
+                f"SELECT id, name, label FROM runs WHERE 1{scope} ORDER BY id DESC LIMIT 5", params
+            )
             known = ", ".join(f"#{r['id']} {r['name'] or r['label']!r}" for r in recent) or "none"
+            mine = f" from {origin}" if where else ""
             raise StoreError(
-                f"no run {text!r} in {self.path}: give a run id, -1 for the latest, or a "
-                f"baseline/candidate name or label (recent runs: {known})"
+                f"no run {text!r}{mine} in {self.path}: give a run id, -1 for the latest, or a "
+                f"baseline/candidate name or label (recent runs{mine}: {known})"
             )
         return int(rows[0]["id"])
 

@@ -15,7 +15,7 @@ from workbench.store.files import (
     table_names,
     writable,
 )
-from workbench.store.schema import APP_ID, SCHEMA_SQL, SCHEMA_VERSION, SQLITE_HEADER
+from workbench.store.schema import APP_ID, MIGRATIONS, SCHEMA_SQL, SCHEMA_VERSION, SQLITE_HEADER
 
 
 def open_store_file(path: Path, read_only: bool) -> tuple[sqlite3.Connection, bool]:
@@ -140,12 +140,14 @@ def connect(path: Path, read_only: bool) -> sqlite3.Connection:
 
 
 def prepare(conn: sqlite3.Connection, path: Path) -> None:
-    """Create the schema in a new file (checked again inside the transaction, in case
-    another kernel created it meanwhile)."""
+    """Create the schema in a new file, or bring an older schema up to date (checked again
+    inside the transaction, in case another kernel did it meanwhile)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         names = table_names(conn)
-        if "meta" not in names:
+        if "meta" in names:
+            migrate(conn)
+        else:
             if names:
                 raise StoreError(
                     f"{path} became an SQLite file of another program while it was "
@@ -161,6 +163,18 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations from the store's schema version to this one (inside the
+    caller's transaction)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row and str(row[0]).isdigit() else SCHEMA_VERSION
+    while version < SCHEMA_VERSION:
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+        version += 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 
 def check_meta(conn: sqlite3.Connection, path: Path) -> None:

@@ -116,6 +116,7 @@ class StoredRun:
     top_n: int
     findings: list[dict[str, Any]]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    origin: str | None = None
 
     @property
     def categories(self) -> pd.DataFrame:
@@ -217,12 +218,14 @@ class Writer:
         code: str | None = None,
         session: str | None = None,
         findings: Sequence[Mapping[str, Any]] = (),
+        origin: str | None = None,
     ) -> int:
-        """Insert a report (its summary row and its four tables); returns the run id."""
+        """Insert a report (its summary row and its four tables); returns the run id.
+        `origin` names the notebook or script the run came from."""
         cursor = self.conn.execute(
             "INSERT INTO runs(kind, name, label, created_at, code, git_commit, python, versions,"
             " device, session, profiled_s, wall_s, calls, functions, complete, error, overhead,"
-            " rules, top_n, findings) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " rules, top_n, findings, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 kind,
                 name,
@@ -244,6 +247,7 @@ class Writer:
                 json.dumps(report.rules),
                 report.top_n,
                 json.dumps(list(findings), sort_keys=True),
+                origin,
             ),
         )
         run_id = int(cursor.lastrowid or 0)
@@ -334,6 +338,7 @@ def run_from_row(row: Mapping[str, Any]) -> StoredRun:
         rules=[str(rule) for rule in _json(row, "rules", list)],
         top_n=_field(row, "top_n", int),
         findings=findings,
+        origin=_field(row, "origin", str, null=True) if "origin" in row else None,
     )
 
 

@@ -17,7 +17,7 @@ from workbench.profiling.config import pyproject_settings
 
 APP_ID = "workbench-runs"
 SQLITE_HEADER = b"SQLite format 3\x00"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ENV_VAR = "WORKBENCH_STORE"
 DEFAULT_RELATIVE = Path(".workbench") / "runs.sqlite"
 TABLE_NAMES = ("categories", "functions", "top", "wins")
@@ -35,6 +35,7 @@ RUN_LIST_COLUMNS = (
     "git_commit",
     "device",
     "python",
+    "origin",
 )
 
 SCHEMA_SQL = (
@@ -60,7 +61,8 @@ SCHEMA_SQL = (
         overhead TEXT NOT NULL,
         rules TEXT NOT NULL,
         top_n INTEGER NOT NULL,
-        findings TEXT NOT NULL
+        findings TEXT NOT NULL,
+        origin TEXT
     )""",
     "CREATE INDEX runs_name ON runs(name)",
     "CREATE INDEX runs_label ON runs(label)",
@@ -110,6 +112,11 @@ SCHEMA_SQL = (
     )""",
     "CREATE INDEX phase_events_workflow ON phase_events(workflow, id)",
 )
+# What brings a store of each older schema version to the next, run in one transaction
+# when a writable store is opened. 1 -> 2: `origin`, the notebook or script of each run.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: ("ALTER TABLE runs ADD COLUMN origin TEXT",),
+}
 
 
 def resolve_path(

@@ -82,6 +82,16 @@ RUN_OPTIONS: tuple[Spec, ...] = (
         {"action": "store_true", "default": None, "help": "Show the call tree (icicle and text)."},
     ),
     Spec(
+        ("--whatif",),
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "Re-run with the top functions probed and predict what specific changes "
+            "(memoize, batch, exceptions, inline, offload) would win for the whole run, each "
+            "with a range and its evidence (report.whatif).",
+        },
+    ),
+    Spec(
         ("--overhead",),
         {
             "action": "store_true",
@@ -120,6 +130,18 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
         {
             "metavar": "NAME",
             "help": "Run this cell as candidate NAME against a baseline: profile it once, then RE-RUN both the baseline's stored code and this cell, interleaved, within --budget; report the speedup with a confidence interval, check the outputs and give a verdict (keep, revert, broken). Both re-run in copies of your namespace. -o NAME stores the ExperimentResult.",
+        },
+    ),
+    Spec(
+        ("--try",),
+        {
+            "dest": "try_change",
+            "metavar": "CHANGE:FUNCTION",
+            "help": "Measure the cell with one change applied in place (memoize:mod.func, "
+            "inline:mod.func) against the cell as it is: records it as a baseline with a "
+            "what-if prediction, then RE-RUNS both, interleaved, within --budget, patching "
+            "every module that holds the function and restoring them after each run. The "
+            "verdict shows predicted against measured.",
         },
     ),
     Spec(
@@ -203,6 +225,13 @@ EXPERIMENT_OPTIONS: tuple[Spec, ...] = (
         },
     ),
     Spec(("--title",), {"metavar": "TEXT", "help": "With --postmortem: its title."}),
+    Spec(
+        ("--all-runs",),
+        {
+            "action": "store_true",
+            "help": "With --postmortem or --compare: every run in the store, not only this notebook's.",
+        },
+    ),
     Spec(
         ("--redact",), {"action": "store_true", "help": "With --postmortem: leave source code out."}
     ),
@@ -375,6 +404,7 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         "functions": args.function,
         "gpu": args.gpu,
         "tree": args.tree,
+        "whatif": args.whatif,
         "overhead": args.overhead,
         "chart": args.chart,
         "rules": args.rules,

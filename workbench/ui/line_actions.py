@@ -1,5 +1,9 @@
 """The line forms of ``%optimize`` that take no code: ``--compare A B``, ``--postmortem FILE``,
-``--workflow``, ``--resolve PHASE --note TEXT``, ``--runs`` and ``--store PATH`` alone."""
+``--workflow``, ``--resolve PHASE --note TEXT``, ``--runs`` and ``--store PATH`` alone.
+
+``--compare`` and ``--postmortem`` read this notebook's runs (positions such as ``-1``,
+names and labels count only those; ``--all-runs`` takes every run in the store), and the
+postmortem is shown in the cell as well as written."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from workbench.errors import WorkbenchError
 
 ACTIONS = ("compare", "postmortem", "workflow", "resolve", "runs")
 _POSTMORTEM_ONLY = ("target", "title", "redact")
+_SCOPED = ("compare", "postmortem")
 
 
 def wants_line_action(args: Any, cell: str | None, statement: str) -> bool:
@@ -48,6 +53,8 @@ def line_action(magics: Any, args: Any) -> None:
     ]
     if args.note and action != "resolve":
         stray.append("--note goes only with --resolve")
+    if args.all_runs and action not in _SCOPED:
+        stray.append("--all-runs goes only with --postmortem or --compare")
     if stray:
         raise UsageError("; ".join(stray))
     try:
@@ -63,8 +70,12 @@ def line_action(magics: Any, args: Any) -> None:
 def _run(magics: Any, args: Any, action: str) -> Any:
     session = magics.session
     store = args.store
+    origin = None if args.all_runs else magics.origin()
     if action == "compare":
         first, second = args.compare
+        if origin is not None:
+            opened = session.store(store)
+            first, second = (str(opened.resolve_run(x, origin)) for x in (first, second))
         return session.compare(first, second, store=store)
     if action == "runs":
         return session.runs(store=store)
@@ -79,23 +90,26 @@ def _run(magics: Any, args: Any, action: str) -> Any:
         target_pct=args.target,
         redact=args.redact,
         store=store,
+        origin=origin,
     )
-    return Written(path, text, where.name)
+    return Written(path, text, where.name, origin)
 
 
 @dataclass(frozen=True)
 class Written:
-    """A postmortem just written: shows where; `text` holds the markdown."""
+    """A postmortem just written: says where, and shows it; `text` holds the markdown."""
 
     path: str
     text: str
     store: str
+    origin: str | None = None
 
     def __str__(self) -> str:
+        runs = f"the runs of {self.origin}" if self.origin else "every run"
         return (
             f"Postmortem written to {self.path} ({len(self.text.splitlines())} lines, "
-            f"every number from {self.store})."
+            f"every number from {self.store}, {runs})."
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": str(self), "text/markdown": str(self)}
+        return {"text/plain": str(self), "text/markdown": f"_{self}_\n\n{self.text}"}

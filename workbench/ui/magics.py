@@ -3,7 +3,9 @@
 It parses the line with magic_arguments, turns it into plain values, calls
 :class:`workbench.experiment.session.Session` (profile, baseline, candidate, or a line
 action), and displays what comes back. Everything that decides what a run is lives in
-the core.
+the core. What it keeps per kernel: the explanations already shown (shown open once,
+folded afterwards), the snakeviz servers it started, and the notebook its runs come from.
+The cell's last value is the magic's return value, so IPython shows it as ``Out``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
+from workbench import progress
 from workbench.errors import WorkbenchError
 from workbench.experiment.session import Candidacy, Cell, Confirm, Profiled, Session, failure
 from workbench.profiling.options import Options
+from workbench.profiling.report import Report
+from workbench.report import bundle
 from workbench.ui import line_actions
 from workbench.ui.arguments import given, parse_line, with_experiment_options, with_run_options
+from workbench.ui.origin import notebook_origin
+from workbench.ui.snakeviz import Servers
 
 
 class ShellCompiler:
@@ -53,6 +60,24 @@ class OptimizeMagics(Magics):
         super().__init__(shell)
         self.ip: Any = shell
         self.session = Session(shell.user_ns, compiler=ShellCompiler(shell))
+        self.shown: set[str] = set()  # explanations shown open once in this kernel
+        self.servers = Servers()
+
+    def origin(self) -> str:
+        """The notebook (or kernel session) this kernel's runs come from."""
+        return notebook_origin(self.ip.user_ns, self.session.id)
+
+    def show(self, report: Report) -> None:
+        """Display a report: its outputs in order, explanations folded once shown."""
+        for part in bundle.outputs(report.document, report.chart, self.shown):
+            display(part, raw=True)
+
+    def display_report(self, report: Report, problems: list[str]) -> None:
+        """:meth:`show`, with a failure to render joining `problems` (see :func:`show`)."""
+        try:
+            self.show(report)
+        except Exception as exc:
+            problems.append(f"the report could not be displayed: {failure(exc)}")
 
     @magic_arguments()
     @with_experiment_options
@@ -68,27 +93,30 @@ class OptimizeMagics(Magics):
         "--snakeviz",
         action="store_true",
         default=None,
-        help="Open the saved profile in snakeviz, where the browser can reach a local server.",
+        help="Open the profile in snakeviz (the --save one, else a temporary copy) where the "
+        "browser can reach a local server; says where it serves and how to stop it.",
     )
     @with_run_options
     @argument("statement", nargs=argparse.REMAINDER, help="Code to profile (line magic only).")
     @line_cell_magic
     @no_var_expand
-    def optimize(self, line: str, cell: str | None = None) -> None:
+    def optimize(self, line: str, cell: str | None = None) -> Any:
         """Profile a cell (``%%optimize``) or a statement (``%optimize STATEMENT``) and show
         where the time goes by category, the top functions of each, and what cutting each
         category would win (Amdahl).
 
         The code runs once. --overhead, --lines / -f and --gpu each run it once more, in a
-        pass of its own. If the code raises, the report of what ran is shown, marked
-        incomplete, and the exception is re-raised unchanged. Every option can also be set
-        under [tool.workbench] in pyproject.toml; the magic line wins.
+        pass of its own (with a progress bar, as a candidate's rounds). If the code raises,
+        the report of what ran is shown, marked incomplete, and the exception is re-raised
+        unchanged. The cell's last value is the output (Out), as with %time. Every option
+        can also be set under [tool.workbench] in pyproject.toml; the magic line wins.
         """
         try:
             parsed = parse_line(self.optimize.parser, line)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
         args, statement = parsed.args, parsed.statement
+        self.session.origin = self.origin()
         if line_actions.wants_line_action(args, cell, statement):
             return line_actions.line_action(self, args)
         if cell is not None and statement:
@@ -98,23 +126,35 @@ class OptimizeMagics(Magics):
             )
         if args.output is not None and not args.output.isidentifier():
             raise UsageError(f"-o needs a variable name, got {args.output!r}")
-        for flag in ("baseline", "candidate"):
+        for flag in ("baseline", "candidate", "try_change"):
             if getattr(args, flag) and args.no_store:
-                raise UsageError(f"--{flag} needs the run store: leave out --no-store")
-        if args.baseline and args.candidate:
+                option = "--try" if flag == "try_change" else f"--{flag}"
+                raise UsageError(f"{option} needs the run store: leave out --no-store")
+        if sum(bool(x) for x in (args.baseline, args.candidate, args.try_change)) > 1:
             raise UsageError(
-                "give either --baseline NAME (record) or --candidate NAME (measure); pick the "
-                "candidate's baseline with --against NAME"
+                "give one of --baseline NAME (record), --candidate NAME (measure) or --try "
+                "CHANGE:FUNCTION (measure one change); pick the baseline with --against NAME"
             )
         for flag, needs in (("trust_baseline", "candidate"), ("keep_outputs", "baseline")):
             if getattr(args, flag) and not getattr(args, needs):
                 raise UsageError(f"--{flag.replace('_', '-')} goes only with --{needs} NAME")
         code = cell if cell is not None else statement
+        if args.try_change and not code.strip():
+            raise UsageError(
+                "--try CHANGE:FUNCTION needs code to measure: %%optimize --try ... on a cell, "
+                "or %optimize --try ... STATEMENT"
+            )
+        bars = not args.quiet
+        self.session.stage = lambda label: progress.stage(label, enabled=bars)
         options_given = {**given(args), "save": args.save, "snakeviz": args.snakeviz}
         if args.label:
             label: str | None = args.label
         else:
-            label = None if args.candidate else ("cell" if cell is not None else statement)
+            label = (
+                None
+                if args.candidate or args.try_change
+                else ("cell" if cell is not None else statement)
+            )
         try:
             options = self.session.options(
                 options_given,
@@ -123,33 +163,66 @@ class OptimizeMagics(Magics):
                 label=label,
             )
             outcome: Profiled | Candidacy
-            if args.candidate:
+            if args.try_change:
+                outcome = self._try(args, code, options)
+            elif args.candidate:
                 outcome = self._candidate(args, code, options)
             else:
                 outcome = self._profile(args, options, code, args.store)
         except WorkbenchError as exc:
             raise UsageError(str(exc)) from None
+        finally:
+            self.session.stage = None
         if isinstance(outcome, Candidacy):
             self._show_candidate(args, outcome)
         else:
             self._show(args, options, outcome)
+        return outcome.report.result
 
     def _candidate(self, args: Any, code: str, options: Options) -> Candidacy:
         from workbench.experiment.measure import Plan
         from workbench.experiment.outputs import Tolerance
 
         plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
-        return self.session.candidate(
-            args.candidate,
-            code,
-            options,
-            against=args.against,
-            checks=args.check,
-            plan=plan,
-            tolerance=tolerance,
-            store=args.store,
-            confirm=self._confirmer(args.trust_baseline),
-        )
+        rounds = progress.rounds(f"candidate {args.candidate!r}: rounds", enabled=not args.quiet)
+        self.session.on_round = rounds
+        try:
+            return self.session.candidate(
+                args.candidate,
+                code,
+                options,
+                against=args.against,
+                checks=args.check,
+                plan=plan,
+                tolerance=tolerance,
+                store=args.store,
+                confirm=self._confirmer(args.trust_baseline),
+            )
+        finally:
+            rounds.close()
+            self.session.on_round = None
+
+    def _try(self, args: Any, code: str, options: Options) -> Candidacy:
+        from workbench.experiment.measure import Plan
+        from workbench.experiment.outputs import Tolerance
+
+        plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
+        rounds = progress.rounds(f"candidate {args.try_change!r}: rounds", enabled=not args.quiet)
+        self.session.on_round = rounds
+        try:
+            return self.session.try_change(
+                args.try_change,
+                code,
+                options,
+                against=args.against,
+                checks=args.check,
+                plan=plan,
+                tolerance=tolerance,
+                store=args.store,
+            )
+        finally:
+            rounds.close()
+            self.session.on_round = None
 
     def _confirmer(self, trusted: bool) -> Confirm | None:
         """How a baseline from another session is confirmed: --trust-baseline (its code
@@ -172,9 +245,7 @@ class OptimizeMagics(Magics):
         return ask
 
     def _profile(self, args: Any, options: Options, code: str, store: str | None) -> Profiled:
-        notes = []
-        if options.snakeviz and options.save is None:
-            notes.append("--snakeviz needs --save DIR: the profile must be on disk.")
+        notes: list[str] = []
         if args.baseline:
             return self.session.baseline(
                 args.baseline,
@@ -204,21 +275,31 @@ class OptimizeMagics(Magics):
             except Exception as exc:
                 problems.append(f"the report was not saved: {failure(exc)}")
         if not args.quiet:
-            show(report, problems)
-        if saved and options.snakeviz:
+            self.display_report(report, problems)
+        if options.snakeviz and (saved or options.save is None):
             try:
-                from workbench.ui.snakeviz import open_snakeviz
-
-                print(f"workbench: {open_snakeviz(Path(options.save or '.') / 'profile.prof')}")
+                print(f"workbench: {self.servers.open(self._prof_file(report, options.save))}")
             except Exception as exc:
                 problems.append(f"snakeviz was not opened: {failure(exc)}")
         finish(outcome.error, problems)
+
+    def _prof_file(self, report: Report, save: str | Path | None) -> Path:
+        """The profile snakeviz opens: the one --save wrote, else one in a new temporary
+        folder."""
+        if save is not None:
+            return Path(save) / "profile.prof"
+        import tempfile
+
+        from workbench.profiling.export import write_prof
+
+        folder = Path(tempfile.mkdtemp(prefix="workbench-snakeviz-"))
+        return write_prof(folder / "profile.prof", report.stats)
 
     def _show_candidate(self, args: Any, candidacy: Candidacy) -> None:
         problems = [candidacy.problem] if candidacy.problem else []
         if candidacy.error is not None or candidacy.result is None:
             if not args.quiet:
-                show(candidacy.report, problems)
+                self.display_report(candidacy.report, problems)
             finish(candidacy.error, problems)
             return
         if args.output:

@@ -1,0 +1,117 @@
+"""%%optimize --whatif and --try in a real IPython shell, on functions of the user's own
+cell: the predictions listed, one change measured with predicted against measured, and
+bad input refused before anything runs, with nothing left patched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+import workbench
+
+USER_CODE = """\
+def slow(n):
+    total = 0
+    for i in range(1500):
+        total += (i * n) % 7
+    return total
+
+def work(reps):
+    return sum(slow(i % 25) for i in range(reps))
+"""
+
+
+@pytest.fixture
+def user_shell(shell: InteractiveShell) -> InteractiveShell:
+    shell.run_cell(USER_CODE)
+    return shell
+
+
+def _raises(shell: InteractiveShell, cell: str) -> BaseException | None:
+    with capture_output():
+        result = shell.run_cell(cell)
+    return result.error_in_exec or result.error_before_exec
+
+
+def test_whatif_lists_changes_with_predicted_wins(user_shell: InteractiveShell) -> None:
+    with capture_output() as cap:
+        user_shell.run_cell("%%optimize --whatif -o r\nwork(600)\n")
+    report = user_shell.user_ns["r"]
+    best = report.whatif_pass.best()
+    assert best.iloc[0]["function"] == "slow" and best.iloc[0]["change"] == "memoize"
+    assert best.iloc[0]["predicted_low"] > 1.5
+    html = "".join(str(o.data.get("text/html", "")) for o in cap.outputs)
+    assert "What if: predicted wins of specific changes" in html
+    assert "memoize:slow" in html
+
+
+def test_try_measures_the_change_and_shows_predicted_against_measured(
+    user_shell: InteractiveShell,
+) -> None:
+    original = user_shell.user_ns["slow"]
+    with capture_output() as cap:
+        user_shell.run_cell("%%optimize --try memoize:slow --budget 3 -o e\nwork(600)\n")
+    result = user_shell.user_ns["e"]
+    assert result.name == "memoize:slow" and result.baseline_name == "before memoize:slow"
+    assert result.prediction["function"] == "slow" and result.prediction["change"] == "memoize"
+    assert result.prediction["low"] <= result.prediction["high"]
+    assert result.verdict in ("keep", "revert")
+    line = result.prediction_line()
+    assert line.startswith("Predicted ") and f"measured {result.speedup.point:.3f}x" in line
+    html = "".join(str(o.data.get("text/html", "")) for o in cap.outputs)
+    assert "Predicted " in html
+    assert user_shell.user_ns["slow"] is original  # restored
+    row = workbench.experiments().iloc[-1]
+    assert row["name"] == "memoize:slow"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--try batch:slow", "cannot be applied mechanically"),
+        ("--try memoize:nothere", "no such function"),
+        ("--try memoize:len", "no such function"),
+        ("--try memoize", "needs CHANGE:FUNCTION"),
+        ("--try memoize:slow --no-store", "needs the run store"),
+        ("--try memoize:slow --baseline b", "give one of"),
+    ],
+)
+def test_bad_try_input_is_one_message_and_nothing_runs(
+    user_shell: InteractiveShell, line: str, message: str, isolated_cwd: Path
+) -> None:
+    original = user_shell.user_ns["slow"]
+    error = _raises(user_shell, f"%%optimize {line}\nwork(10)\n")
+    assert error is not None and message in str(error)
+    assert type(error).__name__ == "UsageError"
+    assert user_shell.user_ns["slow"] is original
+    assert not (isolated_cwd / ".workbench" / "runs.sqlite").exists() or workbench.runs().empty
+
+
+def test_a_cell_that_raises_during_try_is_reraised_and_nothing_stays_patched(
+    user_shell: InteractiveShell,
+) -> None:
+    original = user_shell.user_ns["slow"]
+    error = _raises(user_shell, "%%optimize --try memoize:slow --budget 2\nwork(50)\n1 / 0\n")
+    assert isinstance(error, ZeroDivisionError)
+    assert user_shell.user_ns["slow"] is original
+
+
+def test_try_without_code_is_refused(user_shell: InteractiveShell) -> None:
+    error = _raises(user_shell, "%optimize --try memoize:slow")
+    assert error is not None and "needs code to measure" in str(error)
+
+
+def test_the_postmortem_records_prediction_against_measurement(
+    user_shell: InteractiveShell, tmp_path: Path
+) -> None:
+    with capture_output():
+        user_shell.run_cell("%%optimize --try memoize:slow --budget 2 -q -o e\nwork(300)\n")
+        if user_shell.user_ns["e"].verdict != "keep":  # a loaded machine: go on anyway
+            user_shell.run_cell("%optimize --resolve Validate --note 'measured again later'")
+        user_shell.run_cell(f"%optimize --postmortem {tmp_path / 'post.md'}")
+    text = (tmp_path / "post.md").read_text()
+    assert "### Predicted against measured (what-if pass, --try)" in text
+    assert "`memoize:slow`" in text
