@@ -1,11 +1,12 @@
 """The hot path: the plan an op's last call ran, bound to that call's signature.
 
 A loop calls one op with operands of one kind over and over. Once a plan with a direct
-kernel has run, the router keeps it per op name as a `Hot`: the exact operand types, their
-dtype objects and ranks (or, for lists, the type of the first element) and the integer
-sizes of the plan's bucket. A later call whose operands match runs the kernel after a
-few identity checks: no signature tuple is built, no dict keyed by it is looked up. A
-call that does not match goes the usual way (and becomes the hot one).
+kernel has run, the router keeps it per op name as a hot call: one closure that checks
+the exact operand types, their dtypes and ranks (or, for lists, the type of the first
+element) and that the size is in the integer range of the plan's bucket, runs the
+kernel and counts it, all in one frame: no signature tuple is built, no dict keyed by
+it is looked up. A call that does not match (or whose kernel steps aside) gets MISS
+back and goes the usual way (and its plan becomes the hot one).
 
 Matching the types and tags exactly means the call would have found the same plan: the
 plan's key is made of where the operands live (read from their types), their ranks and
@@ -16,7 +17,7 @@ parameters only).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -25,28 +26,10 @@ from workbench.route.features import bucket_of
 _NDARRAY = np.ndarray
 _LISTS = (list, tuple)
 _NUMBERS = (float, int, bool)
-Match = Callable[..., int]
-
-
-class Hot:
-    """One op's hot plan: `match(*operands)` gives the call's size when the operands have
-    the plan's signature (else -1), `lo <= size < hi` is the plan's bucket; `fast` is the
-    kernel, `cell` the plan's [decisions, executions] counters and `aside` the exceptions
-    on which the kernel steps aside for the router's full path."""
-
-    __slots__ = ("arity", "aside", "cell", "fast", "hi", "lo", "match")
-
-    def __init__(
-        self,
-        match: Match,
-        arity: int,
-        bounds: tuple[int, int],
-        fast: Callable[..., Any],
-        cell: list[int],
-        aside: tuple[type[BaseException], ...],
-    ) -> None:
-        self.match, self.arity, self.fast, self.cell, self.aside = match, arity, fast, cell, aside
-        self.lo, self.hi = bounds
+MISS: Final = object()  # what a hot call returns when the router's full path must answer
+HotCall = Callable[..., Any]
+Kernel = Callable[..., Any]
+Aside = tuple[type[BaseException], ...]
 
 
 def bucket_bounds(bucket: int, per_decade: int) -> tuple[int, int]:
@@ -63,27 +46,35 @@ def bucket_bounds(bucket: int, per_decade: int) -> tuple[int, int]:
     return lo, hi
 
 
-def matcher(arrays: Sequence[Any], device: Callable[[type], bool]) -> Match | None:
-    """A check for operands of exactly these types and tags, returning their size (the
-    elements of the largest), or None where the combination has no hot path: one or two
-    exact NumPy (or device) arrays, an array and a Python number, one or two flat lists
-    (or tuples) of numbers of one container type."""
+def hot_call(
+    arrays: Sequence[Any],
+    device: Callable[[type], bool],
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall | None:
+    """The hot call for operands of exactly these types and tags (None where the
+    combination has none): one or two exact NumPy (or device) arrays, an array and a
+    Python number, one or two flat lists (or tuples) of numbers of one container type.
+    It takes as many operands as `arrays` has; the size checked against `bounds` is the
+    elements of the largest operand; `cell` is the plan's [decisions, executions]."""
     if len(arrays) == 1:
-        return _one(arrays[0], device)
+        return _one(arrays[0], device, bounds, fast, cell, aside)
     if len(arrays) != 2:
         return None
     a, b = arrays
     ta, tb = type(a), type(b)
     if _array_like(ta, device) and _array_like(tb, device):
-        return _arrays(ta, a.dtype, a.ndim, tb, b.dtype, b.ndim)
+        return _arrays((ta, a.dtype, a.ndim), (tb, b.dtype, b.ndim), bounds, fast, cell, aside)
     if _array_like(ta, device) and tb in _NUMBERS:
-        return _array_number(ta, a.dtype, a.ndim, tb)
+        return _array_number((ta, a.dtype, a.ndim), tb, bounds, fast, cell, aside)
     if ta in _NUMBERS and _array_like(tb, device):
-        return _number_array(ta, tb, b.dtype, b.ndim)
+        return _number_array(ta, (tb, b.dtype, b.ndim), bounds, fast, cell, aside)
     if ta is tb and ta in _LISTS and a and b:
         ea, eb = type(a[0]), type(b[0])
         if ea in _NUMBERS and eb in _NUMBERS:
-            return _lists(ta, ea, eb)
+            return _lists(ta, ea, eb, bounds, fast, cell, aside)
     return None
 
 
@@ -91,73 +82,164 @@ def _array_like(t: type, device: Callable[[type], bool]) -> bool:
     return t is _NDARRAY or device(t)
 
 
-def _one(a: Any, device: Callable[[type], bool]) -> Match | None:
+# The closures below compare dtypes by identity first (NumPy's are cached objects) and by
+# equality where that fails (another object of the same dtype), so an equal dtype never
+# misses.
+
+
+def _one(
+    a: Any,
+    device: Callable[[type], bool],
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall | None:
+    lo, hi = bounds
     t = type(a)
     if _array_like(t, device):
         dtype, ndim = a.dtype, a.ndim
 
-        def array(x: Any) -> int:
-            if type(x) is t and x.dtype is dtype and x.ndim == ndim:
-                size: int = x.size
-                return size
-            return -1
+        def array(x: Any) -> Any:
+            if type(x) is t and x.ndim == ndim and lo <= x.size < hi:
+                dx = x.dtype
+                if dx is dtype or dx == dtype:
+                    try:
+                        result = fast(x)
+                    except aside:
+                        return MISS
+                    cell[0] += 1
+                    cell[1] += 1
+                    return result
+            return MISS
 
         return array
     if t in _LISTS and a and type(a[0]) in _NUMBERS:
         leaf = type(a[0])
 
-        def flat(x: Any) -> int:
-            if type(x) is t and x and type(x[0]) is leaf:
-                return len(x)
-            return -1
+        def flat(x: Any) -> Any:
+            if type(x) is t and lo <= len(x) < hi and type(x[0]) is leaf:
+                try:
+                    result = fast(x)
+                except aside:
+                    return MISS
+                cell[0] += 1
+                cell[1] += 1
+                return result
+            return MISS
 
         return flat
     return None
 
 
-def _arrays(ta: Any, da: Any, na: int, tb: Any, db: Any, nb: int) -> Match:
-    def two(x: Any, y: Any) -> int:
-        if (
-            type(x) is ta
-            and type(y) is tb
-            and x.dtype is da
-            and y.dtype is db
-            and x.ndim == na
-            and y.ndim == nb
-        ):
-            sx: int = x.size
-            sy: int = y.size
-            return sx if sx > sy else sy
-        return -1
+def _arrays(
+    first: tuple[Any, Any, int],
+    second: tuple[Any, Any, int],
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall:
+    (ta, da, na), (tb, db, nb), (lo, hi) = first, second, bounds
+
+    def two(x: Any, y: Any) -> Any:
+        if type(x) is ta and type(y) is tb and x.ndim == na and y.ndim == nb:
+            sx, sy = x.size, y.size
+            if lo <= (sx if sx > sy else sy) < hi:
+                dx, dy = x.dtype, y.dtype
+                if (dx is da or dx == da) and (dy is db or dy == db):
+                    try:
+                        result = fast(x, y)
+                    except aside:
+                        return MISS
+                    cell[0] += 1
+                    cell[1] += 1
+                    return result
+        return MISS
 
     return two
 
 
-def _array_number(ta: Any, da: Any, na: int, tb: Any) -> Match:
-    def two(x: Any, y: Any) -> int:
-        if type(x) is ta and type(y) is tb and x.dtype is da and x.ndim == na:
-            size: int = x.size
-            return size
-        return -1
+def _array_number(
+    first: tuple[Any, Any, int],
+    tb: Any,
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall:
+    (ta, da, na), (lo, hi) = first, bounds
+
+    def two(x: Any, y: Any) -> Any:
+        if type(x) is ta and type(y) is tb and x.ndim == na and lo <= x.size < hi:
+            dx = x.dtype
+            if dx is da or dx == da:
+                try:
+                    result = fast(x, y)
+                except aside:
+                    return MISS
+                cell[0] += 1
+                cell[1] += 1
+                return result
+        return MISS
 
     return two
 
 
-def _number_array(ta: Any, tb: Any, db: Any, nb: int) -> Match:
-    def two(x: Any, y: Any) -> int:
-        if type(x) is ta and type(y) is tb and y.dtype is db and y.ndim == nb:
-            size: int = y.size
-            return size
-        return -1
+def _number_array(
+    ta: Any,
+    second: tuple[Any, Any, int],
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall:
+    (tb, db, nb), (lo, hi) = second, bounds
+
+    def two(x: Any, y: Any) -> Any:
+        if type(x) is ta and type(y) is tb and y.ndim == nb and lo <= y.size < hi:
+            dy = y.dtype
+            if dy is db or dy == db:
+                try:
+                    result = fast(x, y)
+                except aside:
+                    return MISS
+                cell[0] += 1
+                cell[1] += 1
+                return result
+        return MISS
 
     return two
 
 
-def _lists(t: Any, ea: Any, eb: Any) -> Match:
-    def two(x: Any, y: Any) -> int:
-        if type(x) is t and type(y) is t and x and y and type(x[0]) is ea and type(y[0]) is eb:
+def _lists(
+    t: Any,
+    ea: Any,
+    eb: Any,
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall:
+    lo, hi = bounds
+
+    def two(x: Any, y: Any) -> Any:
+        if type(x) is t and type(y) is t:
             nx, ny = len(x), len(y)
-            return nx if nx > ny else ny
-        return -1
+            if (
+                lo <= (nx if nx > ny else ny) < hi
+                and nx
+                and ny
+                and type(x[0]) is ea
+                and type(y[0]) is eb
+            ):
+                try:
+                    result = fast(x, y)
+                except aside:
+                    return MISS
+                cell[0] += 1
+                cell[1] += 1
+                return result
+        return MISS
 
     return two

@@ -85,10 +85,9 @@ def numpy_on_lists(
     spec: OpSpec, desc: Sequence[Desc], params: sh.Params, like: type
 ) -> Callable[..., Any] | None:
     """NumPy on list operands as a user writes it: np.asarray of each list, the operator
-    or array method, then tolist() (tuples for tuples); None where the op has no such
-    form or an operand is not a list of numbers or a Python number."""
-    fn = spec.host_fn
-    if fn is None or not desc or not isinstance(desc[0][1], ListTag):
+    or array method (else the op's NumPy function on the arrays), then tolist() (tuples
+    for tuples); None where an operand is not a list of numbers or a Python number."""
+    if not desc or not isinstance(desc[0][1], ListTag) or spec.array_fn is None:
         return None
     for _, tag in desc:
         if isinstance(tag, ListTag):
@@ -100,6 +99,17 @@ def numpy_on_lists(
     lists = tuple(isinstance(tag, ListTag) for _, tag in desc)
     asarray = np.asarray
     back = _tuples if like is tuple else _listed
+    fn = spec.host_fn
+    if fn is None:
+        array_fn = spec.array_fn
+
+        def through(*arrays: Any) -> Any:
+            operands = [
+                asarray(x) if is_list else x for x, is_list in zip(arrays, lists, strict=True)
+            ]
+            return back(array_fn(np, operands, params))
+
+        return through
     if not [v for v in extra if v is not None]:
         if lists == (True,):
             return lambda a: back(fn(asarray(a)))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench import gpu
+from workbench.route.hot import MISS
 from workbench.route.machine_profile import MachineProfile
 from workbench.route.ops import OpSpec
 from workbench.route.router import Router
@@ -167,15 +168,9 @@ class Namespace:
                 if rest or kwargs:
                     return general(a, *rest, **kwargs)
                 hot = hot_path(name)
-                if hot is not None and hot.lo <= hot.match(a) < hot.hi:
-                    try:
-                        result = hot.fast(a)
-                    except hot.aside:
-                        pass  # the router's full path answers
-                    else:
-                        cell = hot.cell
-                        cell[0] += 1
-                        cell[1] += 1
+                if hot is not None:
+                    result = hot(a)
+                    if result is not MISS:
                         return result
                 if type(a) not in routable:
                     return fall_through((a,), {})
@@ -188,15 +183,9 @@ class Namespace:
                 if rest or kwargs:
                     return general(a, b, *rest, **kwargs)
                 hot = hot_path(name)
-                if hot is not None and hot.lo <= hot.match(a, b) < hot.hi:
-                    try:
-                        result = hot.fast(a, b)
-                    except hot.aside:
-                        pass  # the router's full path answers
-                    else:
-                        cell = hot.cell
-                        cell[0] += 1
-                        cell[1] += 1
+                if hot is not None:
+                    result = hot(a, b)
+                    if result is not MISS:
                         return result
                 if type(a) not in routable or type(b) not in routable:
                     return fall_through((a, b), {})

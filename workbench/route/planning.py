@@ -14,9 +14,9 @@ from workbench.route.backends import Desc, Unsupported
 from workbench.route.cost import CostModel, Workload
 from workbench.route.execution import Execution
 from workbench.route.features import bucket_of
-from workbench.route.hot import Hot, bucket_bounds, matcher
+from workbench.route.hot import HotCall, bucket_bounds, hot_call
 from workbench.route.kinds import Backend, Location
-from workbench.route.lists import container_of, idiom_for
+from workbench.route.lists import container_of, idiom_for, numpy_on_lists
 from workbench.route.operands import describe, is_number
 from workbench.route.ops import OpSpec
 from workbench.route.plans import Decision, Plan
@@ -38,7 +38,7 @@ class Planning(Execution):
     model: CostModel
     _plans: dict[tuple[Any, ...], Plan]
     _buckets: dict[int, int]
-    _hot: dict[str, Hot]  # op name -> the plan its last fast call ran, bound to its signature
+    _hot: dict[str, HotCall]  # op name -> the hot call of the plan its last call ran
     _defaults: dict[str, tuple[Any, ...]]  # op name -> the cache key of its default parameters
 
     def workload(
@@ -110,9 +110,10 @@ class Planning(Execution):
             self._plans.clear()
             self._hot.clear()
         like = container_of(desc)
-        idiom = None
+        idiom = numpy_lists = None
         if where == placement == _LISTS_AT:
             idiom = idiom_for(spec, desc, params, like, on_lists=True)
+            numpy_lists = numpy_on_lists(spec, desc, params, like)
         elif where == placement == _HOST_AT:
             idiom = idiom_for(spec, desc, params, like, on_lists=False)
         host = None
@@ -133,7 +134,7 @@ class Planning(Execution):
         ):
             direct = self._device_kernel(spec, params)
         plan = self._plans[key] = Plan(
-            decision, self._cell(spec.name, choice.backend), idiom, like, host, direct
+            decision, self._cell(spec.name, choice.backend), idiom, like, host, direct, numpy_lists
         )
         return plan
 
@@ -165,11 +166,8 @@ class Planning(Execution):
             plan.heated = True
             if plan.fast is None or pkey != self._defaults.get(spec.name):
                 return
-            match = matcher(arrays, gpu.is_device_type)
-            if match is None or self._bucket(match(*arrays)) != bucket:
-                return
             bounds = bucket_bounds(bucket, BUCKETS_PER_DECADE)
             aside = _ASIDE + self._oom if plan.decision.residency is Location.DEVICE else _ASIDE
-            plan.hot = Hot(match, len(arrays), bounds, plan.fast, plan.cell, aside)
+            plan.hot = hot_call(arrays, gpu.is_device_type, bounds, plan.fast, plan.cell, aside)
         if plan.hot is not None:
             self._hot[spec.name] = plan.hot

@@ -41,6 +41,7 @@ class Plan:
         "hot",
         "idiom",
         "like",
+        "numpy_lists",
         "python",
     )
 
@@ -52,6 +53,7 @@ class Plan:
         like: type = list,
         host: tuple[Any, tuple[Any, ...]] | None = None,
         direct: Any = None,
+        numpy_lists: Any = None,
     ) -> None:
         self.decision = decision
         self.backend = decision.backend
@@ -62,6 +64,8 @@ class Plan:
         # NumPy on exact ndarrays as a user writes it: (operator or method, parameters)
         self.host_for_numpy = host
         self.host = host if decision.backend is _NUMPY else None
+        # NumPy on lists as a user writes it: np.asarray, the operator, tolist()
+        self.numpy_lists = numpy_lists
         # What the fast path calls with the operands, when nothing else needs doing: the
         # idiomatic kernel, NumPy's operator or method, or CuPy's on data already on the
         # GPU (`direct`) (None: the full path runs)
@@ -79,3 +83,5 @@ class Plan:
                     self.fast = fn
                 else:
                     self.fast = lambda *a: fn(*a, *extra)
+            elif numpy_lists is not None and decision.backend is _NUMPY:
+                self.fast = numpy_lists

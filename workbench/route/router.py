@@ -26,7 +26,7 @@ from workbench.route.backends import PythonBackend, Unsupported
 from workbench.route.cost import CostModel
 from workbench.route.counts import Tally
 from workbench.route.explain import Explanation
-from workbench.route.hot import Hot
+from workbench.route.hot import MISS, HotCall
 from workbench.route.kinds import Backend, Location
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
 from workbench.route.operands import describe, quick
@@ -114,7 +114,7 @@ class Router(Planning):
         self._defaults = {spec.name: key for spec, _, key in self._fast.values()}
         self._plans: dict[tuple[Any, ...], Plan] = {}
         self._buckets: dict[int, int] = {}  # size -> its bucket
-        self._hot: dict[str, Hot] = {}  # op name -> its hot path (hot.py)
+        self._hot: dict[str, HotCall] = {}  # op name -> its hot call (hot.py)
         self.tally = Tally()
 
     # --- analysis --------------------------------------------------------------------
@@ -160,15 +160,12 @@ class Router(Planning):
         lists only, lists out), or where `to` says ('python', 'host', 'device')."""
         if to is None and not kwargs:
             hot = self._hot.get(op)  # the plan this op's last call ran (hot.py)
-            if hot is not None and len(args) == hot.arity and hot.lo <= hot.match(*args) < hot.hi:
+            if hot is not None:
                 try:
-                    result = hot.fast(*args)
-                except hot.aside:
-                    pass  # the full path below answers (and counts)
-                else:
-                    cell = hot.cell
-                    cell[0] += 1
-                    cell[1] += 1
+                    result = hot(*args)
+                except TypeError:  # not as many operands as the hot call takes
+                    result = MISS  # (its kernel's own TypeErrors give MISS inside)
+                if result is not MISS:
                     return result
         fast = self._fast.get(op)
         if fast is not None and not kwargs and len(args) == fast[0].arity:
