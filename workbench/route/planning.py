@@ -133,6 +133,13 @@ class Planning(Execution):
             and self._device is None
         ):
             direct = self._device_kernel(spec, params)
+        elif (
+            where == placement == _HOST_AT
+            and choice.backend is Backend.NUMPY
+            and host is None
+            and spec.array_fn is not None
+        ):
+            direct = _numpy_kernel(spec.array_fn, dict(params))  # np.vdot(a, b), ...
         plan = self._plans[key] = Plan(
             decision, self._cell(spec.name, choice.backend), idiom, like, host, direct, numpy_lists
         )
@@ -171,3 +178,9 @@ class Planning(Execution):
             plan.hot = hot_call(arrays, gpu.is_device_type, bounds, plan.fast, plan.cell, aside)
         if plan.hot is not None:
             self._hot[spec.name] = plan.hot
+
+
+def _numpy_kernel(array_fn: Callable[..., Any], params: sh.Params) -> Callable[..., Any]:
+    """The op's NumPy function on host operands with these parameters: what the router's
+    full path runs for a NumPy plan on the host without an operator or method form."""
+    return lambda *arrays: array_fn(np, arrays, params)
