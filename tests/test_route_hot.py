@@ -153,6 +153,9 @@ def test_a_kernel_that_steps_aside_leaves_the_answer_to_the_full_path() -> None:
     frame = router.counts()
     assert int(frame[frame.op == "add"].fallbacks_from.sum()) == 1
     assert router.run("add", [1, 2], [3, 4]) == [4, 6]
+    with pytest.raises(ValueError):  # lengths that differ: NumPy's broadcasting error
+        router.run("add", [1, 2, 3], [3, 4])
+    assert router.run("add", [1, 2, 3], [3]) == [4, 5, 6]  # NumPy broadcasts a single one
 
 
 def test_a_full_plan_cache_drops_the_hot_paths(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 
 from workbench.route.features import bucket_of
+from workbench.route.idioms import SAME_LENGTHS
 
 _NDARRAY = np.ndarray
 _LISTS = (list, tuple)
@@ -222,6 +223,9 @@ def _lists(
     aside: Aside,
 ) -> HotCall:
     lo, hi = bounds
+    same = SAME_LENGTHS.get(fast)
+    if same is not None:  # a kernel whose only check is equal lengths: checked here
+        return _same_lists(t, ea, eb, bounds, same, cell, aside)
 
     def two(x: Any, y: Any) -> Any:
         if type(x) is t and type(y) is t:
@@ -233,6 +237,33 @@ def _lists(
                 and type(x[0]) is ea
                 and type(y[0]) is eb
             ):
+                try:
+                    result = fast(x, y)
+                except aside:
+                    return MISS
+                cell[0] += 1
+                cell[1] += 1
+                return result
+        return MISS
+
+    return two
+
+
+def _same_lists(
+    t: Any,
+    ea: Any,
+    eb: Any,
+    bounds: tuple[int, int],
+    fast: Kernel,
+    cell: list[int],
+    aside: Aside,
+) -> HotCall:
+    lo, hi = bounds
+
+    def two(x: Any, y: Any) -> Any:
+        if type(x) is t and type(y) is t:
+            n = len(x)
+            if lo <= n < hi and n == len(y) and type(x[0]) is ea and type(y[0]) is eb:
                 try:
                     result = fast(x, y)
                 except aside:
