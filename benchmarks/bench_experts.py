@@ -160,6 +160,9 @@ def exploration(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=15)
+    parser.add_argument(
+        "--gpu-orders", type=int, default=5, help="orders for the GPU part (each is dear)"
+    )
     args = parser.parse_args()
     print(f"{cpu_name()}; Python {platform.python_version()}; NumPy {np.__version__}\n")
     overhead()
@@ -182,8 +185,9 @@ def main() -> None:
 
         return scale
 
-    big = {n: (rng.standard_normal((max(2, n * 100 // 8), 8)),) for n in SIZES}
-    exploration(make_scale, big, args.orders, "standard scale, numpy | cupy")
+    # n * 10 elements (30 to 10^7: 80 MB at the top); at n * 100 one order took minutes
+    big = {n: (rng.standard_normal((max(2, n * 10 // 8), 8)),) for n in SIZES}
+    exploration(make_scale, big, args.gpu_orders, "standard scale, numpy | cupy")
 
 
 if __name__ == "__main__":

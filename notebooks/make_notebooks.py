@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from workbench.ui.tuner.words import STATES
+
 HERE = Path(__file__).parent
 
 
@@ -36,7 +38,10 @@ QUICKSTART = [
         "result.summary()"
     ),
     new_markdown_cell("The report is an object holding DataFrames: slice them."),
-    new_code_cell("r.categories.drop(columns='rule')  # every category, the small ones too"),
+    new_code_cell(
+        "r.categories[['category', 'corrected_pct', 'pct', 'self_s', 'inclusive_s', 'calls', 'functions']]"
+        "  # every category, the small ones too"
+    ),
     new_code_cell("r.wins  # whole-run speedup if a category's self time were cut by 25..100%"),
     new_code_cell("r.native  # C time per package beside its Python time"),
     new_markdown_cell(
@@ -173,7 +178,7 @@ TUNING = [
         "cannot run."
     ),
     new_code_cell(
-        "from workbench import gpu\n"
+        "from workbench import gpu, progress\n"
         "from workbench.demo.experts import outline_all\n\n"
         "status = gpu.probe()\n"
         "print('GPU:', status.reason if status.available else f'skipped ({status.reason}): CPU curves only')\n"
@@ -181,29 +186,44 @@ TUNING = [
         "    side = max(2, min(10, round(n ** 0.5)))\n"
         "    return (sample_batch(max(1, n // (side * side)), side), 5)\n"
         "sweep = workbench.calibrate(outline_all, inputs=outline_inputs, "
-        "sizes=[4, 16, 36, 100, 400, 1600, 6400, 25600], budget_s=SIZE)\n"
+        "sizes=[4, 16, 36, 100, 400, 1600, 6400, 25600], budget_s=SIZE,\n"
+        "                           progress=progress.steps('sweeping outline_all'))\n"
         "print(sweep.summary())\n"
         "print(outline_all.thresholds)"
     ),
     new_markdown_cell(
         "And the router's op families (pure Python, NumPy, CuPy kernels), scored against "
-        "idiomatic code timed apart: the regret table."
+        "idiomatic code timed apart: the regret table (the time the thresholds pick over the "
+        "fastest measured, geometric mean over sizes: 1.000 is always the fastest)."
     ),
     new_code_cell(
-        "from workbench import progress\n"
         "from workbench.calibration import calibrate, fit, log_sizes\n"
+        "from workbench.ui.tuner.view import device_label\n"
         "cal = calibrate(['add', 'sum', 'vdot', 'matmul', 'standard_scale'], budget_s=SIZE, "
         "sizes=log_sizes(10, 1e6), progress=progress.steps('calibrating'))\n"
         "print(cal.summary())\n"
         "result = fit(cal)\n"
-        "result.regret_table().pivot_table(index=['op', 'residency', 'device'], columns='table', "
+        "regret = result.regret_table().assign(runs_on=lambda t: t['device'].map(device_label))\n"
+        "regret.pivot_table(index=['op', 'residency', 'runs_on'], columns='table', "
         "values='geo_mean').round(3)"
     ),
     new_markdown_cell(
+        "The summaries count the points of each sweep by state; only `ok` points were timed. "
+        "The others, and why:\n\n"
+        + "\n".join(f"- **{state}**: {words}" for state, words in STATES.items() if state != "ok")
+    ),
+    new_markdown_cell(
         "## 3. The tuner\n\n"
-        "Pick a function or an op family; move **pure Python up to** or **CuPy above** and the "
-        "shaded regions and the regret follow at once. **Run benchmark** sweeps the function "
-        "again; **Save profile** writes the machine profile your functions read."
+        "- **tune** picks a gated function or an op family, **inputs in** where its data "
+        "lives, **runs on** the CPU only or a GPU (by its index and name).\n"
+        "- The chart: seconds per call of each expert (pure Python, NumPy, CuPy) against "
+        "size, the fastest measured as a dotted line, the pick of the current thresholds as "
+        "circles; the shading says which backend each size gets.\n"
+        "- Move **pure Python up to** or **CuPy above** and the shading and the regret follow "
+        "at once; set one to *never* or *at every size* and its slider is off until you "
+        "set it back to a size (it returns to the size it had).\n"
+        "- **Run benchmark** measures again within the budget (the function is swept again); "
+        "**Save profile** writes the machine profile your functions read and says where."
     ),
     new_code_cell(
         "from workbench.route.learned import default_profile_path\n"

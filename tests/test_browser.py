@@ -260,15 +260,59 @@ PLOT_SHAPES = """() => {
 }"""
 SHAPE_PATHS = """() => [...document.querySelectorAll(
   '.jp-OutputArea-output .js-plotly-plot .shapelayer path')].map(p => p.getAttribute('d'))"""
+# What the tuner shows: the op or function selected, the chart's drawn title, how many
+# shapes (shaded regions, threshold lines) are drawn, the status line.
+TUNER_SHOWN = """() => {
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
+  const select = document.querySelector(panel + '.widget-dropdown select');
+  const plot = document.querySelector(panel + '.jp-OutputArea-output .js-plotly-plot');
+  const title = plot && plot.querySelector('.gtitle');
+  const status = document.querySelector(panel + '.wb-status');
+  return {
+    selected: select ? select.options[select.selectedIndex].text : null,
+    title: title ? title.textContent : null,
+    shapes: plot ? plot.querySelectorAll('.shapelayer path').length : 0,
+    status: status ? status.innerText : '',
+  };
+}"""
+# The first threshold slider: whether it can be moved, whether its number is shown.
+SLIDER_STATE = """() => {
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden) ';
+  const slider = document.querySelector(panel + '.widget-slider.wb-threshold');
+  const handle = slider.querySelector('.noUi-target');
+  const readout = slider.querySelector('.widget-readout');
+  const state = document.querySelector(panel + '.wb-threshold-state');
+  return {
+    disabled: handle.hasAttribute('disabled'),
+    readout: readout ? getComputedStyle(readout).display !== 'none' : false,
+    state: state ? state.innerText : '',
+  };
+}"""
+
+
+def tuner_shown(page: Any) -> dict[str, Any]:
+    return dict(page.evaluate(TUNER_SHOWN))
+
+
+def wait_for_tuner(page: Any, test: str, arg: Any = None) -> None:
+    """Wait until `test` (a JS function of TUNER_SHOWN's answer and `arg`) holds."""
+    page.wait_for_function(
+        f"arg => {{ const shown = ({TUNER_SHOWN})(); return ({test})(shown, arg); }}",
+        arg=arg,
+        timeout=120_000,
+    )
 
 
 @pytest.mark.skipif(not TUNING.exists(), reason="notebooks/tuning.ipynb not written yet")
-def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
+def test_the_tuner_in_jupyterlab_slider_benchmark_never_mode_and_reload(
     server: LabServer, page: Any
 ) -> None:
     name = copy_notebook(TUNING, server.root)
     open_and_run(page, server, name)
-    assert cell_outputs(page, "calibrate(").locator(".widget-hprogress").count() == 1
+    assert (
+        cell_outputs(page, "progress.steps('calibrating')").locator(".widget-hprogress").count()
+        == 1
+    )
     regret = page.locator(".wb-regret").first
     regret.wait_for(timeout=60_000)
     page.locator(".widget-slider.wb-threshold .noUi-handle").first.wait_for(timeout=60_000)
@@ -281,6 +325,7 @@ def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
     assert "geo-mean regret" in before_text
     save_screenshot(page, "tuning-before", show=regret)
 
+    # 1. A slider moved with the keyboard: the line, the shading and the regret follow.
     key = move_slider(page, "wb-threshold", presses=5)
     print(f"pressed {key} 5 times on the first .wb-threshold slider")
     # The kernel recomputes and sends the new figure back: wait for the readout to change.
@@ -301,3 +346,45 @@ def test_moving_a_threshold_slider_moves_the_line_and_changes_the_regret(
     assert page.evaluate(PLOT_SHAPES) != before_shapes
     assert page.evaluate(SHAPE_PATHS) != before_paths
     save_screenshot(page, "tuning-after", show=regret)
+
+    # 2. Run benchmark on the function shown (the demo's outline_all, swept in the notebook):
+    # the chart is redrawn at once for it, the title naming it, with its shading.
+    shown = tuner_shown(page)
+    function = shown["selected"]
+    assert function.endswith("outline_all") and shown["title"].startswith(function)
+    budget = page.locator(PANEL + ".widget-text input[type='number']").first
+    budget.fill("2")
+    budget.press("Enter")
+    page.locator(PANEL + "button", has_text="Run benchmark").first.click()
+    wait_for_tuner(page, "s => s.status.startsWith('Measured:')")
+    wait_for_tuner(page, "(s, f) => s.title && s.title.startsWith(f) && s.shapes >= 2", function)
+    shown = tuner_shown(page)
+    assert shown["selected"] == function, shown
+    assert "CPU only" in shown["title"] and "-1" not in shown["title"], shown
+    save_screenshot(page, "tuning-after-benchmark", show=page.locator(PANEL + ".wb-status"))
+
+    # 3. The pure-Python threshold set to "never": its slider is off and says so in words.
+    mode = page.locator(PANEL + ".widget-dropdown select").nth(3)
+    assert mode.evaluate("s => [...s.options].map(o => o.text)")[0] == "never"
+    mode.select_option(label="never")
+    page.wait_for_function(f"() => ({SLIDER_STATE})().disabled", timeout=60_000)
+    slider = page.evaluate(SLIDER_STATE)
+    assert slider["disabled"] and not slider["readout"], slider
+    assert slider["state"].startswith("never:"), slider
+    save_screenshot(page, "tuning-never", show=page.locator(PANEL + ".wb-threshold-state").first)
+
+    # 4. Another op picked, then the page reloaded on the running kernel: the widgets come
+    # back from the kernel's state, showing the op picked last (not the group shown when
+    # the tuner was displayed), with its shading.
+    page.locator(PANEL + ".widget-dropdown select").first.select_option(label="sum")
+    wait_for_tuner(page, "s => s.title && s.title.startsWith('sum') && s.shapes >= 1")
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
+    open_notebook(page, server, name)
+    wait_for_tuner(page, "s => s.selected !== null && s.title !== null")
+    page.wait_for_timeout(2000)  # let every view draw from the state it was given
+    shown = tuner_shown(page)
+    assert shown["selected"] == "sum", shown
+    assert shown["title"].startswith("sum") and "CPU only" in shown["title"], shown
+    assert shown["shapes"] >= 1, shown
+    save_screenshot(page, "tuning-reloaded", show=page.locator(PANEL + ".wb-regret").first)

@@ -11,6 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import workbench
+from workbench import gpu
 from workbench.cli import demo_rules
 from workbench.experiment.findings import SourceIndex, dominant_category, gpu_never_ran
 from workbench.store.db import RunStore
@@ -39,7 +40,9 @@ def test_demo_gpu_batch_path_that_never_runs_is_reported(shell: InteractiveShell
     with RunStore() as store:
         (finding,) = [f for f in store.get_run(-1).findings if f["kind"] == "gpu-never-ran"]
     idle = " ".join(finding["evidence"]["idle"])
-    assert "GpuBatch.transform" in idle and "Solver._preload" in idle
+    assert "GpuBatch.transform" in idle
+    if not gpu.probe().available:  # with a GPU, _preload runs (and finds mixed shapes)
+        assert "Solver._preload" in idle
     assert "open_gpu_batch" in " ".join(finding["evidence"]["executed"])
     assert finding["evidence"]["gpu_pct"] < 1.0  # the 'GPU batch' category barely ran
 

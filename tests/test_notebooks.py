@@ -141,7 +141,6 @@ def test_tuning_notebook_learns_tunes_saves_and_a_restarted_kernel_reuses_it(
     assert not [o for o in every if o["output_type"] == "error"]
     streams = "".join(str(o.get("text", "")) for o in every if o["output_type"] == "stream")
     assert "GPU:" in streams and "points in" in streams
-    assert "calibrating:" in streams  # the function sweep's progress bar
     assert "calibrated thresholds for sum" in streams  # the router used the saved profile
     assert "__main__.scale_rows: size 4,096" in streams and "chosen:" in streams  # explain()
     assert "inputs on the host:" in streams  # thresholds
@@ -151,6 +150,10 @@ def test_tuning_notebook_learns_tunes_saves_and_a_restarted_kernel_reuses_it(
     views = [o for o in every if WIDGET in o.get("data", {})]
     assert views  # the tuner widget
     assert progress_bars(cell_with(notebook, "progress.steps('calibrating')")) == 1
+    assert progress_bars(cell_with(notebook, "progress.steps('sweeping outline_all')")) == 1
+    # the regret table names where each group runs in words, not by device number
+    (table,) = [h for h in html if "fitted" in h and "seed" in h]
+    assert "CPU only" in table and "-1" not in table
     profile = tmp_path / ".workbench" / "machine-profile.json"
     assert profile.is_file()
     saved = json.loads(profile.read_text())

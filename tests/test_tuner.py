@@ -7,6 +7,7 @@ data for the widget's logic, not a measurement."""
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import math
@@ -23,7 +24,7 @@ from workbench.errors import WorkbenchError
 from workbench.route import Router
 from workbench.route.kinds import Backend
 from workbench.route.machine_profile import Tier, seed_profile
-from workbench.ui.tuner import view
+from workbench.ui.tuner import view, words
 from workbench.ui.tuner.state import ALWAYS, AT, NEVER, TunerError, TunerState
 from workbench.ui.tuner.widget import STEP, Tuner
 
@@ -250,8 +251,8 @@ def test_device_dropdown_lists_each_gpu_and_only_measured_combinations() -> None
     assert [v for _, v in tuner.device.options] == [0, 1]
     assert tuner.residency.options == (
         ("Python lists", "python"),
-        ("NumPy arrays (host)", "host"),
-        ("CuPy arrays (device)", "device"),
+        ("NumPy arrays (host memory)", "host"),
+        ("CuPy arrays (GPU memory)", "device"),
     )
 
 
@@ -387,6 +388,7 @@ def test_a_gated_function_is_tuned_with_its_experts_as_the_curves(tmp_path: Path
     assert sorted(y for y in numpy_trace.y if y is not None) == pytest.approx(sorted(want))
     assert "reference only" in tuner.regret.value and "fastest expert" in tuner.regret.value
     assert "Your function" in tuner.info.value
+    assert "(pure Python, the reference)" in tuner.info.value and "(NumPy)" in tuner.info.value
     assert tuner.cupy_row.layout.display == "none"  # CPU only: no CuPy slider shown
     fitted = tuner.state.fitted(key)
     assert fitted.simd_above is not None and 3 < fitted.simd_above < 300
@@ -441,3 +443,153 @@ def test_ops_and_functions_share_one_tuner(cpu_cal: Calibration, tmp_path: Path)
     path = tuner.save(str(tmp_path / "both.json"))
     loaded = json.loads(path.read_text())
     assert "add|host|-1" in loaded["calibrated"] and f.qualname in loaded["functions"]  # type: ignore[attr-defined]
+
+
+# --- what a first-time user reads -------------------------------------------------------
+
+
+def test_a_threshold_in_never_mode_is_off_in_words_and_comes_back_at_its_size(
+    cpu_cal: Calibration,
+) -> None:
+    tuner = Tuner(cpu_cal)
+    tuner.residency.value = "host"
+    key = tuner.key
+    tuner.python_slider.value = 30_000.0
+    assert not tuner.python_slider.disabled and tuner.python_slider.readout
+    assert "up to 30,000 elements" in tuner.python_state.value
+
+    tuner.python_mode.value = NEVER
+    assert tuner.tiers[key].simd_above == 0
+    assert tuner.python_slider.disabled and not tuner.python_slider.readout
+    assert tuner.python_state.value.startswith("never:")
+    assert not any(ch.isdigit() for ch in tuner.python_state.value)
+
+    tuner.op.value = "vdot"  # another group, then back: still off, resting at 30,000
+    tuner.op.value = "add"
+    tuner.residency.value = "host"
+    assert tuner.key == key and tuner.python_mode.value == NEVER
+    assert tuner.python_slider.disabled and not tuner.python_slider.readout
+    assert tuner.python_slider.value == pytest.approx(30_000.0, rel=STEP * 2.4)
+
+    tuner.python_mode.value = AT  # back to a size: the last one, exactly
+    assert tuner.tiers[key].simd_above == 30_000.0
+    assert not tuner.python_slider.disabled and tuner.python_slider.readout
+    assert _line_xs(tuner) == [30_000.0]
+    tuner.python_mode.value = ALWAYS
+    assert tuner.python_slider.disabled and tuner.python_state.value.startswith("always:")
+
+
+def test_a_cupy_threshold_never_on_a_gpu_group_is_off_too() -> None:
+    tuner = Tuner(gpu_cal())
+    tuner.residency.value = "host"
+    tuner.device.value = 0
+    tuner.cupy_mode.value = AT
+    tuner.cupy_slider.value = 500_000.0
+    tuner.cupy_mode.value = NEVER
+    assert tuner.cupy_slider.disabled and not tuner.cupy_slider.readout
+    assert tuner.cupy_state.value.startswith("never:")
+    tuner.cupy_mode.value = AT
+    assert tuner.tiers[tuner.key].gpu_above == 500_000.0 and not tuner.cupy_slider.disabled
+
+
+def test_devices_and_point_states_are_said_in_words() -> None:
+    cal = gpu_cal()
+    skipped = [
+        Point("add", "host", -1, "python", 10**8, "too-slow", note="cap"),
+        Point("add", "host", 0, "cupy", 10**8, "dominated", note="far behind"),
+        Point("add", "device", 1, "python", 10**8, "settled", note="alone"),
+    ]
+    cal.points = [*cal.points, *skipped]
+    tuner = Tuner(cal)
+    info = tuner.info.value
+    for state in ("ok", "too-slow", "dominated", "settled"):
+        assert f"title='{words.STATES[state]}'" in info.replace("&#x27;", "'")
+        assert f"<li><b>{state}</b>: {words.STATES[state]}</li>" in info
+    tuner.residency.value = "host"
+    labels = [label for label, _ in tuner.device.options]
+    assert labels == ["CPU only", "GPU 0 (Test GPU A)", "GPU 1 (Test GPU B)"]
+    tuner.device.value = 1
+    shown = " ".join([tuner.figure.layout.title.text, tuner.regret.value, info])
+    assert "GPU 1 (Test GPU B)" in tuner.figure.layout.title.text
+    assert "-1" not in shown and "device " not in shown
+    assert "What these numbers mean" in tuner.regret_help.value
+    assert "geo-mean" in tuner.regret_help.value and "fitted" in tuner.regret_help.value
+
+
+def test_every_control_says_what_it_does(cpu_cal: Calibration) -> None:
+    tuner = Tuner(cpu_cal)
+    for control in (
+        tuner.op,
+        tuner.residency,
+        tuner.device,
+        tuner.python_mode,
+        tuner.cupy_mode,
+        tuner.budget,
+        tuner.run_button,
+        tuner.fit_button,
+        tuner.reset_button,
+        tuner.save_button,
+        tuner.path,
+    ):
+        assert control.tooltip and len(control.tooltip) > 20, control
+
+
+def test_save_says_where_it_wrote_and_who_reads_it(cpu_cal: Calibration, tmp_path: Path) -> None:
+    f = _gated(tmp_path / "p.json", _Clock())
+    _learn(f)
+    tuner = Tuner(cpu_cal, f)
+    written = tuner.save(str(tmp_path / "mine.json"))
+    status = tuner.status.value
+    assert f"<code>{written.resolve()}</code>" in status
+    assert "thresholds for 4 op groups" in status and "1 gated functions" in status
+    assert "Router(path)" in status and "profile=path" in status
+
+
+def _doubled(profile: Path, clock: _Clock) -> object:
+    """A second gated function (its own qualified name), built like `_gated`'s."""
+    import workbench
+
+    @workbench.experts(size=len, clock=clock, profile=profile, autosave=False)
+    def doubled(x: list[float]) -> list[float]:
+        clock.now += 1.5e-6 * len(x)
+        return [v + v for v in x]
+
+    @doubled.expert("numpy")
+    def _(x: list[float]) -> list[float]:
+        clock.now += 3e-5 + 1e-8 * len(x)
+        return (np.asarray(x) * 2.0).tolist()
+
+    return doubled
+
+
+def test_run_benchmark_redraws_the_chart_for_the_function_selected(tmp_path: Path) -> None:
+    import workbench
+
+    clock = _Clock()
+    f, g = _gated(tmp_path / "p.json", clock), _doubled(tmp_path / "p.json", clock)
+    _learn(f)
+    _learn(g)
+    tuner = Tuner(f, g)
+    name = f.qualname  # type: ignore[attr-defined]
+    assert tuner.op.options == (name, g.qualname)  # type: ignore[attr-defined]
+    tuner.python_mode.value = NEVER
+    workbench.calibrate(f, inputs=lambda n: ([1.0] * n,), sizes=[3, 30, 300, 3000], budget_s=1)
+    tuner.budget.value = 1
+    tuner.run_button.click()
+    assert "Measured:" in tuner.status.value
+    # the sweep put f after g in the list: the selection, the title and the shading follow f
+    assert tuner.op.options == (g.qualname, name)  # type: ignore[attr-defined]
+    assert tuner.op.value == name and tuner.key[0] == name
+    title = view.chart_title(tuner.key, function=True)
+    assert tuner.figure.layout.title.text == title
+    assert title.startswith(html.escape(name)) and "host memory" in title and "CPU only" in title
+    tier = tuner.tiers[tuner.key]
+    assert tier.simd_above == 0  # the hand edit was kept
+    want = view.shapes(tier, *view.x_range(tuner.state.curves[tuner.key], [tier]), False)
+    assert [s.name for s in tuner.figure.layout.shapes] == [s["name"] for s in want]
+    # what a view opened later (a reloaded page) starts from is the same
+    assert tuner.figure._widget_layout["title"]["text"] == title
+    assert [s["name"] for s in tuner.figure._widget_layout["shapes"]] == [s["name"] for s in want]
+    assert f"<b>{html.escape(view.group_title(tuner.key, function=True))}</b>" in (
+        tuner.regret.value
+    )

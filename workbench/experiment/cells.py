@@ -29,10 +29,12 @@ class Cell:
     filename: str
     tree: ast.Module
     compiler: Callable[..., types.CodeType]
+    # Runs a coroutine to its end, for cells with top-level await (IPython's loop runner).
+    runner: Callable[[Any], Any] | None = None
 
     def steps(self, namespace: dict[str, Any]) -> list[Step]:
         """Callables that run the cell in `namespace`; the last expression is the result."""
-        return steps_from_ast(self.tree, self.filename, namespace, self.compiler)
+        return steps_from_ast(self.tree, self.filename, namespace, self.compiler, self.runner)
 
     @property
     def has_result(self) -> bool:

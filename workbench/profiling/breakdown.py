@@ -31,6 +31,7 @@ from workbench.profiling.categories import (
     Ruleset,
     site_of,
 )
+from workbench.profiling.waiting import WAITING, is_waiting, is_waiting_site
 
 FUNCTION_COLUMNS = [
     "category",
@@ -130,12 +131,13 @@ def _classify(
     modules = modules.refresh() if modules is not None else ModuleIndex()
     path_cache: dict[str, str] = {}
     sites = {key: site_of(key, modules, path_cache) for key in stats}
-    builtin: dict[tuple[str, str, bool, str], Assignment] = {}
+    builtin: dict[tuple[str, str, bool, str, bool], Assignment] = {}
     assigned: dict[FuncKey, Assignment] = {}
     for key, site in sites.items():
         found = ruleset.user_rule(site)
         if found is None:
-            memo = (site.path, site.module, site.native, site.owner)
+            waits = is_waiting_site(site.path, site.name, site.native)
+            memo = (site.path, site.module, site.native, site.owner, waits)
             found = builtin.get(memo)
             if found is None:
                 found = builtin[memo] = ruleset.builtin(site)
@@ -267,7 +269,9 @@ def category_rows(
             corrected[category] += folded[key][2]
             if not row[_NATIVE]:
                 python[category] += row[_KEY - 2]  # corrected_self: its own time, no C
-    total = math.fsum(corrected.values())
+    # Waiting is shown, but it is no share of the work: left out of the corrected shares.
+    total = math.fsum(v for c, v in corrected.items() if c != WAITING)
+    corrected[WAITING] = 0.0
     rows = []
     for category, times in selfs.items():
         self_s = math.fsum(times)
@@ -339,6 +343,7 @@ def win_rows(categories: Iterable[Sequence[Any]], profiled_s: float) -> list[tup
             *(_speedup(row[_CORRECTED] / 100.0, cut / 100) for cut in CUTS),
         )
         for row in categories
+        if row[0] != WAITING
     ]
 
 
@@ -412,7 +417,10 @@ def build_tables(
     profiled_s = math.fsum(value[2] for value in stats.values())
     calls = int(sum(value[1] for value in stats.values()))
     inclusive = inclusive_times(stats, category_of)
-    categories = category_rows(functions, inclusive, profiled_s, costs, fold_native(corrected))
+    # Blocking C calls keep their own time (waiting); the rest folds into their callers.
+    waits = {key: value for key, value in corrected.items() if is_waiting(key)}
+    folded = fold_native({k: v for k, v in corrected.items() if k not in waits}) | waits
+    categories = category_rows(functions, inclusive, profiled_s, costs, folded)
     order = [row[0] for row in categories]
     return Tables(
         functions=frame([r[:_KEY] for r in functions], FUNCTION_COLUMNS),

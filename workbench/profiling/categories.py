@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.errors import ConfigError
+from workbench.profiling.waiting import WAITING, WAITING_RULE, is_waiting_site
 
 RuleKind = Literal["path", "module", "function"]
 
@@ -208,7 +209,8 @@ class Ruleset:
 
     def builtin(self, fn: FunctionSite) -> Assignment:
         """The built-in category of a function no user rule claims (it depends on the
-        function's file, module, owner and whether it is native, not on its name)."""
+        function's file, module, owner and whether it is native, not on its name, except
+        for the blocking C functions, which are `waiting`)."""
         return self._paths.builtin(fn)
 
     def describe(self) -> list[str]:
@@ -231,6 +233,7 @@ BUILTIN_RULES = (
     "tooling = built-in: packaging machinery in site-packages ("
     + ", ".join(p.rstrip("*") for p in TOOLING_PACKAGES)
     + ")",
+    WAITING_RULE,
 )
 # Placeholder category for generated code, resolved from its callers by the breakdown.
 FROM_CALLER = "<from caller>"
@@ -273,6 +276,8 @@ class _PathKinds:
     def builtin(self, fn: FunctionSite) -> Assignment:
         if _is_gpu_module(fn.module) or _is_gpu_module(fn.owner):
             return Assignment("GPU", BUILTIN_RULES[0])
+        if is_waiting_site(fn.path, fn.name, fn.native):
+            return Assignment(WAITING, BUILTIN_RULES[7])
         if fn.native:
             return Assignment("native", BUILTIN_RULES[4])
         if _CELL_FILE.search(fn.path):

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "gpu": False,
     "tree": False,
     "whatif": False,
+    "memory": False,
     "interval": 0.001,
     "save": None,
     "snakeviz": False,
@@ -83,6 +84,7 @@ CONFIG_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
     "lines": (_count, "a whole number >= 0"),
     "overhead": (_flag, "true or false"),
     "gpu": (_flag, "true or false"),
+    "memory": (_flag, "true or false"),
     "tree": (_flag, "true or false"),
     "snakeviz": (_flag, "true or false"),
     "chart": (_one_of(*CHART_MODES), 'one of "mime", "inline", "cdn" or "none" (a string)'),
@@ -145,6 +147,7 @@ class Options:
     gpu: bool = False
     tree: bool = False
     whatif: bool = False
+    memory: bool = False  # a tracemalloc pass: bytes by category and line (report.memory)
     interval: float = 0.001
     save: str | Path | None = None
     snakeviz: bool = False
@@ -168,7 +171,7 @@ class Options:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if not isinstance(self.interval, (int, float)) or not 0 < self.interval <= 1:
             raise ConfigError(f"interval must be seconds in (0, 1], got {self.interval!r}")
-        for name in ("overhead", "gpu", "tree", "whatif", "snakeviz"):
+        for name in ("overhead", "gpu", "tree", "whatif", "memory", "snakeviz"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.save is not None and not isinstance(self.save, (str, os.PathLike)):

@@ -29,6 +29,7 @@ from workbench.report.tables import Document
 if TYPE_CHECKING:
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
+    from workbench.profiling.memory import MemoryPass
     from workbench.profiling.tree import TreeNode
     from workbench.profiling.whatif import WhatIfPass
 
@@ -70,6 +71,22 @@ class Report:
     tree: list[TreeNode] | None = field(default=None, repr=False)
     recommendations: pd.DataFrame | None = field(default=None, repr=False)
     whatif_pass: WhatIfPass | None = field(default=None, repr=False)
+    # One row per thread / child process or Dask worker the capture saw (None: not looked).
+    threads: pd.DataFrame | None = field(default=None, repr=False)
+    processes: pd.DataFrame | None = field(default=None, repr=False)
+    memory_pass: MemoryPass | None = field(default=None, repr=False)
+
+    @property
+    def memory(self) -> pd.DataFrame | None:
+        """``--memory``: per category, the bytes allocated while the code ran (`allocated_bytes`,
+        `blocks`) and held at the peak (`peak_bytes`), biggest first; None without --memory.
+        The top allocating lines are ``report.memory_lines``."""
+        return None if self.memory_pass is None else self.memory_pass.categories
+
+    @property
+    def memory_lines(self) -> pd.DataFrame | None:
+        """``--memory``: the lines that allocated most, with their function and category."""
+        return None if self.memory_pass is None else self.memory_pass.lines
 
     @property
     def whatif(self) -> pd.DataFrame | None:
@@ -146,6 +163,8 @@ class Report:
             f"(wall {fmt.seconds(self.wall_s)}), {fmt.count(self.calls)} calls "
             f"in {fmt.count(len(self.functions))} functions."
         )
+        if self.wins.empty:
+            return text + " All of it was waiting (locks, sleeps, queues): no work to cut here."
         biggest = self.wins.iloc[0]
         return (
             text + f" Biggest category: {biggest['category']} with {fmt.pct(biggest['pct'])} "

@@ -49,8 +49,11 @@ from workbench.report.html import ChartMode
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.profiling.async_cell import Runner
+    from workbench.profiling.coverage import Coverage
     from workbench.profiling.gpu_pass import GpuPass
     from workbench.profiling.lines import LinePass
+    from workbench.profiling.memory import MemoryPass
     from workbench.profiling.tree import TreeNode
     from workbench.profiling.whatif import WhatIfPass
     from workbench.profiling.whatif_costs import Costs
@@ -97,20 +100,37 @@ def steps_from_ast(
     filename: str,
     namespace: dict[str, object],
     compiler: Callable[..., types.CodeType],
+    runner: Runner | None = None,
 ) -> list[Step]:
-    """Compile a module AST into callables: the body, then the last expression if any."""
+    """Compile a module AST into callables: the body, then the last expression if any.
+
+    Code with ``await`` at the top level is compiled as IPython's autoawait compiles it
+    and each step runs its coroutine to the end, on `runner` (the shell's loop runner)
+    when given (:mod:`workbench.profiling.async_cell`)."""
+    from workbench.profiling import async_cell
+
+    awaits = async_cell.has_top_level_await(tree)
     body = list(tree.body)
     last: ast.expr | None = None
     if body and isinstance(body[-1], ast.Expr):
         last = body[-1].value
         body.pop()
-    steps: list[Step] = []
+    parts: list[tuple[ast.AST, str]] = []
     if body:
-        module = ast.Module(body=body, type_ignores=[])
-        steps.append(types.FunctionType(compiler(module, filename, "exec"), namespace))
+        parts.append((ast.Module(body=body, type_ignores=[]), "exec"))
     if last is not None:
-        expression = ast.Expression(body=last)
-        steps.append(types.FunctionType(compiler(expression, filename, "eval"), namespace))
+        parts.append((ast.Expression(body=last), "eval"))
+    steps: list[Step] = []
+    for node, mode in parts:
+        if not awaits:
+            steps.append(types.FunctionType(compiler(node, filename, mode), namespace))
+            continue
+        code = async_cell.compile_awaiting(compiler, node, filename, mode)
+        function = types.FunctionType(code, namespace)
+        if async_cell.is_coroutine_code(code):
+            steps.append(async_cell.awaiting_step(function, runner))
+        else:
+            steps.append(function)
     return steps
 
 
@@ -262,6 +282,8 @@ class Passes:
     recommendations: pd.DataFrame | None
     error: BaseException | None
     whatif: WhatIfPass | None = None
+    coverage: Coverage | None = None
+    memory: MemoryPass | None = None
 
     @property
     def tables(self) -> Tables:
@@ -270,6 +292,19 @@ class Passes:
 
 
 def _capture(
+    steps: Sequence[Step], options: Options, clock: Clock
+) -> tuple[RawProfile, BaseException | None, Coverage | None]:
+    """The capture, with the threads, child processes and Dask tasks the code starts
+    profiled where they run and merged in (cProfile mode; the sampler samples every
+    thread itself)."""
+    if options.mode != "cprofile":
+        return (*_capture_one(steps, options, clock), None)
+    from workbench.profiling.coverage import covered
+
+    return covered(lambda: _capture_one(steps, options, clock))
+
+
+def _capture_one(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None]:
     if options.mode == "sample":
@@ -320,8 +355,8 @@ def run_passes(
     if _lines_only(options, previous):
         with _stage(stage, "line pass (line_profiler)"):
             return lines_only(steps, options, namespace or {}, previous)
-    raw, error = _capture(steps, options, clock)
-    notes: list[str] = []
+    raw, error, coverage = _capture(steps, options, clock)
+    notes: list[str] = [] if coverage is None else list(coverage.notes)
     plain_s = None
     if options.overhead and error is None:
         try:
@@ -376,7 +411,39 @@ def run_passes(
                 analysis, raw, steps, namespace, router, whatif_costs, clock, whatif_focus
             )
         notes += whatif_notes
-    return Passes(raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif)
+    memory = None
+    if error is None and options.memory:
+        with _stage(stage, "memory pass (tracemalloc)"):
+            memory, memory_notes, error = memory_pass(analysis, raw, steps, options, plain_s, clock)
+        notes += memory_notes
+    return Passes(
+        raw, analysis, tuple(notes), lines, gpu, recommendations, error, whatif, coverage, memory
+    )
+
+
+def memory_pass(
+    analysis: Analysis,
+    raw: RawProfile,
+    steps: Sequence[Step],
+    options: Options,
+    plain_s: float | None,
+    clock: Clock,
+) -> tuple[MemoryPass | None, list[str], BaseException | None]:
+    """The tracemalloc pass, its bytes charged to the capture's categories; its notes."""
+    from workbench.profiling.memory import run_memory
+
+    tables = analysis.tables
+    passed, error, skipped = run_memory(
+        steps,
+        list(raw.stats),
+        tables.category_of,
+        options.ruleset,
+        top=2 * options.top,
+        clock=clock,
+    )
+    if passed is None:
+        return None, [skipped or "Memory pass skipped."], error
+    return passed, [passed.sentence(plain_s)], error
 
 
 def whatif_pass(
@@ -563,7 +630,19 @@ def build_report(
         tree=analysis.tree,
         recommendations=passes.recommendations,
         whatif_pass=passes.whatif,
+        **_coverage_fields(passes),
     )
+
+
+def _coverage_fields(passes: Passes) -> dict[str, Any]:
+    """The per-thread and per-process rows and the memory pass, for the Report."""
+    fields: dict[str, Any] = {"memory_pass": passes.memory}
+    coverage = passes.coverage
+    if coverage is not None:
+        category_of = passes.analysis.tables.category_of
+        fields["threads"] = coverage.thread_rows(category_of)
+        fields["processes"] = coverage.process_rows(category_of)
+    return fields
 
 
 def profile_steps(
@@ -599,6 +678,7 @@ def profile(
     gpu: bool | None = None,
     tree: bool | None = None,
     whatif: bool | None = None,
+    memory: bool | None = None,
     chart: ChartMode | None = None,
     save: str | Path | None = None,
     label: str | None = None,
@@ -655,6 +735,7 @@ def profile(
         "gpu": gpu,
         "tree": tree,
         "whatif": whatif,
+        "memory": memory,
         "chart": chart,
         "save": save,
         "rules": rules,

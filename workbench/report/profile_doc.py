@@ -161,6 +161,24 @@ def other_results(report: Profile) -> list[Block]:
         blocks.append(sections.recommendations(report.recommendations))
     if report.gpu is not None:
         blocks.append(Paragraph(f"GPU: {report.gpu.status}.", "note"))
+    return blocks + coverage_results(report)
+
+
+def coverage_results(report: Profile) -> list[Block]:
+    """The memory pass, and the threads and processes beside the capture's thread."""
+    from workbench.report import coverage_sections
+
+    blocks: list[Block] = []
+    memory = getattr(report, "memory_pass", None)
+    if memory is not None:
+        pct = dict(zip(report.categories["category"], report.categories["pct"], strict=True))
+        blocks.append(coverage_sections.memory(memory.categories, memory.lines, pct))
+    threads = getattr(report, "threads", None)
+    if threads is not None and len(threads) > 1:
+        blocks.append(coverage_sections.threads(threads))
+    processes = getattr(report, "processes", None)
+    if processes is not None and not processes.empty:
+        blocks.append(coverage_sections.processes(processes))
     return blocks
 
 

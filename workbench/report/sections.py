@@ -110,10 +110,10 @@ def categories(
 ) -> Table:
     """One row per category, led by the corrected share (:data:`CORRECTED_NOTE`), then seed
     004's shape: self and inclusive time as profiled, calls (`samples`: sample counts),
-    functions, and a closing total.
+    and a closing total.
 
     With `detail`: an in-table bar, the estimated profiler overhead and the rule (one short
-    rule: :func:`category_rules` lists them all). Categories under 0.5% of self time are
+    rule: :func:`category_rules` lists them all); without it, the number of functions. Categories under 0.5% of self time are
     one "other" row. A stored run from before corrected shares shows its shares as
     profiled in their place.
     """
@@ -166,15 +166,22 @@ def categories(
         None,
     )
     notes = (SAMPLED_NOTE if samples else CORRECTED_NOTE,) if corrected else ()
-    if not detail:
-        columns = [columns[0], columns[1], *columns[3:9]]
-        rows, total = [_cut(r) for r in rows], _cut(total)
+    keep = _DETAIL if detail else _COMPACT
+    columns = [columns[i] for i in keep]
+    rows, total = [_pick(r, keep) for r in rows], _pick(total, keep)
     return Table(title, tuple(columns), tuple(rows), total=total, notes=notes)
 
 
-def _cut(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A categories row without the bar and the wide columns."""
-    return (row[0], row[1], *row[3:9])
+# The columns each layout keeps: the detailed one has the bar, the overhead and the rule
+# but not the function count (the headline says it), so it fits a notebook's 850 px; the
+# compact one (beneath a deeper pass's result, in the postmortem) has no bar, overhead or
+# rule.
+_DETAIL = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10)
+_COMPACT = (0, 1, 3, 4, 5, 6, 7, 8)
+
+
+def _pick(row: tuple[Any, ...], keep: tuple[int, ...]) -> tuple[Any, ...]:
+    return tuple(row[i] for i in keep)
 
 
 def top_functions(

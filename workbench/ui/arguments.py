@@ -92,6 +92,15 @@ RUN_OPTIONS: tuple[Spec, ...] = (
         },
     ),
     Spec(
+        ("--memory",),
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "Re-run under tracemalloc: the bytes each category and line held at the "
+            "peak and at the end, beside the time (report.memory, report.memory_lines).",
+        },
+    ),
+    Spec(
         ("--overhead",),
         {
             "action": "store_true",
@@ -405,6 +414,7 @@ def given(args: argparse.Namespace) -> dict[str, Any]:
         "gpu": args.gpu,
         "tree": args.tree,
         "whatif": args.whatif,
+        "memory": args.memory,
         "overhead": args.overhead,
         "chart": args.chart,
         "rules": args.rules,

@@ -44,7 +44,8 @@ class ShellCompiler:
         transformed = str(shell.transform_cell(code))
         filename = str(shell.compile.cache(transformed, shell.execution_count, raw_code=code))
         tree = shell.compile.ast_parse(transformed, filename=filename)
-        return Cell(code, transformed, filename, tree, shell.compile)
+        runner = getattr(shell, "loop_runner", None)  # for await at the top of the cell
+        return Cell(code, transformed, filename, tree, shell.compile, runner)
 
 
 def warn(message: str) -> None:

@@ -163,6 +163,9 @@ class TunerState:
     # geo-mean regret of the fitted and seed tables: fixed until the measurements change
     _fixed: dict[str, float] = field(default_factory=dict, repr=False)
     _curves: dict[GroupKey, Curves] = field(default_factory=dict, repr=False)
+    # the last size each threshold had per group ('python' or 'cupy'), for a slider whose
+    # mode goes back from never/always to a size
+    _last_at: dict[tuple[GroupKey, str], float] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_source(
@@ -272,6 +275,17 @@ class TunerState:
             raise TunerError(f"no measurements for {key!r}: pick one of the listed groups")
         self.tiers[key] = tier
         self.edited.add(key)
+        self.remember(key, tier)
+
+    def remember(self, key: GroupKey, tier: Tier) -> None:
+        """Keep the sizes of `tier`'s thresholds that are set at a size."""
+        for which, (mode, size) in (("python", python_mode(tier)), ("cupy", cupy_mode(tier))):
+            if mode == AT and size is not None:
+                self._last_at[key, which] = size
+
+    def last_size(self, key: GroupKey, which: str) -> float | None:
+        """The size the group's 'python' or 'cupy' threshold was last set at, if any."""
+        return self._last_at.get((key, which))
 
     def use_fitted(self) -> None:
         """Every group back to the fitted thresholds."""

@@ -26,10 +26,10 @@ LABELS = {"python": "pure Python", "numpy": "NumPy", "cupy": "CuPy"}
 COLORS = {"python": "#E45756", "numpy": "#4C78A8", "cupy": "#54A24B"}
 RESIDENCY_LABELS = {
     "python": "Python lists",
-    "host": "NumPy arrays (host)",
-    "device": "CuPy arrays (device)",
+    "host": "NumPy arrays (host memory)",
+    "device": "CuPy arrays (GPU memory)",
 }
-FUNCTION_RESIDENCY = {"host": "host (NumPy, lists, objects)", "device": "device (CuPy arrays)"}
+FUNCTION_RESIDENCY = {"host": "host memory (NumPy, lists, ...)", "device": "GPU memory (CuPy)"}
 # The chart's traces, always these five in this order, so the widget only updates them.
 TRACES = (*BACKENDS, "oracle", "chosen")
 _SHADE = 0.10
@@ -43,9 +43,30 @@ def device_label(device: int, names: dict[int, str] | None = None) -> str:
     return f"GPU {device} ({name})" if name else f"GPU {device}"
 
 
-def group_title(key: GroupKey, names: dict[int, str] | None = None) -> str:
-    op, residency, device = key
-    return f"{op}: inputs as {RESIDENCY_LABELS.get(residency, residency)}, {device_label(device, names)}"
+def group_title(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """'add: inputs in NumPy arrays (host memory), CPU only'; a gated function's inputs are any
+    host objects or CuPy arrays."""
+    return f"{key[0]}: {group_where(key, names, function=function)}"
+
+
+def group_where(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """'inputs in NumPy arrays (host memory), CPU only'."""
+    _, residency, device = key
+    labels = FUNCTION_RESIDENCY if function else RESIDENCY_LABELS
+    return f"inputs in {labels.get(residency, residency)}, {device_label(device, names)}"
+
+
+def chart_title(
+    key: GroupKey, names: dict[int, str] | None = None, *, function: bool = False
+) -> str:
+    """The chart's title: the op or function, then where its inputs live and what runs it
+    on a second, smaller line (a function's qualified name is long)."""
+    where = group_where(key, names, function=function)
+    return f"{html.escape(key[0])}<br><span style='font-size:13px'>{html.escape(where)}</span>"
 
 
 def x_range(c: Curves, tiers: list[Tier]) -> tuple[float, float]:
@@ -209,7 +230,7 @@ def figure_layout() -> dict[str, Any]:
         "xaxis": {"type": "log", "title": {"text": "elements (largest operand)"}},
         "yaxis": {"type": "log", "title": {"text": "seconds per call"}},
         "height": 430,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "margin": {"l": 60, "r": 20, "t": 75, "b": 50},
         "legend": {"orientation": "h", "y": -0.2},
         "title": {"text": ""},
     }

@@ -8,7 +8,8 @@
 
 Moving a slider only recomputes the chart's shapes, the chosen points and the regret from
 the stored measurements; only "Run benchmark" measures again. The logic lives in
-state.py (thresholds, regret, saving) and view.py (figure data, text).
+state.py (thresholds, regret, saving), view.py (figure data, text), words.py (what each
+state and number means, in plain words) and controls.py (the widgets and their layout).
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
-
-import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
-import plotly.graph_objects as go
 
 from workbench.calibration.fit import GroupKey, fit
 from workbench.calibration.functions import FunctionSweep, calibrate_function
@@ -29,11 +28,10 @@ from workbench.calibration.sweep import calibrate_ops
 from workbench.profiling.capture import describe_error
 from workbench.route.experts import BoundGated, Gated
 from workbench.route.machine_profile import MachineProfile, Tier
-from workbench.ui.tuner import view
+from workbench.ui.tuner import view, words
+from workbench.ui.tuner.controls import STEP, Controls
 from workbench.ui.tuner.state import (
-    ALWAYS,
     AT,
-    NEVER,
     Source,
     TunerError,
     TunerState,
@@ -43,33 +41,8 @@ from workbench.ui.tuner.state import (
     with_python,
 )
 
-_PYTHON_MODES = [("never", NEVER), ("up to the slider", AT), ("at every size", ALWAYS)]
-_CUPY_MODES = [("never", NEVER), ("above the slider", AT), ("at every size", ALWAYS)]
-_WIDE = {"description_width": "initial"}
-# Slider steps, in powers of ten. The browser snaps a slider to its grid and sends the
-# snapped value back when it draws it, so values are put on the grid here, and a change
-# within a quarter step of where the slider was put is that echo, not a move.
-STEP = 0.02
 
-
-def _slider(description: str) -> Any:
-    slider = widgets.FloatLogSlider(
-        value=1000,
-        base=10,
-        min=0,
-        max=8,
-        step=STEP,
-        description=description,
-        readout_format=",.0f",
-        continuous_update=True,
-        style=_WIDE,
-        layout=widgets.Layout(width="460px"),
-    )
-    slider.add_class("wb-threshold")
-    return slider
-
-
-class Tuner:
+class Tuner(Controls):
     """Threshold editor over a calibration: `Tuner(source)`, displayed in a notebook.
 
     `costs`: the profile whose cost parameters a saved profile carries (default: the
@@ -98,42 +71,7 @@ class Tuner:
         self._range = (1.0, 1e8)
         self._resting: dict[str, float] = {}  # slider name -> the value it was put at
         first = self.state.groups()[0]
-        self.op = widgets.Dropdown(description="op", options=self.state.ops(), value=first[0])
-        self.residency = widgets.Dropdown(description="inputs in")
-        self.device = widgets.Dropdown(description="target")
-        self.python_slider = _slider("pure Python up to")
-        self.cupy_slider = _slider("CuPy above")
-        self.python_mode = widgets.Dropdown(options=_PYTHON_MODES, value=AT, layout=_narrow())
-        self.cupy_mode = widgets.Dropdown(options=_CUPY_MODES, value=NEVER, layout=_narrow())
-        self.cupy_row = widgets.HBox([self.cupy_slider, self.cupy_mode])
-        self.regret = widgets.HTML()
-        self.regret.add_class("wb-regret")
-        self.figure = go.FigureWidget(data=view.base_traces(), layout=view.figure_layout())
-        self.budget = widgets.BoundedFloatText(
-            value=budget_s, min=1, max=3600, step=5, description="budget (s)", style=_WIDE
-        )
-        self.run_button = widgets.Button(description="Run benchmark", icon="play")
-        self.fit_button = widgets.Button(description="Fit", tooltip="every group: fitted")
-        self.reset_button = widgets.Button(description="Reset to seed table")
-        self.save_button = widgets.Button(description="Save profile", icon="save")
-        self.path = widgets.Text(value=path, description="profile file", style=_WIDE)
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="sweep")
-        self.status = widgets.HTML()
-        self.info = widgets.HTML()
-        self._box = widgets.VBox(
-            [
-                self.info,
-                widgets.HBox([self.op, self.residency, self.device]),
-                self.figure,
-                widgets.HBox([self.python_slider, self.python_mode]),
-                self.cupy_row,
-                self.regret,
-                widgets.HBox([self.budget, self.run_button, self.progress]),
-                widgets.HBox([self.fit_button, self.reset_button]),
-                widgets.HBox([self.path, self.save_button]),
-                self.status,
-            ]
-        )
+        super().__init__(self.state.ops(), budget_s, path)
         self._wire()
         self._pick_group(first)
 
@@ -164,7 +102,7 @@ class Tuner:
     def save(self, path: str | None = None) -> Path:
         """Write the profile to `path` (default: the path box); returns the file written."""
         target = self.state.save(path or self.path.value)
-        self.status.value = f"Saved profile to <code>{html.escape(str(target.resolve()))}</code>"
+        self.status.value = words.saved_html(target.resolve(), self.state)
         return target
 
     def use_fitted(self) -> None:
@@ -177,7 +115,10 @@ class Tuner:
         """Every group to the seed table's row for its op."""
         self.state.use_seed()
         self._show(self.key)
-        self.status.value = "Every group reset to the seed table (seed 002)."
+        self.status.value = (
+            "Every op reset to the seed table (seed 002), every function to its reference "
+            "expert at every size."
+        )
 
     def run_benchmark(
         self, ops: Sequence[str] | None = None, *, budget_s: float | None = None, **options: Any
@@ -215,7 +156,8 @@ class Tuner:
             )
         self.state.replace_fit(new)
         self._refresh_options()
-        self.status.value = f"Measured: {html.escape(cal.summary())}"
+        found = words.counts(p.status for p in cal.points)
+        self.status.value = f"Measured: {words.points_html(found, cal.elapsed_s)}"
         return cal
 
     def _is_function_name(self, name: str) -> bool:
@@ -242,7 +184,10 @@ class Tuner:
             self._busy(False)
         self.state.add_function(gate)
         self._refresh_options()
-        self.status.value = f"Measured: {html.escape(sweep.summary())}"
+        found = words.counts(p.status for p in sweep.points)
+        self.status.value = (
+            f"Measured: {html.escape(sweep.function)}: {words.points_html(found, sweep.elapsed_s)}"
+        )
         return sweep
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -283,14 +228,16 @@ class Tuner:
         return resting is None or abs(math.log10(value / resting)) >= STEP / 4
 
     def _on_python_mode(self, change: Mapping[str, Any]) -> None:
-        if not self._syncing:
-            tier = self.state.tiers[self.key]
-            self._edit(with_python(tier, change["new"], float(self.python_slider.value)))
+        if not self._syncing:  # back to a size: the one it had last, else where it rests
+            last = self.state.last_size(self.key, "python")
+            size = last if last is not None else float(self.python_slider.value)
+            self._edit(with_python(self.state.tiers[self.key], change["new"], size))
 
     def _on_cupy_mode(self, change: Mapping[str, Any]) -> None:
         if not self._syncing:
-            tier = self.state.tiers[self.key]
-            self._edit(with_cupy(tier, change["new"], float(self.cupy_slider.value)))
+            last = self.state.last_size(self.key, "cupy")
+            size = last if last is not None else float(self.cupy_slider.value)
+            self._edit(with_cupy(self.state.tiers[self.key], change["new"], size))
 
     def _on_run(self, _: Any) -> None:
         try:
@@ -324,9 +271,9 @@ class Tuner:
         """A hand edit of the shown group: store it, then redraw shapes and regret."""
         self.state.set_tier(self.key, tier)
         self._syncing = True
-        try:  # the slider stays where it is; the mode boxes follow
-            self.python_mode.value = python_mode(tier)[0]
-            self.cupy_mode.value = cupy_mode(tier)[0]
+        try:  # a slider stays where it is (or returns to its last size); the rest follows
+            for name in ("python", "cupy"):
+                self._sync_mode(self.key, name)
         finally:
             self._syncing = False
         self._draw_tier(self.key)
@@ -376,25 +323,41 @@ class Tuner:
             ):
                 trace.update(update)
             self.figure.layout.xaxis.range = view.axis_range(*self._range)
-            self.figure.layout.title.text = view.group_title(key, self.state.gpu_names())
+            self.figure.layout.title.text = view.chart_title(
+                key, self.state.gpu_names(), function=self.state.is_function(key)
+            )
             self.figure.layout.shapes = view.shapes(tiers[0], *self._range, has_gpu)
+        self._keep_model_state()
         self._draw_regret(key)
+
+    def _title(self, key: GroupKey) -> str:
+        return view.group_title(key, self.state.gpu_names(), function=self.state.is_function(key))
+
+    def _keep_model_state(self) -> None:
+        """The figure's widget state made what is drawn now. plotly sends each edit to the
+        views open now but keeps the state a view starts from (a reloaded page, a notebook
+        opened again on the running kernel) as it was when the figure was displayed: without
+        this, such a view shows the group of that moment, with its shading."""
+        self.figure._widget_layout = deepcopy(self.figure._layout_obj._props)
+        self.figure._widget_data = deepcopy(self.figure._data)
 
     def _info(self, key: GroupKey) -> str:
         group = self.state.functions.get(key)
         if group is not None:
             learner = group.gate.learners()[group.device]
-            experts = ", ".join(f"{n} ({learner.experts[n].kind})" for n in learner.order)
+            experts = ", ".join(words.expert_words(learner.experts[n]) for n in learner.order)
             return (
                 f"Your function <code>{html.escape(group.gate.qualname)}</code>: experts "
                 f"{html.escape(experts)}; timings from its live calls and workbench.calibrate "
-                f"sweeps, {len(group.curves.sizes)} size buckets"
+                f"sweeps, {len(group.curves.sizes)} size buckets, on "
+                f"{html.escape(view.device_label(group.device, self.state.gpu_names()))}"
             )
         assert self.state.fit is not None
         cal = self.state.fit.calibration
+        found = words.counts(p.status for p in cal.points)
         return (
-            f"Measured on {html.escape(cal.key.cpu)}; GPU: {html.escape(cal.key.gpu)}; "
-            f"{html.escape(cal.date)}; {html.escape(cal.summary())}"
+            f"Measured on {html.escape(cal.key.cpu)}; GPU: {html.escape(cal.key.gpu or 'none')}; "
+            f"{html.escape(cal.date)}; {words.points_html(found, cal.elapsed_s)}"
         )
 
     def _draw_tier(self, key: GroupKey) -> None:
@@ -403,12 +366,13 @@ class Tuner:
         with self.figure.batch_update():
             self.figure.data[-1].update(view.chosen_update(c, tier, has_gpu))
             self.figure.layout.shapes = view.shapes(tier, *self._range, has_gpu)
+        self._keep_model_state()
         self._draw_regret(key)
 
     def _draw_regret(self, key: GroupKey) -> None:
         state = self.state
         self.regret.value = view.regret_html(
-            view.group_title(key, state.gpu_names()),
+            self._title(key),
             view.tier_text(state.tiers[key], state.has_gpu(key)),
             state.group_regret(key),
             state.group_regret(key, state.fitted(key)),
@@ -424,27 +388,48 @@ class Tuner:
         """Sliders (range and value, on their grid) and mode boxes to the group's
         thresholds, without firing edits."""
         tier = self.state.tiers[key]
+        self.state.remember(key, tier)
         lo = math.floor(math.log10(self._range[0]) / STEP) * STEP
         hi = math.ceil(math.log10(self._range[1]) / STEP) * STEP
         has_gpu = self.state.has_gpu(key)
         self._syncing = True
         try:
-            for name, slider, mode_box, (mode, value), attr in (
-                ("python", self.python_slider, self.python_mode, python_mode(tier), "simd_above"),
-                ("cupy", self.cupy_slider, self.cupy_mode, cupy_mode(tier), "gpu_above"),
+            for name, slider, (_, value), attr in (
+                ("python", self.python_slider, python_mode(tier), "simd_above"),
+                ("cupy", self.cupy_slider, cupy_mode(tier), "gpu_above"),
             ):
-                exponent = math.log10(value if value is not None else self._default(key, attr))
+                # never/always: the slider rests at the size it had last, to come back to
+                if value is None:
+                    value = self.state.last_size(key, name) or self._default(key, attr)
+                exponent = math.log10(value)
                 on_grid = round(min(max(exponent, lo), hi) / STEP) * STEP
                 with slider.hold_sync():
                     _set_range(slider, lo, hi)
                     slider.value = 10**on_grid
                 self._resting[name] = slider.value
-                mode_box.value = mode
-            self.cupy_slider.disabled = not has_gpu
-            self.cupy_mode.disabled = not has_gpu
+                self._sync_mode(key, name)
             self.cupy_row.layout.display = None if has_gpu else "none"
         finally:
             self._syncing = False
+
+    def _sync_mode(self, key: GroupKey, name: str) -> None:
+        """A threshold's mode box, its slider (off unless set at a size, no number shown
+        then) and its state in words, from the group's thresholds."""
+        tier = self.state.tiers[key]
+        python = name == "python"
+        mode, size = python_mode(tier) if python else cupy_mode(tier)
+        slider, box, text = (
+            (self.python_slider, self.python_mode, self.python_state)
+            if python
+            else (self.cupy_slider, self.cupy_mode, self.cupy_state)
+        )
+        usable = python or self.state.has_gpu(key)
+        box.value = mode
+        box.disabled = not usable
+        slider.disabled = mode != AT or not usable
+        slider.readout = mode == AT
+        state = words.python_state if python else words.cupy_state
+        text.value = html.escape(state(mode, size if size is not None else 0.0))
 
     def _default(self, key: GroupKey, attr: str) -> float:
         """Where a slider rests while its threshold is never/always: the fitted or seed
@@ -465,7 +450,3 @@ def _set_range(slider: Any, lo: float, hi: float) -> None:
     slider.min = min(slider.min, lo)
     slider.max = hi
     slider.min = lo
-
-
-def _narrow() -> Any:
-    return widgets.Layout(width="170px")

@@ -1,0 +1,1 @@
+"""Workloads of the coverage tests, importable in child processes and Dask workers."""
