@@ -77,6 +77,8 @@ class Execution(GpuSide, ABC):
                 host = plan.host if plan is not None else None
                 if host is not None and type(arrays[0]) is _NDARRAY:
                     result = host[0](*arrays, *host[1])
+                elif plan is not None and plan.numpy_lists is not None and res is out:
+                    result = plan.numpy_lists(*arrays)
                 else:
                     result = run_numpy(spec, arrays, params, res, out, cp, like)
             elif backend is _PYTHON:
@@ -150,6 +152,8 @@ class Execution(GpuSide, ABC):
             host = plan.host_for_numpy
             if host is not None and type(arrays[0]) is _NDARRAY:
                 return functools.partial(host[0], *arrays, *host[1])  # a + b, a.sum(axis)
+            if plan.numpy_lists is not None:  # np.asarray(a) + np.asarray(b), then tolist()
+                return functools.partial(plan.numpy_lists, *arrays)
             return functools.partial(
                 run_numpy, spec, arrays, params, res, out, self._cupy(), plan.like
             )

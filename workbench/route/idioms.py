@@ -69,6 +69,8 @@ def binary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
     one = _one_d(name, fn)
     if ndim == 1:
         if like is list and not wrap:
+            if name in _FLAT:
+                return _FLAT[name]  # the comprehension in the checking frame: one call less
 
             def flat(a: Any, b: Any) -> Any:
                 if len(a) != len(b):
@@ -97,6 +99,33 @@ def binary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
         return _pack([_pack(r, like) for r in rows], like)
 
     return two
+
+
+def _add(a: Any, b: Any) -> list[Any]:
+    if len(a) != len(b):
+        raise Unsupported("shapes differ: broadcasting is for the general kernels")
+    return [x + y for x, y in zip(a, b)]  # noqa: B905
+
+
+def _subtract(a: Any, b: Any) -> list[Any]:
+    if len(a) != len(b):
+        raise Unsupported("shapes differ: broadcasting is for the general kernels")
+    return [x - y for x, y in zip(a, b)]  # noqa: B905
+
+
+def _multiply(a: Any, b: Any) -> list[Any]:
+    if len(a) != len(b):
+        raise Unsupported("shapes differ: broadcasting is for the general kernels")
+    return [x * y for x, y in zip(a, b)]  # noqa: B905
+
+
+_FLAT: dict[str, Kernel] = {"add": _add, "subtract": _subtract, "multiply": _multiply}
+# The same comprehensions for callers that have checked the lengths are equal (hot.py).
+SAME_LENGTHS: dict[Kernel, Kernel] = {
+    _add: lambda a, b: [x + y for x, y in zip(a, b)],  # noqa: B905
+    _subtract: lambda a, b: [x - y for x, y in zip(a, b)],  # noqa: B905
+    _multiply: lambda a, b: [x * y for x, y in zip(a, b)],  # noqa: B905
+}
 
 
 def _ragged() -> list[Any]:
@@ -172,19 +201,16 @@ def unary(name: str, kind: type, ndim: int, like: type) -> Kernel | None:
     return None
 
 
-def _has_nan(values: Any) -> bool:
-    total = sum(values)
-    return bool(total != total)  # NaN, or inf - inf: then look element by element
-
-
 def _nan_max(a: Any) -> Any:
-    if _has_nan(a) and any(x != x for x in a):
+    total = sum(a)  # NaN when a NaN is present (or inf - inf: then look element by element)
+    if total != total and any(x != x for x in a):
         return math.nan
     return max(a)
 
 
 def _nan_min(a: Any) -> Any:
-    if _has_nan(a) and any(x != x for x in a):
+    total = sum(a)
+    if total != total and any(x != x for x in a):
         return math.nan
     return min(a)
 

@@ -79,3 +79,60 @@ def _on_arrays(kernel: Callable[..., Any], dtype: np.dtype[Any]) -> Callable[...
         return scalar(result)
 
     return run
+
+
+def numpy_on_lists(
+    spec: OpSpec, desc: Sequence[Desc], params: sh.Params, like: type
+) -> Callable[..., Any] | None:
+    """NumPy on list operands as a user writes it: np.asarray of each list, the operator
+    or array method (else the op's NumPy function on the arrays), then tolist() (tuples
+    for tuples); None where an operand is not a list of numbers or a Python number."""
+    if not desc or not isinstance(desc[0][1], ListTag) or spec.array_fn is None:
+        return None
+    for _, tag in desc:
+        if isinstance(tag, ListTag):
+            if tag.leaf not in _KINDS:
+                return None
+        elif not (isinstance(tag, type) and tag in (int, float, bool)):
+            return None
+    extra = tuple(params[name] for name, _ in spec.params)
+    lists = tuple(isinstance(tag, ListTag) for _, tag in desc)
+    asarray = np.asarray
+    back = _tuples if like is tuple else _listed
+    fn = spec.host_fn
+    if fn is None:
+        array_fn = spec.array_fn
+
+        def through(*arrays: Any) -> Any:
+            operands = [
+                asarray(x) if is_list else x for x, is_list in zip(arrays, lists, strict=True)
+            ]
+            return back(array_fn(np, operands, params))
+
+        return through
+    if not [v for v in extra if v is not None]:
+        if lists == (True,):
+            return lambda a: back(fn(asarray(a)))
+        if lists == (True, True):
+            return lambda a, b: back(fn(asarray(a), asarray(b)))
+
+    def general(*arrays: Any) -> Any:
+        operands = [asarray(x) if is_list else x for x, is_list in zip(arrays, lists, strict=True)]
+        return back(fn(*operands, *extra))
+
+    return general
+
+
+def _listed(result: Any) -> Any:
+    return result.tolist() if hasattr(result, "tolist") else result
+
+
+def _tuples(result: Any) -> Any:
+    return tuples(_listed(result))
+
+
+def tuples(value: Any) -> Any:
+    """Nested lists as nested tuples (tuples in, tuples out)."""
+    if type(value) is list:
+        return tuple(tuples(v) for v in value) if value and type(value[0]) is list else tuple(value)
+    return value

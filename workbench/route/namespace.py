@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench import gpu
-from workbench.route.idioms import Unsupported
+from workbench.route.hot import MISS
 from workbench.route.machine_profile import MachineProfile
-from workbench.route.operands import quick
 from workbench.route.ops import OpSpec
 from workbench.route.router import Router
 
@@ -161,56 +160,35 @@ class Namespace:
             params = {**defaults, **given}
             return route(spec, arrays, params, spec.param_key(params))
 
-        plans, buckets = self.router._plans, self.router._buckets
-
-        def planned(arrays: tuple[Any, ...]) -> Any:
-            """The plan's direct kernel for these operands, if the router has one (the
-            router's own fast path, inlined here: one call less per op)."""
-            seen = quick(arrays)
-            if seen is None:
-                return None
-            where, sig, size = seen
-            bucket = buckets.get(size)
-            if bucket is None:
-                return None
-            plan = plans.get((name, where, where, sig, bucket, default_key))
-            return plan if plan is not None and plan.fast is not None else None
+        hot_path = self.router._hot.get  # op name -> the plan its last call ran (hot.py)
 
         if arity == 1 and not [n for n in names if defaults[n] is not None]:
 
             def unary(a: Any, /, *rest: Any, **kwargs: Any) -> Any:
-                if rest or kwargs or type(a) not in routable:
+                if rest or kwargs:
                     return general(a, *rest, **kwargs)
-                plan = planned((a,))
-                if plan is not None:
-                    try:
-                        result = plan.fast(a)
-                    except (Unsupported, TypeError, ValueError):
-                        pass  # the router's full path answers
-                    else:
-                        cell = plan.cell
-                        cell[0] += 1
-                        cell[1] += 1
+                hot = hot_path(name)
+                if hot is not None:
+                    result = hot(a)
+                    if result is not MISS:
                         return result
+                if type(a) not in routable:
+                    return fall_through((a,), {})
                 return route(spec, (a,), defaults, default_key)
 
             return functools.wraps(direct)(unary)
         if arity == 2 and not names:
 
             def binary(a: Any, b: Any, /, *rest: Any, **kwargs: Any) -> Any:
-                if rest or kwargs or type(a) not in routable or type(b) not in routable:
+                if rest or kwargs:
                     return general(a, b, *rest, **kwargs)
-                plan = planned((a, b))
-                if plan is not None:
-                    try:
-                        result = plan.fast(a, b)
-                    except (Unsupported, TypeError, ValueError):
-                        pass  # the router's full path answers
-                    else:
-                        cell = plan.cell
-                        cell[0] += 1
-                        cell[1] += 1
+                hot = hot_path(name)
+                if hot is not None:
+                    result = hot(a, b)
+                    if result is not MISS:
                         return result
+                if type(a) not in routable or type(b) not in routable:
+                    return fall_through((a, b), {})
                 return route(spec, (a, b), defaults, default_key)
 
             return functools.wraps(direct)(binary)

@@ -35,10 +35,13 @@ class Plan:
         "cell",
         "decision",
         "fast",
+        "heated",
         "host",
         "host_for_numpy",
+        "hot",
         "idiom",
         "like",
+        "numpy_lists",
         "python",
     )
 
@@ -49,6 +52,8 @@ class Plan:
         python: Any = None,
         like: type = list,
         host: tuple[Any, tuple[Any, ...]] | None = None,
+        direct: Any = None,
+        numpy_lists: Any = None,
     ) -> None:
         self.decision = decision
         self.backend = decision.backend
@@ -59,11 +64,18 @@ class Plan:
         # NumPy on exact ndarrays as a user writes it: (operator or method, parameters)
         self.host_for_numpy = host
         self.host = host if decision.backend is _NUMPY else None
+        # NumPy on lists as a user writes it: np.asarray, the operator, tolist()
+        self.numpy_lists = numpy_lists
         # What the fast path calls with the operands, when nothing else needs doing: the
-        # idiomatic kernel, or NumPy's operator or method (None: the full path runs)
+        # idiomatic kernel, NumPy's operator or method, or CuPy's on data already on the
+        # GPU (`direct`) (None: the full path runs)
         self.fast: Any = None
+        self.hot: Any = None  # the hot path bound to this plan (hot.py), once made
+        self.heated = False  # whether a hot path was looked for
         if not decision.fallback:
-            if self.idiom is not None:
+            if direct is not None:
+                self.fast = direct
+            elif self.idiom is not None:
                 self.fast = self.idiom
             elif self.host is not None:
                 fn, extra = self.host
@@ -71,3 +83,5 @@ class Plan:
                     self.fast = fn
                 else:
                     self.fast = lambda *a: fn(*a, *extra)
+            elif numpy_lists is not None and decision.backend is _NUMPY:
+                self.fast = numpy_lists

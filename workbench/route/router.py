@@ -22,23 +22,18 @@ from workbench.errors import RouteError
 from workbench.gpu import GpuStatus
 from workbench.gpu.pinned import Mover
 from workbench.route import shapes as sh
-from workbench.route.backends import (
-    Desc,
-    PythonBackend,
-    Unsupported,
-)
-from workbench.route.cost import CostModel, Workload
+from workbench.route.backends import PythonBackend, Unsupported
+from workbench.route.cost import CostModel
 from workbench.route.counts import Tally
-from workbench.route.execution import Execution
 from workbench.route.explain import Explanation
-from workbench.route.features import bucket_of
+from workbench.route.hot import MISS, HotCall
 from workbench.route.kinds import Backend, Location
-from workbench.route.lists import container_of, idiom_for
 from workbench.route.machine_profile import MachineProfile, load_machine_profile
-from workbench.route.operands import describe, is_number, quick
+from workbench.route.operands import describe, quick
 from workbench.route.ops import OpRegistry, OpSpec
+from workbench.route.planning import BUCKETS_PER_DECADE, Planning
 from workbench.route.plans import Decision, Plan
-from workbench.route.policy import Pick, exclusions_of, explain_call, pick, workload_of
+from workbench.route.policy import explain_call
 from workbench.route.selector import check_size
 
 if TYPE_CHECKING:
@@ -60,16 +55,14 @@ _POLICY_NAMES = {
     "table": "seed",
     "moe": "seed",
 }
-_PLAN_CACHE_LIMIT = 4096
-BUCKETS_PER_DECADE = 4  # plans are kept per dtype, rank and size bucket (a quarter decade)
-_LISTS_AT, _HOST_AT = Location.PYTHON.value, Location.HOST.value
+__all__ = ["BUCKETS_PER_DECADE", "POLICIES", "Router"]
 # Enum members and types as plain constants: attribute access on an Enum class is slow.
 _NUMPY, _PYTHON, _CUPY = Backend.NUMPY, Backend.PYTHON, Backend.CUPY
 _AT_HOST, _AT_DEVICE = Location.HOST, Location.DEVICE
 _NDARRAY = np.ndarray
 
 
-class Router(Execution):
+class Router(Planning):
     """Routes ops to pure Python, NumPy or CuPy; counts and explains every decision.
 
     `profile`: 'seed' (default: the seeds' table and reference-machine costs), a
@@ -118,8 +111,10 @@ class Router(Execution):
             for name, spec in self.registry.names().items()
             if spec.runnable
         }
+        self._defaults = {spec.name: key for spec, _, key in self._fast.values()}
         self._plans: dict[tuple[Any, ...], Plan] = {}
         self._buckets: dict[int, int] = {}  # size -> its bucket
+        self._hot: dict[str, HotCall] = {}  # op name -> its hot call (hot.py)
         self.tally = Tally()
 
     # --- analysis --------------------------------------------------------------------
@@ -145,93 +140,6 @@ class Router(Execution):
         arrays, params = spec.parse(args, kwargs)
         return spec, arrays, params, spec.param_key(params)
 
-    def workload(
-        self,
-        spec: OpSpec,
-        desc: Sequence[Desc],
-        params: sh.Params,
-        residency: Location,
-        placement: Location,
-    ) -> Workload:
-        """The cost models' view of one call (shapes checked here, RouteError if they clash)."""
-        return workload_of(spec, desc, params, residency, placement)
-
-    def exclusions(
-        self, spec: OpSpec, desc: Sequence[Desc], params: sh.Params
-    ) -> dict[Backend, str]:
-        """Backends that cannot run this call, each with the reason."""
-        return exclusions_of(spec, desc, params, self.gpu_status)
-
-    def _bucket(self, size: int) -> int:
-        found = self._buckets.get(size)
-        if found is None:
-            if len(self._buckets) >= _PLAN_CACHE_LIMIT:
-                self._buckets.clear()
-            found = self._buckets[size] = bucket_of(size, BUCKETS_PER_DECADE)
-        return found
-
-    def _plan(
-        self,
-        spec: OpSpec,
-        arrays: Sequence[Any],
-        params: sh.Params,
-        pkey: tuple[Any, ...],
-        to: Location | str | None,
-    ) -> tuple[Plan, tuple[Desc, ...]]:
-        """The cached plan for this call's signature and size bucket (made on the first
-        call of its kind; shapes are checked then, and by the kernels on every call)."""
-        where, desc, sig, size = describe(arrays)
-        placement = where if to is None else Location.parse(to).value
-        key = (spec.name, where, placement, sig, self._bucket(size), pkey)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._new_plan(spec, desc, params, key, where, placement)
-        return plan, desc
-
-    def _new_plan(
-        self,
-        spec: OpSpec,
-        desc: tuple[Desc, ...],
-        params: sh.Params,
-        key: tuple[Any, ...],
-        where: str,
-        placement: str,
-    ) -> Plan:
-        residency, out = Location(where), Location(placement)
-        w = self.workload(spec, desc, params, residency, out)
-        choice: Pick = pick(
-            self.policy,
-            self.profile,
-            self.model,
-            w,
-            self.exclusions(spec, desc, params),
-            self.device_index if self.policy == "calibrated" else -1,
-        )
-        decision = Decision(
-            spec.name, choice.backend, choice.preferred, choice.fallback, residency, out, w
-        )
-        if len(self._plans) >= _PLAN_CACHE_LIMIT:
-            self._plans.clear()
-        like = container_of(desc)
-        idiom = None
-        if where == placement == _LISTS_AT:
-            idiom = idiom_for(spec, desc, params, like, on_lists=True)
-        elif where == placement == _HOST_AT:
-            idiom = idiom_for(spec, desc, params, like, on_lists=False)
-        host = None
-        if (
-            spec.host_fn is not None
-            and where == placement == _HOST_AT
-            and desc
-            and all(isinstance(tag, np.dtype) or is_number(tag) for _, tag in desc)
-            and isinstance(desc[0][1], np.dtype)
-        ):
-            host = (spec.host_fn, tuple(params[name] for name, _ in spec.params))
-        plan = self._plans[key] = Plan(
-            decision, self._cell(spec.name, choice.backend), idiom, like, host
-        )
-        return plan
-
     # --- public API --------------------------------------------------------------------
 
     def decide(
@@ -250,6 +158,15 @@ class Router(Execution):
         """Run `op(*args, **kwargs)` on the backend the policy picks; the result comes back
         where the operands live (CuPy in, CuPy out; NumPy or lists with NumPy in, NumPy out;
         lists only, lists out), or where `to` says ('python', 'host', 'device')."""
+        if to is None and not kwargs:
+            hot = self._hot.get(op)  # the plan this op's last call ran (hot.py)
+            if hot is not None:
+                try:
+                    result = hot(*args)
+                except TypeError:  # not as many operands as the hot call takes
+                    result = MISS  # (its kernel's own TypeErrors give MISS inside)
+                if result is not MISS:
+                    return result
         fast = self._fast.get(op)
         if fast is not None and not kwargs and len(args) == fast[0].arity:
             spec, arrays, params, pkey = fast[0], args, fast[1], fast[2]
@@ -279,14 +196,15 @@ class Router(Execution):
                     if plan is not None:
                         fast = plan.fast
                         if fast is not None:
-                            cell = plan.cell
-                            cell[0] += 1
                             try:
                                 result = fast(*arrays)
                             except (Unsupported, TypeError, ValueError):
-                                cell[0] -= 1  # the full path below answers (and counts)
+                                pass  # the full path below answers (and counts)
                             else:
+                                cell = plan.cell
+                                cell[0] += 1
                                 cell[1] += 1
+                                self._heat(spec, plan, arrays, pkey, bucket)
                                 return result
         # The cached path: plans made on the first call of their kind.
         where, desc, sig, size = describe(arrays)
@@ -298,6 +216,8 @@ class Router(Execution):
         plan = self._plans.get(key)
         if plan is None:
             plan = self._new_plan(spec, desc, params, key, where, placement)
+        if to is None and plan.fast is not None:
+            self._heat(spec, plan, arrays, pkey, bucket)  # the next call of its kind is hot
         plan.cell[0] += 1
         decision = plan.decision
         if decision.fallback:
@@ -431,12 +351,6 @@ class Router(Execution):
         return explain_call(self, spec, w, self.exclusions(spec, desc, params), n, "")
 
     # --- counters ----------------------------------------------------------------------
-
-    def _cell(self, op: str, backend: Backend) -> list[int]:
-        return self.tally.cell(op, backend)
-
-    def _count_fallback(self, op: str, failed: Backend, to: Backend, reason: str) -> None:
-        self.tally.fallback(op, failed, to, reason)
 
     def counts(self) -> pd.DataFrame:
         """Decisions and executions per op and backend (every backend listed, zeros included,
