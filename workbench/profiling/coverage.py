@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.profiling.children import ChildProfile
+    from workbench.profiling.dask_workers import WorkerProfile
 
 THREAD_COLUMNS = [
     "thread",
@@ -153,6 +154,7 @@ def covered(
     *,
     threads: bool = True,
     processes: bool = True,
+    dask: bool = True,
 ) -> tuple[RawProfile, BaseException | None, Coverage]:
     """Run `capture` with its threads and child processes profiled too; the statistics
     come back merged, with the coverage that says what was seen.
@@ -160,10 +162,13 @@ def covered(
     Everything installed for the capture is taken down again before this returns, also
     when the capture raises."""
     from workbench.profiling.children import ChildCapture
+    from workbench.profiling.dask_workers import DaskCapture
     from workbench.profiling.threads import ThreadCapture
 
     coverage = Coverage(main=threading.current_thread().name, main_ident=threading.get_ident())
     with contextlib.ExitStack() as stack:
+        # first in, last out: its calls to the cluster run outside the thread capture
+        cluster = stack.enter_context(DaskCapture()) if dask else None
         thread_capture = stack.enter_context(ThreadCapture()) if threads else None
         children = stack.enter_context(ChildCapture()) if processes else None
         raw, error = capture()
@@ -175,6 +180,10 @@ def covered(
         if children is not None:
             found, notes = children.collect()
             coverage.processes += [_child_part(c) for c in found]
+            coverage.notes += notes
+        if cluster is not None:
+            workers, notes = cluster.collect()
+            coverage.processes += [_worker_part(w) for w in workers]
             coverage.notes += notes
     coverage.notes[:0] = _thread_notes(coverage)
     return coverage.merged(raw), error, coverage
@@ -188,6 +197,25 @@ def _child_part(child: ChildProfile) -> Part:
         kind=child.kind,
         complete=child.complete,
         note=child.note,
+    )
+
+
+def _worker_part(worker: WorkerProfile) -> Part:
+    name = (
+        worker.address
+        if worker.name in ("", worker.address)
+        else f"{worker.name} ({worker.address})"
+    )
+    note = f"{worker.tasks} task(s)"
+    if worker.running:
+        note += f", {worker.running} still running: partial"
+    return Part(
+        name,
+        worker.pid,
+        worker.stats,
+        kind="dask-worker",
+        complete=not worker.running,
+        note=note,
     )
 
 
