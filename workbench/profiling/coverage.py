@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from workbench.profiling.children import ChildProfile
     from workbench.profiling.dask_workers import WorkerProfile
+    from workbench.profiling.threads import ThreadProfile
 
 THREAD_COLUMNS = [
     "thread",
@@ -219,13 +220,25 @@ def _worker_part(worker: WorkerProfile) -> Part:
     )
 
 
-def _thread_notes(coverage: Coverage) -> list[str]:
+def sampled_coverage(threads: Sequence[ThreadProfile]) -> Coverage | None:
+    """The coverage of a stack-sampled run: `threads` are the sampler's, this thread's
+    first (their statistics are in the profile already)."""
+    if len(threads) < 2:
+        return None
+    main, *others = threads
+    coverage = Coverage(main=main.name, main_ident=main.ident, main_stats=dict(main.stats))
+    coverage.threads = [Part(t.name, t.ident, t.stats, t.alive) for t in others]
+    coverage.notes = _thread_notes(coverage, "sampled with it")
+    return coverage
+
+
+def _thread_notes(coverage: Coverage, how: str = "profiled on its own") -> list[str]:
     notes = []
     if coverage.threads:
         names = ", ".join(sorted({t.name for t in coverage.threads})[:6])
         notes.append(
             f"{len(coverage.threads)} thread(s) besides {coverage.main} ran while the code ran "
-            f"({names}): each was profiled on its own and merged into the categories "
+            f"({names}): each was {how} and merged into the categories "
             "(report.threads has one row per thread); time spent blocked (locks, queues, "
             "sleeps, waiting for workers) is the category `waiting`, left out of the shares "
             "and the wins."
@@ -235,7 +248,7 @@ def _thread_notes(coverage: Coverage) -> list[str]:
         notes.append(
             f"{len(open_threads)} thread(s) were still running when the code ended "
             f"({', '.join(open_threads[:6])}; a pool left open?): their profiles cover what "
-            "they finished up to then, and their profilers were stopped."
+            "they ran up to then; nothing of the workbench runs in them now."
         )
     return notes
 

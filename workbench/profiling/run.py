@@ -295,8 +295,18 @@ def _capture(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None, Coverage | None]:
     """The capture, with the threads, child processes and Dask tasks the code starts
-    profiled where they run and merged in (cProfile mode; the sampler samples every
-    thread itself)."""
+    profiled where they run and merged in (cProfile mode; the stack sampler samples
+    every thread the steps start itself, and its rows are made here)."""
+    if options.mode == "sample":
+        from workbench.profiling.coverage import sampled_coverage
+        from workbench.profiling.stack_sampler import run_stack_sampled
+        from workbench.profiling.threads import ThreadProfile
+
+        threads: list[ThreadProfile] = []
+        raw, error = run_stack_sampled(
+            steps, interval=options.interval, clock=clock, threads_out=threads
+        )
+        return raw, error, sampled_coverage(threads)
     if options.mode != "cprofile":
         return (*_capture_one(steps, options, clock), None)
     from workbench.profiling.coverage import covered
