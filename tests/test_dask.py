@@ -217,3 +217,31 @@ def test_a_scheduler_that_does_not_answer_times_out_into_one_note(
     assert len(notes) == 1, notes
     assert "could not be reached" in notes[0] and "Timeout" in notes[0], notes
     assert report.categories.set_index("category").loc["DSL", "self_s"] > 0
+
+
+def test_a_cluster_in_this_process_counts_each_task_once() -> None:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as inproc,
+        inproc.as_current(),
+    ):
+
+        def cell() -> list[int]:
+            return list(inproc.gather(inproc.map(tasks.solve_task, [1500] * 2, pure=False)))
+
+        # first cell: the worker's thread starts in it, so the thread capture profiles it
+        first = workbench.profile(cell, category=DSL, use_pyproject=False)
+        # second cell: the thread ran before, so the worker's plugin profiles the tasks
+        second = workbench.profile(cell, category=DSL, use_pyproject=False)
+    for report in (first, second):
+        assert report.result == [griddsl.solve(1500)] * 2
+        assert report.wins.iloc[0]["category"] == "DSL", report.categories
+        dsl = report.functions[report.functions["category"] == "DSL"]
+        # each task's solve counted once: two calls of the DSL's entry point
+        assert dsl.set_index("name").loc["solve", "ncalls"] == 2, dsl
+    assert any("profiled already" in r for r in first.remarks)
+    assert first.processes is None or len(first.processes) == 0
+    assert second.processes is not None and len(second.processes) == 1
+    assert second.processes.iloc[0]["largest_category"] == "DSL"

@@ -70,6 +70,7 @@ class TaskProfiler(WorkerPlugin):
             "pid": os.getpid(),
             "tasks": 0 if state is None else state.done,
             "running": 0 if state is None else state.running,
+            "skipped": 0 if state is None else state.skipped,
             "stats": to_json(stats),
         }
 
@@ -85,6 +86,7 @@ class _State:
         self.wrapped: list[tuple[Any, bool, Any]] = []
         self.done = 0
         self.running = 0
+        self.skipped = 0  # tasks run where another profiler was already running
 
     def wrap(self, executor: Any) -> None:
         had = "submit" in vars(executor)
@@ -107,33 +109,44 @@ class _State:
         self.wrapped.clear()
 
     def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        """In the executor thread: `fn` under this thread's profiler."""
+        """In the executor thread: `fn` under this thread's profiler (or without one,
+        when another profiler already runs here: a worker in the kernel's own process,
+        whose threads the kernel's capture profiles; the task itself never fails)."""
         profiler = self._enter()
         try:
             return fn(*args, **kwargs)
         finally:
             self._leave(profiler)
 
-    def _enter(self) -> _lsprof.Profiler:
+    def _enter(self) -> _lsprof.Profiler | None:
         with self.lock:
             self.running += 1
             if SHARED:
                 if self.shared is None:
                     self.shared = _lsprof.Profiler()
+                if self.users == 0:
+                    try:
+                        self.shared.enable()
+                    except ValueError:  # another tool holds sys.monitoring's profiler slot
+                        self.skipped += 1
+                        return None
                 self.users += 1
-                if self.users == 1:
-                    self.shared.enable()
                 return self.shared
+            if sys.getprofile() is not None:  # this thread is profiled already
+                self.skipped += 1
+                return None
             profiler = self.profilers.get(threading.get_ident())
             if profiler is None:
                 profiler = self.profilers[threading.get_ident()] = _lsprof.Profiler()
         profiler.enable()
         return profiler
 
-    def _leave(self, profiler: _lsprof.Profiler) -> None:
+    def _leave(self, profiler: _lsprof.Profiler | None) -> None:
         with self.lock:
             self.running -= 1
             self.done += 1
+            if profiler is None:
+                return
             if SHARED:
                 self.users -= 1
                 if self.users == 0:

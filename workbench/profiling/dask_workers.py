@@ -37,6 +37,7 @@ class WorkerProfile:
     tasks: int
     running: int
     stats: dict[FuncKey, FuncStats]
+    skipped: int = 0  # tasks that ran where another profiler ran (the kernel's own threads)
 
 
 def active_client() -> Any | None:
@@ -133,6 +134,7 @@ class DaskCapture:
                         int(data.get("tasks", 0)),
                         int(data.get("running", 0)),
                         stats,
+                        int(data.get("skipped", 0)),
                     )
                 )
             except (TypeError, ValueError, KeyError) as exc:
@@ -224,6 +226,13 @@ def _summary(where: str, profiles: list[WorkerProfile]) -> list[str]:
             "each task was profiled on its worker (a Dask WorkerPlugin) and merged into the "
             "categories (report.processes has one row per worker; the code's wait for them "
             "is `waiting`). Tasks other clients sent meanwhile are included."
+        )
+    skipped = sum(p.skipped for p in profiles)
+    if skipped:
+        notes.append(
+            f"{skipped} Dask task(s) ran in threads that were profiled already (a cluster "
+            "in this process: LocalCluster(processes=False)): they are counted in "
+            "report.threads, not in their worker's row."
         )
     running = sum(p.running for p in profiles)
     if running:
