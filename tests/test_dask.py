@@ -106,6 +106,14 @@ def test_the_magic_on_a_cell_that_maps_over_the_cluster(shell: Any, client: Any)
     assert plugins_left(client) == ([], [], [False, False])
 
 
+def test_a_sampling_mode_says_the_workers_are_not_seen(client: Any) -> None:
+    report = workbench.profile(dsl_cell(client), mode="sample", use_pyproject=False)
+    assert report.result == [griddsl.solve(2500)] * len(ROUNDS)
+    notes = [r for r in report.remarks if "Dask client is active" in r]
+    assert len(notes) == 1 and "--mode cprofile" in notes[0], report.remarks
+    assert plugins_left(client) == ([], [], [False, False])
+
+
 def test_the_code_own_error_comes_back_and_the_plugin_is_removed(client: Any) -> None:
     def cell() -> None:
         client.gather(client.map(tasks.solve_task, [200, 200], pure=False))
@@ -222,7 +230,7 @@ def test_a_scheduler_that_does_not_answer_times_out_into_one_note(
 def test_a_cluster_in_this_process_counts_each_task_once() -> None:
     with (
         distributed.LocalCluster(
-            n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None
+            n_workers=1, processes=False, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as inproc,
         inproc.as_current(),

@@ -220,15 +220,19 @@ def _worker_part(worker: WorkerProfile) -> Part:
     )
 
 
-def sampled_coverage(threads: Sequence[ThreadProfile]) -> Coverage | None:
-    """The coverage of a stack-sampled run: `threads` are the sampler's, this thread's
-    first (their statistics are in the profile already)."""
-    if len(threads) < 2:
+def sampled_coverage(
+    threads: Sequence[ThreadProfile], notes: Sequence[str] = ()
+) -> Coverage | None:
+    """The coverage of a sampled run: `threads` are the stack sampler's, this thread's
+    first (their statistics are in the profile already), `notes` what it did not see."""
+    if len(threads) < 2 and not notes:
         return None
+    if len(threads) < 2:
+        return Coverage(notes=list(notes))
     main, *others = threads
     coverage = Coverage(main=main.name, main_ident=main.ident, main_stats=dict(main.stats))
     coverage.threads = [Part(t.name, t.ident, t.stats, t.alive) for t in others]
-    coverage.notes = _thread_notes(coverage, "sampled with it")
+    coverage.notes = [*_thread_notes(coverage, "sampled with it"), *notes]
     return coverage
 
 

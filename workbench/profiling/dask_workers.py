@@ -53,6 +53,17 @@ def active_client() -> Any | None:
         return None
 
 
+def unseen_workers() -> list[str]:
+    """The note for a sampling mode when a client is active: its workers are not seen."""
+    client = active_client()
+    if client is None:
+        return []
+    return [
+        f"A Dask client is active ({_where(client)}): the tasks sent to its workers are "
+        "profiled in --mode cprofile (the default) only; this profile is this process's."
+    ]
+
+
 @dataclass
 class DaskCapture:
     """``with DaskCapture() as dask: ...`` then ``dask.collect()``."""
