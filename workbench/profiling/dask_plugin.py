@@ -71,6 +71,7 @@ class TaskProfiler(WorkerPlugin):
             "tasks": 0 if state is None else state.done,
             "running": 0 if state is None else state.running,
             "skipped": 0 if state is None else state.skipped,
+            "shared": SHARED,
             "stats": to_json(stats),
         }
 

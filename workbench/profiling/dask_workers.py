@@ -38,6 +38,7 @@ class WorkerProfile:
     running: int
     stats: dict[FuncKey, FuncStats]
     skipped: int = 0  # tasks that ran where another profiler ran (the kernel's own threads)
+    shared: bool = False  # Python 3.12+: one cProfile for all the worker's threads
 
 
 def active_client() -> Any | None:
@@ -146,6 +147,7 @@ class DaskCapture:
                         int(data.get("running", 0)),
                         stats,
                         int(data.get("skipped", 0)),
+                        bool(data.get("shared", False)),
                     )
                 )
             except (TypeError, ValueError, KeyError) as exc:
@@ -242,8 +244,15 @@ def _summary(where: str, profiles: list[WorkerProfile]) -> list[str]:
     if skipped:
         notes.append(
             f"{skipped} Dask task(s) ran in threads that were profiled already (a cluster "
-            "in this process: LocalCluster(processes=False)): they are counted in "
-            "report.threads, not in their worker's row."
+            "in this process: LocalCluster(processes=False)): this process's own capture "
+            "counts them, not their worker's row."
+        )
+    if any(p.shared and p.tasks for p in profiles):
+        notes.append(
+            "Some Dask workers run Python 3.12 or later, where cProfile is one profiler for "
+            "all of a worker's threads: the worker's own threads (its event loop) run into "
+            "the tasks' profile, so their call counts are right but their times are mixed "
+            "(rough at best): on Python 3.11 workers each thread has its own profiler."
         )
     running = sum(p.running for p in profiles)
     if running:
