@@ -251,5 +251,9 @@ def test_a_cluster_in_this_process_counts_each_task_once() -> None:
         assert dsl.set_index("name").loc["solve", "ncalls"] == 2, dsl
     assert any("profiled already" in r for r in first.remarks)
     assert first.processes is None or len(first.processes) == 0
+    if sys.version_info >= (3, 12):  # the capture's cProfile sees every thread: as before
+        assert any("profiled already" in r for r in second.remarks)
+        assert second.processes is None or len(second.processes) == 0
+        return
     assert second.processes is not None and len(second.processes) == 1
     assert second.processes.iloc[0]["largest_category"] == "DSL"
