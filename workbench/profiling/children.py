@@ -69,6 +69,10 @@ def profiled_target(
     lock = threading.Lock()
 
     def flush() -> None:
+        # SIGTERM must reach the main thread: delivered here, it would wait for the main
+        # thread to run Python, which a child blocked in its pool's queue lock never does
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         while not stop.wait(FLUSH_S):
             with lock, contextlib.suppress(OSError):
                 _write(folder, profiler, {**info, "complete": False})

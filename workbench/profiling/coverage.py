@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.profiling.children import ChildProfile
+    from workbench.profiling.dask_workers import WorkerProfile
+    from workbench.profiling.threads import ThreadProfile
 
 THREAD_COLUMNS = [
     "thread",
@@ -153,6 +155,7 @@ def covered(
     *,
     threads: bool = True,
     processes: bool = True,
+    dask: bool = True,
 ) -> tuple[RawProfile, BaseException | None, Coverage]:
     """Run `capture` with its threads and child processes profiled too; the statistics
     come back merged, with the coverage that says what was seen.
@@ -160,10 +163,13 @@ def covered(
     Everything installed for the capture is taken down again before this returns, also
     when the capture raises."""
     from workbench.profiling.children import ChildCapture
+    from workbench.profiling.dask_workers import DaskCapture
     from workbench.profiling.threads import ThreadCapture
 
     coverage = Coverage(main=threading.current_thread().name, main_ident=threading.get_ident())
     with contextlib.ExitStack() as stack:
+        # first in, last out: its calls to the cluster run outside the thread capture
+        cluster = stack.enter_context(DaskCapture()) if dask else None
         thread_capture = stack.enter_context(ThreadCapture()) if threads else None
         children = stack.enter_context(ChildCapture()) if processes else None
         raw, error = capture()
@@ -175,6 +181,10 @@ def covered(
         if children is not None:
             found, notes = children.collect()
             coverage.processes += [_child_part(c) for c in found]
+            coverage.notes += notes
+        if cluster is not None:
+            workers, notes = cluster.collect()
+            coverage.processes += [_worker_part(w) for w in workers]
             coverage.notes += notes
     coverage.notes[:0] = _thread_notes(coverage)
     return coverage.merged(raw), error, coverage
@@ -191,13 +201,48 @@ def _child_part(child: ChildProfile) -> Part:
     )
 
 
-def _thread_notes(coverage: Coverage) -> list[str]:
+def _worker_part(worker: WorkerProfile) -> Part:
+    name = (
+        worker.address
+        if worker.name in ("", worker.address)
+        else f"{worker.name} ({worker.address})"
+    )
+    note = f"{worker.tasks} task(s)"
+    if worker.running:
+        note += f", {worker.running} still running: partial"
+    return Part(
+        name,
+        worker.pid,
+        worker.stats,
+        kind="dask-worker",
+        complete=not worker.running,
+        note=note,
+    )
+
+
+def sampled_coverage(
+    threads: Sequence[ThreadProfile], notes: Sequence[str] = ()
+) -> Coverage | None:
+    """The coverage of a sampled run: `threads` are the stack sampler's, this thread's
+    first (their statistics are in the profile already), `notes` what it did not see."""
+    if len(threads) < 2 and not notes:
+        return None
+    if len(threads) < 2:
+        return Coverage(notes=list(notes))
+    main, *others = threads
+    coverage = Coverage(main=main.name, main_ident=main.ident, main_stats=dict(main.stats))
+    coverage.threads = [Part(t.name, t.ident, t.stats, t.alive) for t in others]
+    coverage.notes = [*_thread_notes(coverage, "sampled with it"), *notes]
+    return coverage
+
+
+def _thread_notes(coverage: Coverage, how: str = "profiled on its own") -> list[str]:
     notes = []
     if coverage.threads:
         names = ", ".join(sorted({t.name for t in coverage.threads})[:6])
         notes.append(
             f"{len(coverage.threads)} thread(s) besides {coverage.main} ran while the code ran "
-            f"({names}): each was profiled on its own and merged into the categories "
+            f"({names}): each was {how} and merged into the categories "
             "(report.threads has one row per thread); time spent blocked (locks, queues, "
             "sleeps, waiting for workers) is the category `waiting`, left out of the shares "
             "and the wins."
@@ -207,7 +252,7 @@ def _thread_notes(coverage: Coverage) -> list[str]:
         notes.append(
             f"{len(open_threads)} thread(s) were still running when the code ended "
             f"({', '.join(open_threads[:6])}; a pool left open?): their profiles cover what "
-            "they finished up to then, and their profilers were stopped."
+            "they ran up to then; nothing of the workbench runs in them now."
         )
     return notes
 

@@ -314,10 +314,25 @@ def _capture(
     steps: Sequence[Step], options: Options, clock: Clock
 ) -> tuple[RawProfile, BaseException | None, Coverage | None]:
     """The capture, with the threads, child processes and Dask tasks the code starts
-    profiled where they run and merged in (cProfile mode; the sampler samples every
-    thread itself)."""
+    profiled where they run and merged in (cProfile mode; the stack sampler samples
+    every thread the steps start itself, and its rows are made here)."""
+    from workbench.profiling.dask_workers import unseen_workers
+
+    if options.mode == "sample":
+        from workbench.profiling.coverage import sampled_coverage
+        from workbench.profiling.stack_sampler import run_stack_sampled
+        from workbench.profiling.threads import ThreadProfile
+
+        threads: list[ThreadProfile] = []
+        raw, error = run_stack_sampled(
+            steps, interval=options.interval, clock=clock, threads_out=threads
+        )
+        return raw, error, sampled_coverage(threads, unseen_workers())
     if options.mode != "cprofile":
-        return (*_capture_one(steps, options, clock), None)
+        from workbench.profiling.coverage import sampled_coverage
+
+        captured, failed = _capture_one(steps, options, clock)
+        return captured, failed, sampled_coverage([], unseen_workers())
     from workbench.profiling.coverage import covered
 
     return covered(lambda: _capture_one(steps, options, clock))
@@ -665,7 +680,7 @@ def _coverage_fields(passes: Passes) -> dict[str, Any]:
     """The per-thread and per-process rows and the memory pass, for the Report."""
     fields: dict[str, Any] = {"memory_pass": passes.memory}
     coverage = passes.coverage
-    if coverage is not None:
+    if coverage is not None and (coverage.main_stats or coverage.threads):  # not notes alone
         category_of = passes.analysis.tables.category_of
         fields["threads"] = coverage.thread_rows(category_of)
         fields["processes"] = coverage.process_rows(category_of)

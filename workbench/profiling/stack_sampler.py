@@ -23,7 +23,13 @@ What it cannot see:
   collecting garbage). Work between such points (a ``dict`` lookup hashing a large
   tuple, a function's tail after its last loop) still lands on the next point, which
   may be in the caller.
-* Other threads, like cProfile.
+
+Threads: every thread that starts while the steps run is sampled too, its whole stack,
+each sample's time charged to each thread (wall time, as cProfile's per-thread profiles
+do). A stack that stands in one of the standard library's blocking places
+(``Condition.wait``, a thread pool worker's queue get, ...) gets a leaf of the C function
+it blocks in, so that its time is ``waiting`` (`workbench.profiling.sampled_threads`).
+Threads that ran before the steps started are not sampled.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from collections.abc import Sequence
 
 from workbench.errors import ProfileError
 from workbench.profiling.capture import Clock, FuncKey, Step, check_no_profiler
-from workbench.profiling.sampling import SampledProfile, Stack
+from workbench.profiling.sampled_threads import BlockingSites, CodeThreads
+from workbench.profiling.sampling import SampledProfile, Stack, stats_from_stacks
+from workbench.profiling.threads import ThreadProfile
 
 CodeStack = tuple[types.CodeType, ...]
 # The instruction a function (or a resumed generator) starts with; the GIL can be taken
@@ -68,14 +76,16 @@ def function_start(frame: types.FrameType) -> bool:
 
 
 class _Found:
-    """One distinct sampled stack: its code objects (kept alive), seconds and samples."""
+    """One distinct sampled stack: its code objects (kept alive), seconds and samples,
+    and the C function its top blocks in, if it does."""
 
-    __slots__ = ("codes", "samples", "seconds")
+    __slots__ = ("codes", "leaf", "samples", "seconds")
 
-    def __init__(self, codes: CodeStack, seconds: float) -> None:
+    def __init__(self, codes: CodeStack, seconds: float, leaf: FuncKey | None = None) -> None:
         self.codes = codes
         self.seconds = seconds
         self.samples = 1
+        self.leaf = leaf
 
 
 class _Sampler:
@@ -100,6 +110,10 @@ class _Sampler:
         self.interval = interval
         self.clock = clock
         self.found: dict[tuple[int, ...], _Found] = {}
+        # the threads the steps start, by ident: their stacks, apart from the target's
+        self.threads = CodeThreads(skip={target})
+        self.thread_found: dict[int, dict[tuple[int, ...], _Found]] = {}
+        self.sites = BlockingSites()
         self.own_s = 0.0
         self.work_s = 0.0  # time the sampler thread spent sampling (holding the GIL)
         self.handover_s = 0.0  # time the GIL took to come, beyond the switch interval
@@ -156,6 +170,7 @@ class _Sampler:
         """
         lag = 0.0
         due = time.perf_counter() + self.interval
+        self.threads.skip.add(threading.get_ident())
         try:
             while True:
                 now = time.perf_counter()
@@ -197,7 +212,8 @@ class _Sampler:
         elapsed = max(now - since, 0.0)
         self.own_s += since - self.last
         self.last = now
-        frame = sys._current_frames().get(self.target)
+        current = sys._current_frames()
+        frame = current.get(self.target)
         if late and frame is not None and frame is not anchor and function_start(frame):
             frame = frame.f_back
         codes: list[types.CodeType] = []
@@ -207,14 +223,29 @@ class _Sampler:
         if frame is None or not codes:  # the thread is not inside the steps
             self.own_s += elapsed
             return
+        self._add(self.found, codes, elapsed)
+        for ident, top in self.threads.frames(current).items():
+            codes = []
+            frame = top
+            while frame is not None:
+                codes.append(frame.f_code)
+                frame = frame.f_back
+            if codes:
+                self._add(self.thread_found.setdefault(ident, {}), codes, elapsed)
+
+    def _add(
+        self, found: dict[tuple[int, ...], _Found], codes: list[types.CodeType], elapsed: float
+    ) -> None:
+        """Charge `elapsed` to the stack `codes` (top first)."""
+        top = codes[0]
         codes.reverse()
         ids = tuple(map(id, codes))
-        found = self.found.get(ids)
-        if found is None:
-            self.found[ids] = _Found(tuple(codes), elapsed)
+        entry = found.get(ids)
+        if entry is None:
+            found[ids] = _Found(tuple(codes), elapsed, self.sites.leaf(top))
         else:
-            found.seconds += elapsed
-            found.samples += 1
+            entry.seconds += elapsed
+            entry.samples += 1
 
 
 def code_key(code: types.CodeType) -> FuncKey:
@@ -233,10 +264,30 @@ def _stacks(found: Sequence[_Found]) -> tuple[dict[Stack, float], dict[Stack, in
             if key is None:
                 key = keys[id(code)] = code_key(code)
             stack.append(key)
+        if entry.leaf is not None:
+            stack.append(entry.leaf)
         path = tuple(stack)
         seconds[path] = seconds.get(path, 0.0) + entry.seconds
         counts[path] = counts.get(path, 0) + entry.samples
     return seconds, counts
+
+
+def _thread_profiles(sampler: _Sampler) -> list[ThreadProfile]:
+    main = threading.current_thread()
+    profiles = [
+        ThreadProfile(
+            main.name,
+            sampler.target,
+            stats_from_stacks(*_stacks(list(sampler.found.values()))),
+            False,
+        )
+    ]
+    running = set(sys._current_frames())
+    for ident, stacks in sampler.thread_found.items():
+        stats = stats_from_stacks(*_stacks(list(stacks.values())))
+        name = sampler.threads.names.get(ident, f"thread {ident}")
+        profiles.append(ThreadProfile(name, ident, stats, ident in running))
+    return profiles
 
 
 def run_stack_sampled(
@@ -246,8 +297,14 @@ def run_stack_sampled(
     clock: Clock = time.perf_counter,
     switch_interval: float | None = None,
     work_clock: Clock = time.perf_counter,
+    threads_out: list[ThreadProfile] | None = None,
 ) -> tuple[SampledProfile, BaseException | None]:
-    """Run `steps` once in this thread while a daemon thread samples its stack.
+    """Run `steps` once in this thread while a daemon thread samples its stack and the
+    stacks of the threads the steps start.
+
+    `threads_out`, when given, receives one :class:`ThreadProfile` per thread: this
+    thread's first, then each thread the steps started (``alive``: still running at the
+    end), each with the statistics of its own samples (the profile has them all).
 
     The value of the last step is the result. An exception (KeyboardInterrupt
     included) stops the run: what was sampled is still returned, marked incomplete,
@@ -288,7 +345,11 @@ def run_stack_sampled(
             f"the stack sampler failed: {sampler.failure!r}; use --mode cprofile instead"
         ) from sampler.failure
     found = list(sampler.found.values())
+    for stacks in sampler.thread_found.values():
+        found += stacks.values()
     seconds, counts = _stacks(found)
+    if threads_out is not None:
+        threads_out += _thread_profiles(sampler)
     profile = SampledProfile.from_stacks(
         seconds,
         counts,
