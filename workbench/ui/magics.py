@@ -164,9 +164,7 @@ class OptimizeMagics(Magics):
                 label=label,
             )
             outcome: Profiled | Candidacy
-            if args.try_change:
-                outcome = self._try(args, code, options)
-            elif args.candidate:
+            if args.try_change or args.candidate:
                 outcome = self._candidate(args, code, options)
             else:
                 outcome = self._profile(args, options, code, args.store)
@@ -181,46 +179,26 @@ class OptimizeMagics(Magics):
         return outcome.report.result
 
     def _candidate(self, args: Any, code: str, options: Options) -> Candidacy:
+        """--candidate NAME (or, with `args.try_change`, --try CHANGE:FUNCTION): measured
+        against its baseline, with a progress bar over the rounds."""
         from workbench.experiment.measure import Plan
         from workbench.experiment.outputs import Tolerance
 
-        plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
-        rounds = progress.rounds(f"candidate {args.candidate!r}: rounds", enabled=not args.quiet)
+        name = args.try_change or args.candidate
+        common: dict[str, Any] = {
+            "against": args.against,
+            "checks": args.check,
+            "plan": Plan(budget_s=args.budget),
+            "tolerance": Tolerance(args.rtol, args.atol),
+            "store": args.store,
+        }
+        rounds = progress.rounds(f"candidate {name!r}: rounds", enabled=not args.quiet)
         self.session.on_round = rounds
         try:
-            return self.session.candidate(
-                args.candidate,
-                code,
-                options,
-                against=args.against,
-                checks=args.check,
-                plan=plan,
-                tolerance=tolerance,
-                store=args.store,
-                confirm=self._confirmer(args.trust_baseline),
-            )
-        finally:
-            rounds.close()
-            self.session.on_round = None
-
-    def _try(self, args: Any, code: str, options: Options) -> Candidacy:
-        from workbench.experiment.measure import Plan
-        from workbench.experiment.outputs import Tolerance
-
-        plan, tolerance = Plan(budget_s=args.budget), Tolerance(args.rtol, args.atol)
-        rounds = progress.rounds(f"candidate {args.try_change!r}: rounds", enabled=not args.quiet)
-        self.session.on_round = rounds
-        try:
-            return self.session.try_change(
-                args.try_change,
-                code,
-                options,
-                against=args.against,
-                checks=args.check,
-                plan=plan,
-                tolerance=tolerance,
-                store=args.store,
-            )
+            if args.try_change:
+                return self.session.try_change(name, code, options, **common)
+            confirm = self._confirmer(args.trust_baseline)
+            return self.session.candidate(name, code, options, confirm=confirm, **common)
         finally:
             rounds.close()
             self.session.on_round = None
