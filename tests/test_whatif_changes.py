@@ -151,6 +151,16 @@ def test_inline_saves_a_wrappers_own_time() -> None:
     assert made.saving_low_s == pytest.approx(0.04) and made.saving_high_s == pytest.approx(0.09)
 
 
+def test_inline_never_saves_more_than_the_wrapper_holds() -> None:
+    # 1e6 calls at 2e-5 s each would be 20 s of a 10 s run: an infinite speedup, without
+    # the ceiling; the wrapper's inclusive time in the plain run (4 s) bounds it.
+    unbounded = ch.inline("m.f", 1_000_000, (2e-5, 2e-5), 2, RUN, COSTS, "g")
+    assert unbounded is not None and math.isinf(unbounded.high)
+    made = ch.inline("m.f", 1_000_000, (2e-5, 2e-5), 2, RUN, COSTS, "g", ceiling_s=4.0)
+    assert made is not None and made.saving_high_s == pytest.approx(4.0)
+    assert made.high == pytest.approx(10.0 / 6.0) and not math.isinf(made.point)
+
+
 def test_the_source_tells_pure_functions_from_ones_a_cache_would_break() -> None:
     assert purity(w.slow_square).reasons == []
     assert purity(w.fill).mutates == ("bucket",)

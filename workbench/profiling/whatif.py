@@ -154,7 +154,11 @@ def _thin_wrappers(
             continue
         calls = int(ncalls)
         own = (fitted[key][2] / calls, measured[key][2] / calls)
-        made = changes.inline(qualified_name(func), calls, own, _arity(func), run, costs, forwards)
+        inclusive = stats[key][3]  # as profiled: at most this, scaled to the plain run
+        ceiling = inclusive * run.seconds / capture[0] if capture and capture[0] > 0 else inclusive
+        made = changes.inline(
+            qualified_name(func), calls, own, _arity(func), run, costs, forwards, ceiling
+        )
         if made is not None:
             found.append(made)
     return found

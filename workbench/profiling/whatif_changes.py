@@ -459,10 +459,13 @@ def inline(
     run: RunTime,
     costs: Costs,
     forwards: str | None,
+    ceiling_s: float | None = None,
 ) -> Prediction | None:
     """A thin wrapper removed: its own time goes. `own` is its own time per call from
     the capture with cProfile's cost taken out, as fitted to this run (low) and as
-    measured on empty calls (high); a warm loop's wrapper cost is the least it saves."""
+    measured on empty calls (high); a warm loop's wrapper cost is the least it saves.
+    `ceiling_s` is the most it can save: the wrapper's inclusive time, scaled to the plain
+    run (removing it cannot save more than everything under it)."""
     call = costs.forwarder(arity)
     own_low, own_high = sorted(own)
     if calls < 1 or call.median <= 0:
@@ -470,6 +473,12 @@ def inline(
     low = max(min(own_low, own_high), call.low)
     high = max(own_high, call.high)
     savings = (calls * low, calls * (low + high) / 2, calls * high)
+    if ceiling_s is not None:
+        savings = (
+            min(savings[0], ceiling_s),
+            min(savings[1], ceiling_s),
+            min(savings[2], ceiling_s),
+        )
     what = f"it only passes its arguments on to {forwards}" if forwards else "a thin wrapper"
     evidence = (
         f"{what}: {calls:,} calls, {_ms(max(own_low, 0.0))} to {_ms(max(own_high, 0.0))} of its "
