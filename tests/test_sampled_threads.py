@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -73,6 +74,10 @@ def test_a_blocked_thread_is_charged_to_the_c_function_it_waits_in() -> None:
         holder.append(thread)
         thread.start()
         result = griddsl.solve(1500)
+        # keep the thread blocked long enough for a sampler starved by a loaded machine
+        until = time.monotonic() + 0.3
+        while time.monotonic() < until:
+            griddsl.solve(200)
         go.set()
         thread.join()
         return result

@@ -455,7 +455,9 @@ def whatif(frame: pd.DataFrame, limit: int = 5) -> Table:
 
 def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
     """A comparison of two runs by category: A and B, the change, its status; with an
-    experiment's sampled rounds, the change per run and its interval."""
+    experiment's sampled rounds, the change per run and its interval. Categories under
+    0.5% of self time in both runs are one "other" row when there are two or more."""
+    frame, notes = _fold_small_pairs(frame)
     head = frame if limit is None else frame.head(limit)
     rounds = "round_change_s" in head.columns
     rows = tuple(
@@ -483,7 +485,39 @@ def compared_categories(frame: pd.DataFrame, limit: int | None = None) -> Table:
         Column("Incl. B (s)", "seconds"),
         Column("Status"),
     )
-    return Table("By category", columns, rows)
+    return Table("By category", columns, rows, notes=notes)
+
+
+def _fold_small_pairs(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The comparison with the categories under OTHER_MIN_PCT of self time in both runs
+    as one "other" row (its inclusive times unknown: they overlap), and a note naming
+    them; unchanged when fewer than two are that small."""
+    if frame.empty or not {"self_a", "self_b"} <= set(frame.columns):
+        return frame, ()
+    totals = float(frame["self_a"].sum()), float(frame["self_b"].sum())
+    small = pd.Series(True, index=frame.index)
+    for column, total in zip(("self_a", "self_b"), totals, strict=True):
+        if total > 0:
+            small &= frame[column] < total * OTHER_MIN_PCT / 100.0
+    if int(small.sum()) < 2:
+        return frame, ()
+    folded = frame[small]
+    a, b = float(folded["self_a"].sum()), float(folded["self_b"].sum())
+    row: dict[str, Any] = {column: None for column in frame.columns}
+    row.update(
+        category=OTHER,
+        self_a=a,
+        self_b=b,
+        self_delta_s=b - a,
+        self_change_pct=(b - a) / a * 100.0 if a > 0 else None,
+        inclusive_a=None,
+        inclusive_b=None,
+        status="",
+    )
+    joined = pd.concat([frame[~small], pd.DataFrame([row], columns=frame.columns)])
+    names = ", ".join(str(c) for c in folded["category"])
+    note = f"other: {len(folded)} categories under {OTHER_MIN_PCT:g}% of self time in both runs ({names})."
+    return joined.reset_index(drop=True), (note,)
 
 
 def _per_run(row: dict[str, Any]) -> str:
