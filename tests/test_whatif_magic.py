@@ -90,6 +90,17 @@ def test_bad_try_input_is_one_message_and_nothing_runs(
     assert not (isolated_cwd / ".workbench" / "runs.sqlite").exists() or workbench.runs().empty
 
 
+def test_try_on_a_missing_attribute_of_an_imported_module_names_both(
+    user_shell: InteractiveShell,
+) -> None:
+    user_shell.run_cell("import whatif_workloads")
+    error = _raises(user_shell, "%%optimize --try memoize:whatif_workloads.slow_sqare\nwork(10)\n")
+    assert type(error).__name__ == "UsageError"
+    text = str(error)
+    assert "module whatif_workloads is there but has no attribute 'slow_sqare'" in text
+    assert "closest names: whatif_workloads.slow_square" in text
+
+
 def test_a_cell_that_raises_during_try_is_reraised_and_nothing_stays_patched(
     user_shell: InteractiveShell,
 ) -> None:
