@@ -153,6 +153,12 @@ class Report:
         keep = set(big) | set(self.categories["category"].head(1))
         return self.top[self.top["category"].isin(keep)], len(self.categories) - len(keep)
 
+    def top_filter_words(self) -> str:
+        """What :meth:`top_shown` compares a category's share with, in words."""
+        if _share_column(self.categories) == "corrected_pct":
+            return "both the measured self time and the corrected time"
+        return "self time"
+
     def headline(self) -> str:
         """The one-sentence summary at the top of every rendering."""
         if self.empty and self.lines is not None and not self.lines.lines.empty:
