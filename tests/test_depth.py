@@ -102,6 +102,23 @@ def test_a_line_pass_only_run_neither_says_re_run_nor_states_a_cprofile_overhead
         assert not any("re-run" in n or "overhead" in n.lower() for n in notes), notes
 
 
+def test_lines_with_another_mode_says_the_mode_was_not_used(shell: InteractiveShell) -> None:
+    # arc-dsl: --lines 3 --mode sample after a profile of the same cell reused that profile
+    # and ran the line pass alone, with no word about the mode.
+    shell.run_cell(LOOPS + "runs = []")
+    run(shell, "%%optimize -q -o r\nruns.append(1)\nhot(2000)\n")
+    run(shell, "%%optimize -q -o r --lines 1 --mode sample\nruns.append(1)\nhot(2000)\n")
+    assert shell.user_ns["runs"] == [1, 1]  # the line pass alone ran
+    notes = shell.user_ns["r"].notes()
+    assert notes[0].startswith("Line pass only: the code ran once")
+    assert notes[1] == (
+        "--mode sample was not used: the line pass alone ran, so nothing was sampled "
+        "(run without -f / --lines for a sample profile)."
+    )
+    run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(2000)\n")
+    assert not any(n.startswith("--mode") for n in shell.user_ns["r"].notes())
+
+
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(
     shell: InteractiveShell,
 ) -> None:

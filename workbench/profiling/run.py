@@ -536,6 +536,12 @@ LINES_ONLY_NOTE = (
 )
 
 
+MODE_UNUSED_NOTE = (
+    "--mode {mode} was not used: the line pass alone ran, so nothing was sampled "
+    "(run without -f / --lines for a {mode} profile)."
+)
+
+
 def lines_only(
     steps: Sequence[Step],
     options: Options,
@@ -560,6 +566,8 @@ def lines_only(
     if options.lines and previous is not None:
         what += ", picked from the profile of this code taken before"
     notes.insert(0, LINES_ONLY_NOTE.format(what=what))
+    if options.mode != "cprofile":
+        notes.insert(1, MODE_UNUSED_NOTE.format(mode=options.mode))
     seconds = lines.seconds if lines is not None else 0.0
     result = lines.result if lines is not None else None
     raw = RawProfile({}, seconds, error is None, result, None if lines is None else lines.error)
