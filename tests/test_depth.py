@@ -14,6 +14,7 @@ from IPython.utils.capture import capture_output
 import workbench
 from workbench.errors import ConfigError
 from workbench.profiling.options import Options, resolve_settings
+from workbench.report import format as fmt
 
 LOOPS = """\
 def hot(n):
@@ -117,6 +118,21 @@ def test_lines_with_another_mode_says_the_mode_was_not_used(shell: InteractiveSh
     )
     run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(2000)\n")
     assert not any(n.startswith("--mode") for n in shell.user_ns["r"].notes())
+
+
+def test_when_every_dash_f_name_fails_the_headline_says_the_code_ran(
+    shell: InteractiveShell,
+) -> None:
+    shell.run_cell(LOOPS + "runs = []\nvalue = 3")
+    outputs = run(shell, "%%optimize -o r -f nope -f value\nruns.append(1)\nhot(2000)\n")
+    assert shell.user_ns["runs"] == [1]
+    report = shell.user_ns["r"]
+    headline = report.headline()
+    assert "nothing measurable ran" not in headline
+    assert headline.startswith(f"cell: the code ran ({fmt.seconds(report.wall_s)}, not profiled)")
+    assert headline.endswith("no named function could be profiled by line (the notes say why).")
+    assert report.wall_s > 0
+    assert headline in joined(outputs, "text/plain")
 
 
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(

@@ -166,6 +166,16 @@ class Report:
                 f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
                 f"line_profiler on {', '.join(self.lines.functions)}."
             )
+        if self.empty and any(r.startswith(LINE_PASS_ONLY) for r in self.remarks):
+            if self.lines is None:
+                return (
+                    f"{self.label}: the code ran ({fmt.seconds(self.wall_s)}, not profiled); "
+                    "no named function could be profiled by line (the notes say why)."
+                )
+            return (
+                f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
+                f"line_profiler on {', '.join(self.lines.functions)}; none of their lines ran."
+            )
         if self.empty:
             return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."
         text = (
