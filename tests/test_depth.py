@@ -387,3 +387,39 @@ def test_measured_gpu_time_is_laid_out_by_every_renderer() -> None:
         assert "GPU time by source line" in rendering
         assert "16,777,216 in 1" in rendering and "0.0137" in rendering
     assert "| 0 | NVIDIA H200 | 3 | 0.0137 |" in markdown
+
+
+SORTS = """\
+import random
+data = [random.random() for _ in range(200_000)]
+
+def sorts(n):
+    return sum(len(sorted(data)) for _ in range(n))
+"""
+
+
+def test_a_sampled_native_table_counts_samples_and_gives_no_time_per_call(
+    shell: InteractiveShell,
+) -> None:
+    # pyinstrument on arc-dsl: "Native calls" held sample counts beside a "us/call" made of them.
+    shell.run_cell(SORTS)
+    outputs = run(shell, "%%optimize -o r --mode pyinstrument\nsorts(10)\n")
+    report = shell.user_ns["r"]
+    assert report.counts_are_samples and not report.native.empty
+    table = next(b for b in report.document.blocks if getattr(b, "title", "").startswith("Native"))
+    headers = [column.header for column in table.columns]
+    assert headers == ["Package", "Native (s)", "Python (s)", "Native samples", "% of total"]
+    assert table.notes[0].startswith("Sampled: the counts are the samples that fell")
+    html = joined(outputs, "text/html")
+    assert "Native samples" in html and "us/call" not in html
+    run(shell, "%%optimize -o c\nsorts(2)\n")
+    counted = next(
+        b
+        for b in shell.user_ns["c"].document.blocks
+        if getattr(b, "title", "").startswith("Native")
+    )
+    assert [column.header for column in counted.columns][3:6] == [
+        "Native calls",
+        "% of total",
+        "us/call",
+    ]

@@ -156,7 +156,7 @@ def other_results(report: Profile) -> list[Block]:
     """Native time, the router's recommendations, and the GPU pass's status line."""
     blocks: list[Block] = []
     if not report.native.empty:
-        blocks.append(sections.native(report.native))
+        blocks.append(sections.native(report.native, samples=report.counts_are_samples))
     if report.whatif_pass is not None:
         blocks.append(sections.whatif(report.whatif_pass.changes))
     if report.recommendations is not None and not report.recommendations.empty:

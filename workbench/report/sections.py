@@ -266,8 +266,11 @@ def wins(frame: pd.DataFrame, *, min_pct: float = 0.0, intro: bool = True) -> Ta
     return Table("Potential wins (Amdahl)", columns, rows, intro=text, notes=notes)
 
 
-def native(frame: pd.DataFrame) -> Table:
-    """C-level time per package: the call pattern or the body?"""
+def native(frame: pd.DataFrame, *, samples: bool = False) -> Table:
+    """C-level time per package: the call pattern or the body? `samples`: the counts are
+    sample counts, so there is no time per call and no reading made from one."""
+    if samples:
+        return _sampled_native(frame)
     rows = tuple(
         (
             r["package"],
@@ -290,6 +293,25 @@ def native(frame: pd.DataFrame) -> Table:
         Column("Reading", wide=True),
     )
     return Table("Native (C) time by package", columns, rows)
+
+
+def _sampled_native(frame: pd.DataFrame) -> Table:
+    rows = tuple(
+        (r["package"], r["native_s"], r["python_s"], r["native_calls"], r["native_pct"])
+        for r in records(frame)
+    )
+    columns = (
+        Column("Package", "name"),
+        Column("Native (s)", "seconds"),
+        Column("Python (s)", "seconds"),
+        Column("Native samples", "count"),
+        Column("% of total", "pct"),
+    )
+    note = (
+        "Sampled: the counts are the samples that fell in each package's C code, not "
+        "calls, so no time per call is given; a cProfile run (--mode cprofile) counts calls."
+    )
+    return Table("Native (C) time by package", columns, rows, notes=(note,))
 
 
 def hottest_lines(frame: pd.DataFrame, functions: Sequence[str]) -> Table:
