@@ -14,6 +14,7 @@ from IPython.utils.capture import capture_output
 import workbench
 from workbench.errors import ConfigError
 from workbench.profiling.options import Options, resolve_settings
+from workbench.report import format as fmt
 
 LOOPS = """\
 def hot(n):
@@ -100,6 +101,38 @@ def test_a_line_pass_only_run_neither_says_re_run_nor_states_a_cprofile_overhead
         notes = shell.user_ns["r"].notes()
         assert notes[0].startswith("Line pass only: the code ran once"), notes
         assert not any("re-run" in n or "overhead" in n.lower() for n in notes), notes
+
+
+def test_lines_with_another_mode_says_the_mode_was_not_used(shell: InteractiveShell) -> None:
+    # arc-dsl: --lines 3 --mode sample after a profile of the same cell reused that profile
+    # and ran the line pass alone, with no word about the mode.
+    shell.run_cell(LOOPS + "runs = []")
+    run(shell, "%%optimize -q -o r\nruns.append(1)\nhot(2000)\n")
+    run(shell, "%%optimize -q -o r --lines 1 --mode sample\nruns.append(1)\nhot(2000)\n")
+    assert shell.user_ns["runs"] == [1, 1]  # the line pass alone ran
+    notes = shell.user_ns["r"].notes()
+    assert notes[0].startswith("Line pass only: the code ran once")
+    assert notes[1] == (
+        "--mode sample was not used: the line pass alone ran, so nothing was sampled "
+        "(run without -f / --lines for a sample profile)."
+    )
+    run(shell, "%%optimize -q -o r --lines 1\nruns.append(1)\nhot(2000)\n")
+    assert not any(n.startswith("--mode") for n in shell.user_ns["r"].notes())
+
+
+def test_when_every_dash_f_name_fails_the_headline_says_the_code_ran(
+    shell: InteractiveShell,
+) -> None:
+    shell.run_cell(LOOPS + "runs = []\nvalue = 3")
+    outputs = run(shell, "%%optimize -o r -f nope -f value\nruns.append(1)\nhot(2000)\n")
+    assert shell.user_ns["runs"] == [1]
+    report = shell.user_ns["r"]
+    headline = report.headline()
+    assert "nothing measurable ran" not in headline
+    assert headline.startswith(f"cell: the code ran ({fmt.seconds(report.wall_s)}, not profiled)")
+    assert headline.endswith("no named function could be profiled by line (the notes say why).")
+    assert report.wall_s > 0
+    assert headline in joined(outputs, "text/plain")
 
 
 def test_bad_function_names_are_reported_and_the_rest_still_profiled(
@@ -354,3 +387,39 @@ def test_measured_gpu_time_is_laid_out_by_every_renderer() -> None:
         assert "GPU time by source line" in rendering
         assert "16,777,216 in 1" in rendering and "0.0137" in rendering
     assert "| 0 | NVIDIA H200 | 3 | 0.0137 |" in markdown
+
+
+SORTS = """\
+import random
+data = [random.random() for _ in range(200_000)]
+
+def sorts(n):
+    return sum(len(sorted(data)) for _ in range(n))
+"""
+
+
+def test_a_sampled_native_table_counts_samples_and_gives_no_time_per_call(
+    shell: InteractiveShell,
+) -> None:
+    # pyinstrument on arc-dsl: "Native calls" held sample counts beside a "us/call" made of them.
+    shell.run_cell(SORTS)
+    outputs = run(shell, "%%optimize -o r --mode pyinstrument\nsorts(10)\n")
+    report = shell.user_ns["r"]
+    assert report.counts_are_samples and not report.native.empty
+    table = next(b for b in report.document.blocks if getattr(b, "title", "").startswith("Native"))
+    headers = [column.header for column in table.columns]
+    assert headers == ["Package", "Native (s)", "Python (s)", "Native samples", "% of total"]
+    assert table.notes[0].startswith("Sampled: the counts are the samples that fell")
+    html = joined(outputs, "text/html")
+    assert "Native samples" in html and "us/call" not in html
+    run(shell, "%%optimize -o c\nsorts(2)\n")
+    counted = next(
+        b
+        for b in shell.user_ns["c"].document.blocks
+        if getattr(b, "title", "").startswith("Native")
+    )
+    assert [column.header for column in counted.columns][3:6] == [
+        "Native calls",
+        "% of total",
+        "us/call",
+    ]

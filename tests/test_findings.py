@@ -140,3 +140,29 @@ def test_dominant_category_halving_agrees_with_the_reports_wins_table() -> None:
     wins = report.wins.set_index("category")
     assert finding.evidence["halved_speedup"] == pytest.approx(wins.loc[top["category"], "cut_50"])
     assert finding.detail.startswith(f"It holds {top['corrected_pct']:.1f}% of the time (corrected")
+
+
+def test_the_categories_a_change_targets_are_found_by_site_or_by_name() -> None:
+    import whatif_workloads as w
+
+    from workbench.experiment.targets import defined_names, sites, targeted_categories
+
+    functions = pd.DataFrame(
+        {
+            "file": [w.__file__, w.__file__, "/elsewhere/other.py"],
+            "name": ["slow_square", "times", "slow_square"],
+            "category": ["user:whatif_workloads", "user:whatif_workloads", "user:other"],
+        }
+    )
+    (site,) = sites([w.slow_square, 3])
+    assert site == (w.__file__, "slow_square")
+    assert targeted_categories(functions, [site]) == {"user:whatif_workloads"}
+    assert sites([w.Box.__dict__["double"]]) == [(w.__file__, "double")]
+    cell = (
+        "def slow_square(n):\n    return n\n\nclass K:\n    def times(self):\n        pass\nx = 1\n"
+    )
+    assert defined_names(cell) == ["slow_square", "times"]
+    by_name = [(None, n) for n in defined_names(cell)]
+    assert targeted_categories(functions, by_name) == {"user:whatif_workloads", "user:other"}
+    assert targeted_categories(functions, []) == set()
+    assert defined_names("def (") == []

@@ -130,7 +130,9 @@ def test_overhead_option_runs_twice_and_reports_a_measured_overhead(
     shell.run_cell("runs = []")
     _, outputs, _ = run(shell, "%%optimize --overhead\nruns.append(1)\nsum(range(10000))\n")
     assert shell.user_ns["runs"] == [1, 1]
-    assert "(measured: plain run" in outputs[0]["text/plain"]
+    text = outputs[0]["text/plain"]
+    # A plain run no faster than the profiled one (a busy machine) is said as noise.
+    assert "(measured: plain run" in text or "No inflation measurable: the plain run (" in text
 
 
 def test_exception_shows_an_incomplete_report_and_is_reraised(shell: InteractiveShell) -> None:

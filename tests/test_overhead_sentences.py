@@ -38,3 +38,18 @@ def test_pyinstrument_does_not_claim_a_per_sample_cost_it_did_not_measure(
     sentence = overhead.sentence()
     assert "held the interpreter" not in sentence and "at least" not in sentence
     assert "not measured in this mode" in sentence
+
+
+def test_a_plain_run_slower_than_the_profiled_one_is_noise_not_a_factor() -> None:
+    # --mode sample --overhead on arc-dsl: plain 8.00 s, profiled 7.81 s.
+    sentence = Overhead.measured(7.81, 8.00, 0, samples=780, sample_s=2e-5).sentence()
+    assert sentence.startswith(
+        "No inflation measurable: the plain run (8.00 s) was no faster than the profiled one "
+        "(7.81 s), so the profiler's cost was within the run-to-run noise."
+    )
+    assert "inflated" not in sentence and "1.00x" not in sentence
+    assert "780 samples" in sentence
+    same = Overhead.measured(2.0, 2.0, 1000).sentence()
+    assert same.startswith("No inflation measurable") and "x" not in same.split("(")[0]
+    slower = Overhead.measured(2.5, 2.0, 1000).sentence()
+    assert slower.startswith("Profiling inflated this run 1.25x (measured: plain run 2.00 s")

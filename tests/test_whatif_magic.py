@@ -90,6 +90,17 @@ def test_bad_try_input_is_one_message_and_nothing_runs(
     assert not (isolated_cwd / ".workbench" / "runs.sqlite").exists() or workbench.runs().empty
 
 
+def test_try_on_a_missing_attribute_of_an_imported_module_names_both(
+    user_shell: InteractiveShell,
+) -> None:
+    user_shell.run_cell("import whatif_workloads")
+    error = _raises(user_shell, "%%optimize --try memoize:whatif_workloads.slow_sqare\nwork(10)\n")
+    assert type(error).__name__ == "UsageError"
+    text = str(error)
+    assert "module whatif_workloads is there but has no attribute 'slow_sqare'" in text
+    assert "closest names: whatif_workloads.slow_square" in text
+
+
 def test_a_cell_that_raises_during_try_is_reraised_and_nothing_stays_patched(
     user_shell: InteractiveShell,
 ) -> None:
@@ -155,3 +166,47 @@ def test_the_probes_and_the_cache_keep_the_arity_code_reads(shell: InteractiveSh
     result = shell.user_ns["e"]
     assert result.verdict != "broken", result
     assert shell.user_ns["paint"] is original
+
+
+DOMINATED = """\
+def heavy(n):
+    total = 0
+    for i in range(6000):
+        total += (i * n) % 7
+    return total
+
+
+def work(reps):
+    return sum(heavy(i) for i in range(reps))
+"""
+
+
+def test_try_on_a_function_of_the_dominant_category_is_not_told_it_is_ignored(
+    shell: InteractiveShell, isolated_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # arc-dsl: --try memoize:dsl.objects was told "'user:dsl' dominates and is not being
+    # worked on". Every argument here is new, so the cache changes nothing beyond the noise.
+    (isolated_cwd / "dominated.py").write_text(DOMINATED)
+    monkeypatch.syspath_prepend(str(isolated_cwd))
+    shell.run_cell("import dominated")
+    with capture_output() as cap:
+        result = shell.run_cell(
+            "%%optimize --try memoize:dominated.heavy --budget 3 -o e\ndominated.work(150)\n"
+        )
+    assert result.error_in_exec is None and result.error_before_exec is None
+    experiment = shell.user_ns["e"]
+    categories = experiment.candidate_report.categories
+    assert categories.iloc[0]["category"] == "user:dominated"
+    assert categories.iloc[0]["pct"] > 50
+    kinds = [f["kind"] for f in experiment.findings]
+    assert "dominant-category" not in kinds
+    text = "".join(str(o.data.get("text/plain", "")) for o in cap.outputs)
+    assert "dominates and is not being worked on" not in text
+    # The next profile of the same code is told again: no experiment is trying it now.
+    with capture_output():
+        shell.run_cell("%%optimize -o r\ndominated.work(150)\n")
+    report = shell.user_ns["r"]
+    assert report.categories.iloc[0]["category"] == "user:dominated"
+    status = experiment.comparison.categories.set_index("category").loc["user:dominated", "status"]
+    if status not in ("faster", "slower", "less time", "more time", "gone"):
+        assert any(f["kind"] == "dominant-category" for f in report.findings)

@@ -109,7 +109,7 @@ def test_holders_are_found_in_one_pass_over_the_modules() -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("whatif_workloads.nothere", "no such function"),
+        ("whatif_workloads.nothere", "module whatif_workloads is there but has no attribute"),
         ("len", "no such function"),
         ("whatif_workloads.SEEN", "is a list, not a Python function"),
         ("not a name", "is not a function name"),
@@ -119,6 +119,43 @@ def test_holders_are_found_in_one_pass_over_the_modules() -> None:
 def test_names_that_are_not_python_functions_are_refused(name: str, message: str) -> None:
     with pytest.raises(ExperimentError, match=message):
         resolve(name, {})
+
+
+@pytest.mark.parametrize(
+    ("name", "namespace", "message"),
+    [
+        (
+            "whatif_workloads.slow_sqare",
+            {},
+            "'whatif_workloads.slow_sqare': module whatif_workloads is there but has no "
+            "attribute 'slow_sqare' (closest names: whatif_workloads.slow_square",
+        ),
+        (
+            "ww.sqares",
+            {"ww": w},
+            "'ww.sqares': module whatif_workloads is there but has no attribute 'sqares' "
+            "(closest names: ww.squares",
+        ),
+        (
+            "whatif_workloads.Box.tims",
+            {},
+            "class whatif_workloads.Box is there but has no attribute 'tims' "
+            "(closest names: whatif_workloads.Box.times",
+        ),
+        (
+            "whatif_workloads.zzzzqqq",
+            {},
+            "has no attribute 'zzzzqqq' (closest names: none close)",
+        ),
+    ],
+)
+def test_a_missing_attribute_names_what_was_found_and_the_closest_names(
+    name: str, namespace: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ExperimentError) as caught:
+        resolve(name, namespace)
+    assert message in str(caught.value)
+    assert "no such function" not in str(caught.value)
 
 
 def test_a_wrapped_function_is_refused_with_the_name_of_what_it_wraps() -> None:

@@ -24,6 +24,7 @@ from workbench.experiment.findings import dominant_category, overhead_without_be
 from workbench.experiment.measure import Clock, Plan, RoundHook, Subject, measure_subjects
 from workbench.experiment.outputs import Outputs, Tolerance, collect, thaw
 from workbench.experiment.result import ExperimentResult
+from workbench.experiment.targets import Site, targeted_categories
 from workbench.experiment.workflow import Workflow
 from workbench.profiling.categories import Ruleset
 from workbench.profiling.report import Report
@@ -223,9 +224,12 @@ def record_experiment(
     run_id: int,
     findings: list[dict[str, Any]],
     prediction: Mapping[str, Any] | None = None,
+    targets: Sequence[Site] = (),
 ) -> ExperimentResult:
     """Compare the profiles, add the findings (and the what-if prediction, with
-    ``--try``), record the experiment and Validate; the finished result."""
+    ``--try``), record the experiment and Validate; the finished result. `targets` are
+    the functions the change targets (see :mod:`workbench.experiment.targets`): their
+    categories in the baseline are being worked on."""
     comparison = with_changes(compare_stored(store, base.run_id, run_id), measured.category_changes)
     status = comparison.categories["status"]
     changed = sorted(
@@ -239,6 +243,8 @@ def record_experiment(
     found = overhead_without_benefit(comparison.functions, gained, scale, noise_s)
     previous = store.experiments()
     worked = {c for row in previous for c in row.detail.get("changed_categories", [])}
+    ran_before = comparison.functions[comparison.functions["calls_a"] > 0]
+    worked |= targeted_categories(ran_before, targets)
     found += dominant_category(
         report.categories, worked | set(changed), experiments=len(previous) + 1
     )

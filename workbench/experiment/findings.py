@@ -8,7 +8,8 @@
 * ``overhead-without-benefit``: a code path the candidate added costs more than the run
   gained ("overhead without benefit is negative optimization").
 * ``dominant-category``: a category holds over half the time and no experiment changed it
-  ("GPU acceleration needs to target the 94%, not the 5.8%").
+  ("GPU acceleration needs to target the 94%, not the 5.8%"); not said to an experiment
+  whose change targets a function of that category (:func:`workbench.experiment.targets.targeted_categories`).
 
 Which functions "drive the GPU" is read from their source: a function whose name, or an
 attribute access in its body (``cp.asarray``, ``self.gpu.run``), names cupy, CUDA, a GPU, or

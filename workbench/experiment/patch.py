@@ -12,6 +12,7 @@ also when the code raised or was interrupted. References kept elsewhere (in a tu
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import sys
 import types
@@ -69,19 +70,70 @@ def lookup(name: str, namespace: Mapping[str, object]) -> object:
             f"{name!r} is not a function name: give it as module.function or Class.method "
             "(e.g. workbench.demo.dsl.objects)"
         )
+    # Each start found (a notebook name, an imported module): where the walk stopped.
+    partial: list[tuple[object, int]] = []
     if parts[0] in namespace:
-        found = _walk(namespace[parts[0]], parts[1:])
-        if found is not _NOT_FOUND:
+        found, walked = _deepest(namespace[parts[0]], parts[1:])
+        if walked == len(parts) - 1:
             return found
+        partial.append((found, 1 + walked))
     for cut in range(len(parts) - 1, 0, -1):
         module = sys.modules.get(".".join(parts[:cut]))
         if module is not None:
-            found = _walk(module, parts[cut:])
-            if found is not _NOT_FOUND:
+            found, walked = _deepest(module, parts[cut:])
+            if walked == len(parts) - cut:
                 return found
+            partial.append((found, cut + walked))
+    if partial:
+        holder, reached = max(partial, key=lambda item: item[1])
+        raise ExperimentError(_missing_attribute(name, parts, holder, reached))
     raise ExperimentError(
         f"{name!r}: no such function in the namespace or in an imported module; name it as "
         "module.function (the module imported first) or as a name defined in the notebook"
+    )
+
+
+def _deepest(obj: object, parts: Sequence[str]) -> tuple[object, int]:
+    """The object reached by walking `parts` from `obj` as far as they go (statically),
+    and how many of them were walked."""
+    for walked, part in enumerate(parts):
+        step = inspect.getattr_static(obj, part, _NOT_FOUND)
+        if step is _NOT_FOUND:
+            return obj, walked
+        obj = step
+    return obj, len(parts)
+
+
+def _attribute_names(obj: object) -> list[str]:
+    """The names `obj` holds, read without running code (its own dict, its classes')."""
+    names: set[str] = set()
+    try:
+        own = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        own = None
+    if isinstance(own, Mapping):
+        names.update(str(key) for key in own)
+    for klass in obj.__mro__ if isinstance(obj, type) else type(obj).__mro__:
+        if klass is not object and klass is not type:
+            names.update(str(key) for key in vars(klass))
+    return sorted(names)
+
+
+def _missing_attribute(name: str, parts: Sequence[str], holder: object, reached: int) -> str:
+    """The message: what was found, the attribute it lacks, the closest names it has."""
+    where = ".".join(parts[:reached])
+    missing = parts[reached]
+    if isinstance(holder, types.ModuleType):
+        what = f"module {holder.__name__}"
+    elif isinstance(holder, type):
+        what = f"class {where}"
+    else:
+        what = f"{where} (a {type(holder).__name__})"
+    close = difflib.get_close_matches(missing, _attribute_names(holder), n=3)
+    hint = ", ".join(f"{where}.{c}" for c in close) if close else "none close"
+    return (
+        f"{name!r}: {what} is there but has no attribute {missing!r} (closest names: {hint}); "
+        "check the spelling"
     )
 
 

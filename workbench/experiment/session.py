@@ -45,6 +45,7 @@ from workbench.experiment.findings import (
 )
 from workbench.experiment.outputs import collect, freeze
 from workbench.experiment.stored_outputs import MAX_STORED_BYTES
+from workbench.experiment.targets import Site, defined_names, sites, targeted_categories
 from workbench.experiment.workflow import DEFAULT_WORKFLOW, Workflow, WorkflowStatus
 from workbench.profiling.breakdown import Tables
 from workbench.profiling.capture import Clock, Step
@@ -259,9 +260,15 @@ class Session:
         """This session's workflow in `store`."""
         return Workflow(store, self.workflow_name)
 
-    def findings(self, tables: Tables, store: RunStore | None) -> list[dict[str, Any]]:
+    def findings(
+        self,
+        tables: Tables,
+        store: RunStore | None,
+        targets: Sequence[Site] = (),
+    ) -> list[dict[str, Any]]:
         """Findings of a profile, as stored and shown; with the store, also the categories
-        no experiment has changed."""
+        no experiment has changed (but not those of `targets`, the functions a change being
+        tried targets: see :mod:`workbench.experiment.targets`)."""
         if tables.functions.empty:
             return []
         found = gpu_never_ran(
@@ -273,6 +280,7 @@ class Session:
             except WorkbenchError:  # the store's own problem is said when the run is recorded
                 return [f.to_dict() for f in found]
             worked = {c for row in rows for c in row.detail.get("changed_categories", [])}
+            worked |= targeted_categories(tables.functions, targets)
             found += dominant_category(tables.categories, worked, experiments=len(rows))
         return [f.to_dict() for f in found]
 
@@ -314,7 +322,7 @@ class Session:
         if source is not None and not passes.tables.functions.empty:
             self._profiled[source] = passes.tables  # --lines N reuses it to pick functions
         self._learn(passes)
-        findings = self.findings(passes.tables, store)
+        findings = self.findings(passes.tables, store, sites(focus))
         report = build_report(
             passes, options, source=cell.source if cell else None, findings=findings, notes=notes
         )
@@ -452,6 +460,7 @@ class Session:
         trust_baseline: bool = False,
         confirm: Confirm | None = None,
         prediction: Mapping[str, Any] | None = None,
+        targets: Sequence[Site] | None = None,
     ) -> Candidacy:
         """Profile the candidate `code` once in the session's namespace (recorded), then
         re-run the baseline's stored code and the candidate, interleaved, each in a fresh
@@ -464,7 +473,9 @@ class Session:
         `confirm` (shown the code, it answers True); the code's digest is then trusted for
         the rest of the session. With `around`, every run of the candidate (the profiled
         one included) happens inside that context. `prediction` (what the what-if pass
-        predicted for this change) is recorded with the experiment.
+        predicted for this change) is recorded with the experiment. `targets` are the
+        functions the change targets, ``(file, name)``; by default the functions `code`
+        defines, by name. Their categories get no "dominates and is not being worked on".
         """
         # The experiment's modules are imported when a candidate first runs, not at %load_ext.
         from workbench.experiment.candidate import measure_against, record_experiment
@@ -546,8 +557,10 @@ class Session:
                 flow.validation_failed(name=name, error=exc, run_id=run_id)
             raise
         try:
+            if targets is None:
+                targets = [(None, name) for name in defined_names(code)]
             result = record_experiment(
-                opened, flow, measured, report, base, run_id, findings, prediction
+                opened, flow, measured, report, base, run_id, findings, prediction, targets
             )
         except Exception as exc:  # measured, but not recorded: show it and say so
             problem = f"experiment {name!r} was measured but not recorded: {failure(exc)}"
@@ -641,6 +654,7 @@ class Session:
             store=store,
             around=change.patch([self.namespace]),
             prediction=prediction,
+            targets=sites([change.target.stored]),
         )
 
     def _parse(self, code: str) -> Cell:

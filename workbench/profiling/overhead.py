@@ -132,16 +132,7 @@ class Overhead:
                 "plain ones); use --overhead to measure it with a plain run."
             )
         if self.method == "measured":
-            text = (
-                f"Profiling inflated this run {self.factor:.2f}x (measured: plain run "
-                f"{_s(self.plain_s)}, profiled run {_s(self.profiled_wall_s)})."
-            )
-            if self.samples:
-                text += (
-                    f" {self.samples:,} samples, the sampler's own work {_us(self.sample_s)} each "
-                    f"({_s(self.samples * self.sample_s)} in all)."
-                )
-            return text
+            return self._measured_sentence()
         low, high = self.factor_range
         span = f", likely {low:.2f}-{high:.2f}x" if high - low >= 0.01 else ""
         return (
@@ -149,6 +140,26 @@ class Overhead:
             f"{self.basis or f'{self.calls:,} calls'}; use --overhead to measure it with a "
             "plain run)."
         )
+
+    def _measured_sentence(self) -> str:
+        if self.plain_s >= self.profiled_wall_s:
+            # A plain run as slow as the profiled one: the noise hides the cost, no factor.
+            text = (
+                f"No inflation measurable: the plain run ({_s(self.plain_s)}) was no faster "
+                f"than the profiled one ({_s(self.profiled_wall_s)}), so the profiler's cost "
+                "was within the run-to-run noise."
+            )
+        else:
+            text = (
+                f"Profiling inflated this run {self.factor:.2f}x (measured: plain run "
+                f"{_s(self.plain_s)}, profiled run {_s(self.profiled_wall_s)})."
+            )
+        if self.samples:
+            text += (
+                f" {self.samples:,} samples, the sampler's own work {_us(self.sample_s)} each "
+                f"({_s(self.samples * self.sample_s)} in all)."
+            )
+        return text
 
     def _sampled_sentence(self) -> str:
         if not self.samples:

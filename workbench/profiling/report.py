@@ -153,12 +153,28 @@ class Report:
         keep = set(big) | set(self.categories["category"].head(1))
         return self.top[self.top["category"].isin(keep)], len(self.categories) - len(keep)
 
+    def top_filter_words(self) -> str:
+        """What :meth:`top_shown` compares a category's share with, in words."""
+        if _share_column(self.categories) == "corrected_pct":
+            return "both the measured self time and the corrected time"
+        return "self time"
+
     def headline(self) -> str:
         """The one-sentence summary at the top of every rendering."""
         if self.empty and self.lines is not None and not self.lines.lines.empty:
             return (
                 f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
                 f"line_profiler on {', '.join(self.lines.functions)}."
+            )
+        if self.empty and any(r.startswith(LINE_PASS_ONLY) for r in self.remarks):
+            if self.lines is None:
+                return (
+                    f"{self.label}: the code ran ({fmt.seconds(self.wall_s)}, not profiled); "
+                    "no named function could be profiled by line (the notes say why)."
+                )
+            return (
+                f"{self.label}: line pass only, {fmt.seconds(self.lines.seconds)} under "
+                f"line_profiler on {', '.join(self.lines.functions)}; none of their lines ran."
             )
         if self.empty:
             return f"{self.label}: nothing measurable ran (0 function calls with time recorded)."

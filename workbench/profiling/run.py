@@ -536,6 +536,12 @@ LINES_ONLY_NOTE = (
 )
 
 
+MODE_UNUSED_NOTE = (
+    "--mode {mode} was not used: the line pass alone ran, so nothing was sampled "
+    "(run without -f / --lines for a {mode} profile)."
+)
+
+
 def lines_only(
     steps: Sequence[Step],
     options: Options,
@@ -546,12 +552,14 @@ def lines_only(
     ``--lines N``, the top N of `previous` (a profile of the same code already taken)."""
     tables = build_tables({}, options.ruleset, top=options.top)
     lines, notes, error = line_pass(previous or tables, steps, options, namespace, rerun=False)
+    plain_s = 0.0
     if lines is None:  # nothing to profile by line: the code still runs, once, plainly
         from workbench.profiling.capture import run_steps
 
         start = time.perf_counter()
         error = run_steps(steps)
-        notes.append(f"The code ran plainly in {time.perf_counter() - start:.3f} s.")
+        plain_s = time.perf_counter() - start
+        notes.append(f"The code ran plainly in {plain_s:.3f} s.")
     what = (
         f"{len(lines.functions)} function(s)"
         if lines is not None
@@ -560,7 +568,9 @@ def lines_only(
     if options.lines and previous is not None:
         what += ", picked from the profile of this code taken before"
     notes.insert(0, LINES_ONLY_NOTE.format(what=what))
-    seconds = lines.seconds if lines is not None else 0.0
+    if options.mode != "cprofile":
+        notes.insert(1, MODE_UNUSED_NOTE.format(mode=options.mode))
+    seconds = lines.seconds if lines is not None else plain_s
     result = lines.result if lines is not None else None
     raw = RawProfile({}, seconds, error is None, result, None if lines is None else lines.error)
     analysis = Analysis(tables, Overhead.unknown(seconds, 0), None)

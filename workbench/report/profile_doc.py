@@ -69,6 +69,7 @@ class Profile(Protocol):
     def headline(self) -> str: ...
     def notes(self) -> list[str]: ...
     def top_shown(self, min_pct: float = ...) -> tuple[pd.DataFrame, int]: ...
+    def top_filter_words(self) -> str: ...
 
 
 def title_of(report: Profile) -> str:
@@ -117,6 +118,7 @@ def profile_document(report: Profile, tree_text: str | None = None) -> Document:
         title=f"Top {report.top_n} functions by self time, per category",
         hidden=hidden,
         samples=report.counts_are_samples,
+        hidden_under=report.top_filter_words(),
     )
     wins = sections.wins(report.wins, min_pct=sections.OTHER_MIN_PCT, intro=False)
     if lead:
@@ -154,7 +156,7 @@ def other_results(report: Profile) -> list[Block]:
     """Native time, the router's recommendations, and the GPU pass's status line."""
     blocks: list[Block] = []
     if not report.native.empty:
-        blocks.append(sections.native(report.native))
+        blocks.append(sections.native(report.native, samples=report.counts_are_samples))
     if report.whatif_pass is not None:
         blocks.append(sections.whatif(report.whatif_pass.changes))
     if report.recommendations is not None and not report.recommendations.empty:

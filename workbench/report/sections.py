@@ -191,9 +191,11 @@ def top_functions(
     per_category: int | None = None,
     hidden: int = 0,
     samples: bool = False,
+    hidden_under: str = "self time",
 ) -> Table:
     """The top functions by self time, grouped by category (the category on its first row);
-    `samples`: the counts are sample counts."""
+    `samples`: the counts are sample counts; `hidden` categories were left out for being
+    under TOP_MIN_PCT of `hidden_under` (what the filter compared)."""
     if per_category is not None:
         frame = frame[frame["rank"] <= per_category]
     rows = tuple(
@@ -212,8 +214,8 @@ def top_functions(
     notes: tuple[str, ...] = ()
     if hidden:
         notes = (
-            f"{hidden} categories under {TOP_MIN_PCT:g}% of self time are left out here; "
-            "their functions are in report.top.",
+            f"{categories_under(hidden, TOP_MIN_PCT, hidden_under)} left out here; "
+            f"{'its' if hidden == 1 else 'their'} functions are in report.top.",
         )
     columns = (
         Column("Category", "name"),
@@ -226,6 +228,13 @@ def top_functions(
         Column("% self", "pct"),
     )
     return Table(title, columns, rows, notes=notes, grouped=True)
+
+
+def categories_under(count: int, pct: float, of: str) -> str:
+    """'1 category under 1% of the corrected time is' / '3 categories under ... are'."""
+    if count == 1:
+        return f"1 category under {pct:g}% of {of} is"
+    return f"{count} categories under {pct:g}% of {of} are"
 
 
 WINS_INTRO = (
@@ -251,14 +260,17 @@ def wins(frame: pd.DataFrame, *, min_pct: float = 0.0, intro: bool = True) -> Ta
     left_out = sum(1 for r in records(frame) if r["pct"] < min_pct)
     if min_pct > 0 and left_out:
         if intro:
-            text += f" Categories under {min_pct:g}% are left out."
+            text += f" Categories under {min_pct:g}% of the corrected time are left out."
         else:
-            notes = (f"{left_out} categories under {min_pct:g}% are left out.",)
+            notes = (f"{categories_under(left_out, min_pct, 'the corrected time')} left out.",)
     return Table("Potential wins (Amdahl)", columns, rows, intro=text, notes=notes)
 
 
-def native(frame: pd.DataFrame) -> Table:
-    """C-level time per package: the call pattern or the body?"""
+def native(frame: pd.DataFrame, *, samples: bool = False) -> Table:
+    """C-level time per package: the call pattern or the body? `samples`: the counts are
+    sample counts, so there is no time per call and no reading made from one."""
+    if samples:
+        return _sampled_native(frame)
     rows = tuple(
         (
             r["package"],
@@ -281,6 +293,25 @@ def native(frame: pd.DataFrame) -> Table:
         Column("Reading", wide=True),
     )
     return Table("Native (C) time by package", columns, rows)
+
+
+def _sampled_native(frame: pd.DataFrame) -> Table:
+    rows = tuple(
+        (r["package"], r["native_s"], r["python_s"], r["native_calls"], r["native_pct"])
+        for r in records(frame)
+    )
+    columns = (
+        Column("Package", "name"),
+        Column("Native (s)", "seconds"),
+        Column("Python (s)", "seconds"),
+        Column("Native samples", "count"),
+        Column("% of total", "pct"),
+    )
+    note = (
+        "Sampled: the counts are the samples that fell in each package's C code, not "
+        "calls, so no time per call is given; a cProfile run (--mode cprofile) counts calls."
+    )
+    return Table("Native (C) time by package", columns, rows, notes=(note,))
 
 
 def hottest_lines(frame: pd.DataFrame, functions: Sequence[str]) -> Table:
