@@ -93,6 +93,10 @@ def overflow_to_callers(
 
 
 Weights = dict[FuncKey, dict[FuncKey, float]]
+# Components (functions that call each other round) up to this size are solved exactly;
+# larger ones by this many sparse steps.
+DENSE_LIMIT = 300
+SWEEPS = 60
 
 
 def _caller_weights(stats: Mapping[FuncKey, FuncStats]) -> tuple[Weights, Weights]:
@@ -186,21 +190,23 @@ def under_each(
     for part in _components(keys, callees):
         at = {key: i for i, key in enumerate(part)}
         n = len(part)
-        step = np.zeros((n, n))
         rhs = np.array([start[key] for key in part])
-        for g, key in enumerate(part):
-            for caller, w in up[key].items():
-                if caller in at:
-                    step[g, at[caller]] += w
         for key in part:
             for callee in callees[key]:
                 if callee not in at and callee in solved:
                     rhs[at[key]] += solved[callee] * up[callee].get(key, 0.0)
-        if n == 1 and step[0, 0] == 0.0:
+        inner = [(g, at[c], w) for g, k in enumerate(part) for c, w in up[k].items() if c in at]
+        if not inner:
             solved[part[0]] = float(rhs[0])
             back[part[0]] = 1.0
             self_under[part[0]] = 0.0
             continue
+        if n > DENSE_LIMIT:
+            _sweep(part, rhs, inner, own, solved, back, self_under)
+            continue
+        step = np.zeros((n, n))
+        for g, h, w in inner:
+            step[g, h] += w
         system = np.eye(n) - step * (1.0 - 1e-12)
         visits = np.linalg.pinv(system) if np.linalg.cond(system) > 1e12 else np.linalg.inv(system)
         y = rhs @ visits
@@ -216,6 +222,34 @@ def under_each(
         key: solved[key] / back[key] + values.get(key, 0.0) * (1.0 - self_under[key])
         for key in keys
     }
+
+
+def _sweep(
+    part: list[FuncKey],
+    rhs: np.ndarray,
+    inner: list[tuple[int, int, float]],
+    own: Weights,
+    solved: dict[FuncKey, float],
+    back: dict[FuncKey, float],
+    self_under: dict[FuncKey, float],
+) -> None:
+    """A component too large to invert: ``y = b C`` by repeated sparse steps, and a return
+    to the same function counted only through direct recursion (its self edge)."""
+    g = np.array([e[0] for e in inner])
+    h = np.array([e[1] for e in inner])
+    w = np.array([e[2] for e in inner]) * (1.0 - 1e-9)
+    y = rhs.copy()
+    for _ in range(SWEEPS):
+        y = rhs + np.bincount(h, weights=y[g] * w, minlength=len(part))
+    loops = dict.fromkeys(range(len(part)), 0.0)
+    for f, to, weight in inner:
+        if f == to:
+            loops[f] += weight
+    for f, key in enumerate(part):
+        loop = loops[f]
+        back[key] = 1.0 / (1.0 - loop) if loop < 1.0 else 1.0
+        solved[key] = float(y[f])
+        self_under[key] = own[key].get(key, 0.0)
 
 
 def subtree_costs(
