@@ -395,11 +395,12 @@ def count_functions(
 
 
 def calls_made(stats: Mapping[FuncKey, FuncStats]) -> dict[FuncKey, int]:
-    """Calls each function made, from its callees' caller edges."""
+    """Calls each function made, from its callees' caller edges (their first count: all
+    calls; the second counts only calls not already inside one from the same caller)."""
     made: dict[FuncKey, int] = {}
     for _callee, (_pc, _nc, _tt, _ct, callers) in stats.items():
         for caller, edge in callers.items():
-            made[caller] = made.get(caller, 0) + edge[1]
+            made[caller] = made.get(caller, 0) + edge[0]
     return made
 
 

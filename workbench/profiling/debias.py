@@ -178,14 +178,14 @@ def remove_call_cost(
     made: dict[FuncKey, float] = {}
     for key, (_pc, _nc, _tt, _ct, callers) in stats.items():
         per_call = cost.caller(key)
-        for caller, (_epc, enc, _ett, _ect) in callers.items():
+        for caller, (enc, _epc, _ett, _ect) in callers.items():
             made[caller] = made.get(caller, 0.0) + enc * per_call
     fixed: dict[FuncKey, FuncStats] = {}
     for key, (pcalls, ncalls, tottime, cumtime, callers) in stats.items():
         per_call = cost.callee(key)
         edges: dict[FuncKey, EdgeStats] = {
-            caller: (pc, nc, max(tt - nc * per_call, 0.0), ct)
-            for caller, (pc, nc, tt, ct) in callers.items()
+            caller: (nc, pc, max(tt - nc * per_call, 0.0), ct)
+            for caller, (nc, pc, tt, ct) in callers.items()
         }
         own = max(tottime - ncalls * per_call - made.get(key, 0.0), 0.0)
         fixed[key] = (pcalls, ncalls, own, cumtime, edges)
@@ -208,7 +208,7 @@ def _holders(
     }
     weights = {caller: edge[2] for caller, edge in callers.items()}
     if sum(weights.values()) <= 0:
-        weights = {caller: float(edge[1]) for caller, edge in callers.items()}
+        weights = {caller: float(edge[0]) for caller, edge in callers.items()}
     total = sum(weights.values())
     if total <= 0:
         return {key: 1.0}
