@@ -55,7 +55,10 @@ def test_a_process_pool_executor_shows_the_dsl() -> None:
 
     report = workbench.profile(cell, category=DSL, use_pyproject=False)
     cats = report.categories.set_index("category")
-    assert cats.loc["DSL", "corrected_pct"] > 60, report.categories
+    # the workers' DSL leads (52-87% seen here, moving with the machine's load); without
+    # the children it was 0%
+    assert report.categories.iloc[0]["category"] == "DSL", report.categories
+    assert cats.loc["DSL", "corrected_pct"] > 40, report.categories
     assert report.processes is not None and len(report.processes) >= 1
 
 

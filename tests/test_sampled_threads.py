@@ -44,7 +44,8 @@ def test_a_dsl_in_a_thread_pool_shows_as_the_dsl_and_the_wait_as_waiting() -> No
     assert report.result == [griddsl.solve(1500)] * 4
     cats = report.categories.set_index("category")
     assert report.wins.iloc[0]["category"] == "DSL", report.categories
-    assert cats.loc["DSL", "corrected_pct"] > 50, report.categories
+    # the biggest category by far (52-92% seen here, the GIL's hand-overs moving with load)
+    assert cats.loc["DSL", "corrected_pct"] > 40, report.categories
     # the main thread stands in Future.result -> Condition.wait: waiting, never a win
     assert cats.loc["waiting", "self_s"] > 0
     assert "waiting" not in set(report.wins["category"])
