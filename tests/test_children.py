@@ -27,7 +27,7 @@ def pool_cell(method: str):  # type: ignore[no-untyped-def]
     return cell
 
 
-# spawn: once in three clean-clone runs the workers' profiles were missing (stdlib led at
+# pools: in clean-clone runs the workers' profiles were missing (spawn once, fork once) (stdlib led at
 # 86%); a known defect, not yet found, so that case may fail without failing the run
 SPAWN_FLAKY = pytest.mark.xfail(
     strict=False, reason="a spawned pool's profiles were missing once in three CI runs"
