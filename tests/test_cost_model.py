@@ -295,3 +295,22 @@ def test_a_plain_run_teaches_the_session_how_much_its_code_costs_to_profile() ->
     assert model is not None
     assert model.scale == pytest.approx(0.6 / (0.02 * report.calls))
     assert "as a plain run of this session's code measured" in model.describe()
+
+
+def test_child_processes_add_their_slowest_cost_to_the_wall_not_their_sum() -> None:
+    # a parent that waits for two children: each child's cost is in its own times; the
+    # wall grows by the slower one's (they ran side by side), at most by both
+    model = cm.CostModel.flat(1e-6)
+    own: dict[FuncKey, FuncStats] = {LOOPER: (1, 1, 0.01, 0.01, {})}
+    fast: dict[FuncKey, FuncStats] = {("w.py", 1, "task"): (1_000, 1_000, 0.02, 0.02, {})}
+    slow: dict[FuncKey, FuncStats] = {("w.py", 1, "task"): (3_000, 3_000, 0.06, 0.06, {})}
+    merged = {**own, ("w.py", 1, "task"): (4_000, 4_000, 0.08, 0.08, {})}
+    raw = RawProfile(merged, 0.1, True, own_stats=own, beside=(fast, slow))
+    overhead = analyse(raw, Options(), plain_s=None, cost_model=model).overhead
+    assert overhead.added_s == pytest.approx(1e-6 + 3_000e-6)
+    assert overhead.plain_high_s == pytest.approx(0.1 - 1e-6)  # none was waited for
+    assert overhead.plain_low_s == pytest.approx(0.1 - 1e-6 - 4_000e-6)  # one after another
+    assert "child process" in overhead.sentence() or "child process" in overhead.basis
+    # the same statistics as one process: every call on the wall
+    alone = analyse(RawProfile(merged, 0.1, True), Options(), plain_s=None, cost_model=model)
+    assert alone.overhead.added_s == pytest.approx(4_001e-6)

@@ -21,3 +21,11 @@ def slow_then_die(rounds: int) -> int:
     griddsl.solve(rounds)
     time.sleep(0.3)  # the periodic flush writes what was profiled
     os._exit(3)
+
+
+def stuck_in_c(rounds: int) -> bytes:
+    """Work, then one long C call that runs no Python until it returns (minutes)."""
+    import hashlib
+
+    griddsl.solve(rounds)
+    return hashlib.pbkdf2_hmac("sha256", b"key", b"salt", 10**9)

@@ -40,6 +40,11 @@ class RawProfile:
     # deep to sample); None when the profile covers the whole run. A truncated profile is
     # not complete, even when the code itself ran to the end (`completed`).
     truncated_by: str | None = None
+    # With child processes or Dask workers merged into `stats`: the statistics of this
+    # process alone (its threads included), and each other process's. Those ran beside
+    # it: what cProfile cost them lengthened the wall time only where it was waited for.
+    own_stats: dict[FuncKey, FuncStats] | None = None
+    beside: tuple[dict[FuncKey, FuncStats], ...] = ()
 
 
 def run_steps(steps: Sequence[Step]) -> BaseException | None:

@@ -65,28 +65,9 @@ def profiled_target(
     process = multiprocessing.current_process()
     info: dict[str, Any] = {"pid": os.getpid(), "name": process.name, "kind": kind}
     profiler = cProfile.Profile()
-    stop = threading.Event()
     lock = threading.Lock()
-
-    def flush() -> None:
-        # SIGTERM must reach the main thread: delivered here, it would wait for the main
-        # thread to run Python, which a child blocked in its pool's queue lock never does
-        with contextlib.suppress(AttributeError, OSError, ValueError):
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-        while not stop.wait(FLUSH_S):
-            with lock, contextlib.suppress(OSError):
-                _write(folder, profiler, {**info, "complete": False})
-
-    def terminated(signum: int, frame: object) -> None:
-        # once: a second SIGTERM must not cut the last write short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        info["terminated"] = True
-        raise SystemExit(-signum)
-
-    with contextlib.suppress(ValueError):  # not the child's main thread
-        signal.signal(signal.SIGTERM, terminated)
-    flusher = threading.Thread(target=flush, name="workbench-child-flush", daemon=True)
-    flusher.start()
+    watch = _Watch(folder, profiler, info, lock)
+    watch.start()
     error = None
     profiler.enable()
     try:
@@ -96,12 +77,88 @@ def profiled_target(
             error = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        with contextlib.suppress(ValueError):  # a SIGTERM now must not cut the write short
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         profiler.disable()
-        stop.set()
-        with lock, contextlib.suppress(OSError):
-            _write(folder, profiler, {**info, "complete": True, "error": error})
+        watch.stop()
+        with lock:
+            if not info.get("final"):
+                info["final"] = True
+                with contextlib.suppress(OSError):
+                    _write(folder, profiler, {**info, "complete": True, "error": error})
+        watch.restore()
+
+
+class _Watch:
+    """The child's writer thread: the statistics every :data:`FLUSH_S`, and the ending
+    ``SIGTERM`` (``Pool.terminate``).
+
+    Where the platform can (``signal.sigtimedwait``) and nothing of the code's own handles
+    SIGTERM, the signal is blocked in the child's threads and taken by this thread, which
+    writes the last statistics and then ends the process as SIGTERM does: a handler in the
+    main thread would run only once that thread runs Python again, and a pool worker
+    blocked on its queue's lock can miss the wake-up and wait for ever (seen: a test run
+    that hung in ``Pool.__exit__``). Elsewhere a handler in the main thread ends the child
+    through the final write."""
+
+    def __init__(
+        self, folder: str, profiler: cProfile.Profile, info: dict[str, Any], lock: threading.Lock
+    ) -> None:
+        self.folder, self.profiler, self.info, self.lock = folder, profiler, info, lock
+        self.done = threading.Event()
+        self.main = threading.current_thread() is threading.main_thread()
+        self.blocked: set[int | signal.Signals] | None = None
+        self.thread = threading.Thread(target=self._run, name="workbench-child-flush", daemon=True)
+
+    def start(self) -> None:
+        if self.main and hasattr(signal, "sigtimedwait"):
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                # blocked before the thread starts, so every thread inherits it
+                self.blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        elif self.main:
+            signal.signal(signal.SIGTERM, self._terminated)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.main and self.blocked is None:
+            # a SIGTERM now must not cut the last write short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.done.set()  # the thread writes no more (it is not waited for)
+
+    def restore(self) -> None:
+        """The child's own signal mask again (a SIGTERM that came meanwhile ends it now)."""
+        if self.blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.blocked)
+
+    def _run(self) -> None:
+        if self.blocked is None:
+            # SIGTERM must reach the main thread's handler, not this thread
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        while not self.done.is_set():
+            if self.blocked is not None:
+                if signal.sigtimedwait({signal.SIGTERM}, FLUSH_S) is not None:
+                    self._end()
+                    return
+            elif self.done.wait(FLUSH_S):
+                return
+            with self.lock, contextlib.suppress(OSError):
+                if not self.done.is_set():
+                    _write(self.folder, self.profiler, {**self.info, "complete": False})
+
+    def _end(self) -> None:
+        """SIGTERM came: the last write, then the end SIGTERM gives (exit code -15)."""
+        with self.lock:
+            if not self.info.get("final"):
+                self.info.update(terminated=True, final=True)
+                with contextlib.suppress(OSError):
+                    _write(self.folder, self.profiler, {**self.info, "complete": True})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+            signal.raise_signal(signal.SIGTERM)
+
+    def _terminated(self, signum: int, frame: object) -> None:
+        # once: a second SIGTERM must not cut the last write short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.info["terminated"] = True
+        raise SystemExit(-signum)
 
 
 def _kind(process: multiprocessing.process.BaseProcess) -> str:

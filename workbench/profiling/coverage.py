@@ -71,10 +71,11 @@ class Coverage:
 
     def merged(self, raw: RawProfile) -> RawProfile:
         """`raw` with every thread's and process's statistics added in."""
-        parts = [p.stats for p in (*self.threads, *self.processes)]
+        own = [raw.stats, *(p.stats for p in self.threads)]
+        parts = [p.stats for p in self.processes]
         if not parts:
-            return raw
-        return replace(raw, stats=merge([raw.stats, *parts]))
+            return raw if len(own) == 1 else replace(raw, stats=merge(own))
+        return replace(raw, stats=merge([*own, *parts]), own_stats=merge(own), beside=tuple(parts))
 
     def thread_rows(self, category_of: Mapping[FuncKey, str]) -> pd.DataFrame:
         """One row per thread (the capture's own first), biggest profiled time first."""

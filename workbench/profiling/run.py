@@ -36,6 +36,7 @@ from workbench.profiling.capture import (
 )
 from workbench.profiling.categories import FunctionSite, ModuleIndex, unmatched_rules
 from workbench.profiling.cost_model import (
+    AddedEstimate,
     CostModel,
     code_index,
     estimate_added,
@@ -194,7 +195,7 @@ def analyse(
         model = _model(cost_model, call_cost_s, options)
         index = modules.refresh() if modules is not None else ModuleIndex()
         if model is not None:
-            costs, estimate = _costs(raw.stats, model, index, namespace, plain_s)
+            costs, estimate = _costs(raw, model, index, namespace, plain_s)
             predicted = estimate.point_s / model.scale
         if plain_s is not None:
             overhead = Overhead.measured(raw.wall_s, plain_s, calls)
@@ -207,7 +208,7 @@ def analyse(
                 estimate.point_s,
                 low_s=estimate.low_s,
                 high_s=estimate.high_s,
-                basis=_basis(estimate.events, model),
+                basis=_basis(estimate.events, model) + _beside_basis(raw),
             )
     tables = build_tables(raw.stats, options.ruleset, top=options.top, costs=costs, modules=modules)
     tree = None
@@ -233,22 +234,56 @@ def _model(
 
 
 def _costs(
-    stats: Mapping[FuncKey, FuncStats],
+    raw: RawProfile,
     model: CostModel,
     modules: ModuleIndex,
     namespace: Mapping[str, object] | None,
     plain_s: float | None,
-) -> tuple[dict[FuncKey, float], Any]:
-    """cProfile's own seconds in each function's self time, and the estimate in all
-    (scaled to what a plain run measured, when there is one)."""
+) -> tuple[dict[FuncKey, float], AddedEstimate]:
+    """cProfile's own seconds in each function's self time (scaled to what a plain run
+    measured, when there is one), and the estimate of what it added to the wall time."""
     from workbench.profiling.correction import function_costs
 
+    stats = raw.stats
     pools = [namespace or {}, *module_pools(stats, modules.lookup)]
     codes = code_index(stats, pools)
-    estimate = estimate_added(stats, model, codes)
+    if raw.own_stats is None:
+        estimate = estimate_added(stats, model, codes)
+    else:
+        estimate = _with_beside(raw.own_stats, raw.beside, model, codes)
     wall = sum(value[2] for value in stats.values())
     added = None if plain_s is None else max(wall - plain_s, 0.0)
     return function_costs(stats, model, codes, added_s=added), estimate
+
+
+def _with_beside(
+    own: Mapping[FuncKey, FuncStats],
+    beside: Sequence[Mapping[FuncKey, FuncStats]],
+    model: CostModel,
+    codes: Mapping[FuncKey, Any],
+) -> AddedEstimate:
+    """What profiling added to the wall time of a run whose child processes ran beside
+    it: its own cost, plus the slowest child's (they ran side by side and were waited
+    for); at least its own (none was waited for), at most every child's one after
+    another."""
+    mine = estimate_added(own, model, codes)
+    others = [estimate_added(part, model, codes) for part in beside]
+    slowest = max((o.point_s for o in others), default=0.0)
+    return AddedEstimate(
+        mine.point_s + slowest,
+        mine.low_s,
+        mine.high_s + sum(o.high_s for o in others),
+        mine.events,
+    )
+
+
+def _beside_basis(raw: RawProfile) -> str:
+    if not raw.beside:
+        return ""
+    return (
+        f"; for the {len(raw.beside)} child process(es) that ran beside it, the slowest "
+        "one's cost (at least none, if none was waited for; at most all, one after another)"
+    )
 
 
 def _basis(events: Any, model: CostModel) -> str:
