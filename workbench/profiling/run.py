@@ -281,8 +281,9 @@ def _beside_basis(raw: RawProfile) -> str:
     if not raw.beside:
         return ""
     return (
-        f"; for the {len(raw.beside)} child process(es) that ran beside it, the slowest "
-        "one's cost (at least none, if none was waited for; at most all, one after another)"
+        f"; for the {len(raw.beside)} other process(es) that ran beside it (child processes, "
+        "Dask workers), the slowest one's cost (at least none, if none was waited for; at "
+        "most all, one after another)"
     )
 
 
