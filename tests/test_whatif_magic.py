@@ -161,8 +161,9 @@ def test_the_probes_and_the_cache_keep_the_arity_code_reads(shell: InteractiveSh
     row = report.whatif_pass.lookup("memoize", "paint")
     assert row is not None and row["calls"] == 300
     assert not (report.whatif["change"] == "exceptions").any()
-    with capture_output():
-        shell.run_cell("%%optimize -q --try memoize:paint --budget 2 -o e\nsolve(300)\n")
+    with capture_output() as shown:
+        done = shell.run_cell("%%optimize -q --try memoize:paint --budget 2 -o e\nsolve(300)\n")
+    assert "e" in shell.user_ns, (done.error_in_exec, shown.stdout, shown.stderr)
     result = shell.user_ns["e"]
     assert result.verdict != "broken", result
     assert shell.user_ns["paint"] is original
